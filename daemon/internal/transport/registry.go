@@ -1,0 +1,181 @@
+package transport
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// RegistryTTL is how long an executor host's entry lives without a refresh.
+// Hosts refresh at a third of it, so one lost refresh does not drop a host.
+const RegistryTTL = 15 * time.Second
+
+// BuiltinPlugin is the plugin name of the actions every executor host runs
+// in-process (std.echo, std.noop, std.fail, ...).
+const BuiltinPlugin = "builtin"
+
+// ExecutorInfo is what an executor host says about itself in the registry.
+type ExecutorInfo struct {
+	V         string        `json:"v"`
+	ID        string        `json:"id"`
+	Host      string        `json:"host"`
+	Target    string        `json:"target"`
+	Plugins   []PluginEntry `json:"plugins"`
+	Capacity  int           `json:"capacity"`
+	Running   int           `json:"running"`
+	StartedAt time.Time     `json:"started_at"`
+	SeenAt    time.Time     `json:"seen_at"`
+}
+
+// PluginEntry names a plugin a host runs and the actions it serves.
+type PluginEntry struct {
+	Name    string   `json:"name"`
+	Version string   `json:"version"`
+	Actions []string `json:"actions"`
+}
+
+// Registry is the JetStream key-value bucket in which executor hosts
+// announce themselves. Engines watch it to know which plugin serves an
+// action, and the API lists it.
+type Registry struct {
+	kv jetstream.KeyValue
+
+	mu    sync.RWMutex
+	hosts map[string]ExecutorInfo
+}
+
+// Registry opens (creating when needed) the executor registry bucket.
+func (c *Conn) Registry(ctx context.Context) (*Registry, error) {
+	kv, err := c.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      c.streamName("EXECUTORS"),
+		Description: "Sirocco executor hosts; an entry expires unless refreshed",
+		TTL:         RegistryTTL,
+		History:     1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("executor registry: %w", err)
+	}
+	return &Registry{kv: kv, hosts: map[string]ExecutorInfo{}}, nil
+}
+
+// Put announces or refreshes a host.
+func (r *Registry) Put(ctx context.Context, info ExecutorInfo) error {
+	info.V = ProtocolVersion
+	info.SeenAt = time.Now().UTC()
+	b, err := json.Marshal(info)
+	if err != nil {
+		return err
+	}
+	if _, err := r.kv.Put(ctx, info.ID, b); err != nil {
+		return fmt.Errorf("register executor %s: %w", info.ID, err)
+	}
+	r.store(info)
+	return nil
+}
+
+// Remove withdraws a host that is shutting down cleanly.
+func (r *Registry) Remove(ctx context.Context, id string) error {
+	r.mu.Lock()
+	delete(r.hosts, id)
+	r.mu.Unlock()
+	if err := r.kv.Delete(ctx, id); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return fmt.Errorf("unregister executor %s: %w", id, err)
+	}
+	return nil
+}
+
+// Watch keeps the in-memory view current until ctx ends. It returns once the
+// initial values have been read, so a caller can Lookup right away.
+func (r *Registry) Watch(ctx context.Context) error {
+	w, err := r.kv.WatchAll(ctx)
+	if err != nil {
+		return fmt.Errorf("watch executor registry: %w", err)
+	}
+	initial := make(chan struct{})
+	go func() {
+		defer func() { _ = w.Stop() }()
+		once := sync.Once{}
+		for {
+			select {
+			case <-ctx.Done():
+				once.Do(func() { close(initial) })
+				return
+			case e, ok := <-w.Updates():
+				if !ok {
+					once.Do(func() { close(initial) })
+					return
+				}
+				if e == nil { // end of the initial values
+					once.Do(func() { close(initial) })
+					continue
+				}
+				r.apply(e)
+			}
+		}
+	}()
+	select {
+	case <-initial:
+	case <-time.After(10 * time.Second):
+	}
+	return nil
+}
+
+func (r *Registry) apply(e jetstream.KeyValueEntry) {
+	if e.Operation() != jetstream.KeyValuePut {
+		r.mu.Lock()
+		delete(r.hosts, e.Key())
+		r.mu.Unlock()
+		return
+	}
+	var info ExecutorInfo
+	if err := Decode(e.Value(), &info); err != nil {
+		return // a host of another major: not ours to route to
+	}
+	r.store(info)
+}
+
+func (r *Registry) store(info ExecutorInfo) {
+	r.mu.Lock()
+	r.hosts[info.ID] = info
+	r.mu.Unlock()
+}
+
+// Hosts lists the live hosts, sorted by id. A host whose entry has not been
+// refreshed within the TTL is gone even if no delete was seen (bucket TTL
+// expiry sends no delete marker).
+func (r *Registry) Hosts() []ExecutorInfo {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	cutoff := time.Now().Add(-RegistryTTL)
+	out := make([]ExecutorInfo, 0, len(r.hosts))
+	for _, h := range r.hosts {
+		if h.SeenAt.After(cutoff) {
+			out = append(out, h)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// PluginFor finds the plugin that serves action on executor pool target.
+func (r *Registry) PluginFor(target, action string) (string, bool) {
+	for _, h := range r.Hosts() {
+		if h.Target != target {
+			continue
+		}
+		for _, p := range h.Plugins {
+			for _, a := range p.Actions {
+				if a == action {
+					return p.Name, true
+				}
+			}
+		}
+	}
+	return "", false
+}
