@@ -1,0 +1,139 @@
+package yaql
+
+import (
+	"fmt"
+)
+
+// impl is one form (function or method) of a built-in. min and max count
+// arguments including the receiver in method form; max -1 is unbounded.
+type impl struct {
+	min, max int
+	run      func(c *inv) (any, error)
+}
+
+// builtin is a yaql standard library name. yaql distinguishes functions
+// (f(x)), methods (x.f()) and extension methods (both); the two forms may
+// even mean different things (max(a, b) versus xs.max()).
+type builtin struct {
+	fn, meth *impl
+}
+
+var builtins = map[string]*builtin{}
+
+// register adds a built-in; forms is "F", "M" or "MF". A duplicate
+// registration is a programming error and panics at start-up.
+func register(name, forms string, min, max int, run func(c *inv) (any, error)) {
+	b := builtins[name]
+	if b == nil {
+		b = &builtin{}
+		builtins[name] = b
+	}
+	im := &impl{min: min, max: max, run: run}
+	for _, f := range forms {
+		switch f {
+		case 'F':
+			if b.fn != nil {
+				panic("yaql: duplicate function " + name)
+			}
+			b.fn = im
+		case 'M':
+			if b.meth != nil {
+				panic("yaql: duplicate method " + name)
+			}
+			b.meth = im
+		}
+	}
+}
+
+// inv is one call of a built-in. Arguments stay unevaluated until the
+// built-in asks: as a value (arg) or as a lambda run per item (lambda).
+// In method form argument 0 is the receiver, already evaluated.
+type inv struct {
+	st     *state
+	node   Node
+	name   string
+	scope  *Scope
+	args   []Node
+	method bool
+	recv   any
+}
+
+func (c *inv) nargs() int {
+	if c.method {
+		return len(c.args) + 1
+	}
+	return len(c.args)
+}
+
+func (c *inv) argNode(i int) Node {
+	if c.method {
+		if i == 0 {
+			return nil
+		}
+		return c.args[i-1]
+	}
+	return c.args[i]
+}
+
+// arg evaluates argument i as a plain value.
+func (c *inv) arg(i int) (any, error) {
+	if c.method && i == 0 {
+		return c.recv, nil
+	}
+	n := c.argNode(i)
+	if m, ok := n.(*Mapping); ok {
+		return nil, c.st.errAt(m, "%s() takes no key => value argument here", c.name)
+	}
+	return c.st.eval(n, c.scope)
+}
+
+// all evaluates every argument as a plain value.
+func (c *inv) all() ([]any, error) {
+	out := make([]any, c.nargs())
+	for i := range out {
+		v, err := c.arg(i)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// lambda evaluates argument i with `$` (and `$1`, `$2`, ...) bound to
+// params, as yaql's Lambda parameters do.
+func (c *inv) lambda(i int, params ...any) (any, error) {
+	n := c.argNode(i)
+	if n == nil {
+		return nil, fmt.Errorf("%s(): the receiver is not a lambda", c.name)
+	}
+	if err := c.st.step(n, 1); err != nil {
+		return nil, err
+	}
+	vars := make(map[string]any, len(params)+1)
+	if len(params) > 0 {
+		vars[""] = params[0]
+	}
+	for j, p := range params {
+		vars[fmt.Sprint(j+1)] = p
+	}
+	return c.st.eval(n, c.scope.Child(vars))
+}
+
+// eager wraps a built-in that wants all its arguments evaluated.
+func eager(f func(c *inv, a []any) (any, error)) func(c *inv) (any, error) {
+	return func(c *inv) (any, error) {
+		a, err := c.all()
+		if err != nil {
+			return nil, err
+		}
+		return f(c, a)
+	}
+}
+
+// tick charges k steps to the evaluation budget.
+func (c *inv) tick(k int) error { return c.st.step(c.node, k) }
+
+func (c *inv) errf(format string, args ...any) error {
+	return c.st.errAt(c.node, format, args...)
+}

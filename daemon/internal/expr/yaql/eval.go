@@ -1,0 +1,482 @@
+package yaql
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// HostFunc is a function the embedding program provides (Mistral's task(),
+// env(), execution(), ...). It receives evaluated arguments; in method form
+// `x.f(a)` the receiver comes first: f(x, a).
+type HostFunc func(args ...any) (any, error)
+
+// Limits bound one evaluation so that a hostile expression can neither spin
+// nor allocate without end. Zero fields take the defaults.
+type Limits struct {
+	MaxSteps int // evaluation steps (node visits and per-item work)
+	MaxSize  int // elements of a produced list/dict, bytes of a produced string
+}
+
+// DefaultLimits are generous for workflow data and small for an attacker:
+// a million steps take well under a second.
+var DefaultLimits = Limits{MaxSteps: 1_000_000, MaxSize: 1 << 20}
+
+// Scope is the variable scope of an evaluation: `$` and `$name` values.
+// Lambdas (the selector of select, the predicate of where) run in a child
+// scope whose `$` is the current item.
+type Scope struct {
+	parent *Scope
+	vars   map[string]any
+}
+
+// NewScope starts a root scope whose `$` is data.
+func NewScope(data any) *Scope {
+	return &Scope{vars: map[string]any{"": data}}
+}
+
+// Child makes a scope that sees s's variables and may shadow them.
+func (s *Scope) Child(vars map[string]any) *Scope { return &Scope{parent: s, vars: vars} }
+
+func (s *Scope) lookup(name string) (any, bool) {
+	for c := s; c != nil; c = c.parent {
+		if v, ok := c.vars[name]; ok {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+// Env is everything one evaluation needs besides the tree.
+type Env struct {
+	Data   any                 // the value of `$`
+	Vars   map[string]any      // extra `$name` variables (name without "$")
+	Funcs  map[string]HostFunc // host functions; they shadow built-ins of the same name
+	Limits Limits
+}
+
+// state is per evaluation: budgets, host functions and the source for errors.
+type state struct {
+	src      string
+	funcs    map[string]HostFunc
+	steps    int
+	maxSteps int
+	maxSize  int
+}
+
+// Eval evaluates a parsed expression. src is the text n was parsed from; it
+// is only used in error messages.
+func Eval(src string, n Node, env *Env) (any, error) {
+	if env == nil {
+		env = &Env{}
+	}
+	data, err := Normalize(env.Data)
+	if err != nil {
+		return nil, &Error{Kind: EvalError, Expr: src, Msg: "bad input data: " + err.Error(), Err: err}
+	}
+	lim := env.Limits
+	if lim.MaxSteps <= 0 {
+		lim.MaxSteps = DefaultLimits.MaxSteps
+	}
+	if lim.MaxSize <= 0 {
+		lim.MaxSize = DefaultLimits.MaxSize
+	}
+	st := &state{src: src, funcs: env.Funcs, maxSteps: lim.MaxSteps, maxSize: lim.MaxSize}
+	scope := NewScope(data)
+	if len(env.Vars) > 0 {
+		vars := make(map[string]any, len(env.Vars))
+		for k, v := range env.Vars {
+			if vars[k], err = Normalize(v); err != nil {
+				return nil, &Error{Kind: EvalError, Expr: src, Msg: fmt.Sprintf("bad variable $%s: %v", k, err), Err: err}
+			}
+		}
+		scope = scope.Child(vars)
+	}
+	return st.eval(n, scope)
+}
+
+// EvalString parses and evaluates in one step.
+func EvalString(src string, env *Env) (any, error) {
+	n, err := Parse(src)
+	if err != nil {
+		return nil, err
+	}
+	return Eval(src, n, env)
+}
+
+func (st *state) errAt(n Node, format string, args ...any) *Error {
+	return &Error{Kind: EvalError, Expr: st.src, Pos: n.Pos(), Msg: fmt.Sprintf(format, args...)}
+}
+
+// wrapAt turns any error raised under node n into an *Error pointing at n,
+// keeping an *Error raised deeper (it already points at the right place).
+func (st *state) wrapAt(n Node, err error) error {
+	var ye *Error
+	if errors.As(err, &ye) {
+		return err
+	}
+	return &Error{Kind: EvalError, Expr: st.src, Pos: n.Pos(), Msg: err.Error(), Err: err}
+}
+
+// step charges the budget; every node visit and every item a built-in
+// touches costs one step.
+func (st *state) step(n Node, k int) error {
+	st.steps += k
+	if st.steps > st.maxSteps {
+		return &Error{Kind: LimitError, Expr: st.src, Pos: n.Pos(), Msg: fmt.Sprintf("more than %d evaluation steps", st.maxSteps)}
+	}
+	return nil
+}
+
+// checkSize refuses results larger than the size budget.
+func (st *state) checkSize(n Node, v any) error {
+	size := 0
+	switch x := v.(type) {
+	case string:
+		size = len(x)
+	case []any:
+		size = len(x)
+	case map[string]any:
+		size = len(x)
+	default:
+		return nil
+	}
+	if size > st.maxSize {
+		return &Error{Kind: LimitError, Expr: st.src, Pos: n.Pos(), Msg: fmt.Sprintf("result of %d exceeds the size limit of %d", size, st.maxSize)}
+	}
+	return st.step(n, size/64)
+}
+
+func (st *state) eval(n Node, sc *Scope) (any, error) {
+	if err := st.step(n, 1); err != nil {
+		return nil, err
+	}
+	switch n := n.(type) {
+	case *Const:
+		return n.Val, nil
+	case *Keyword:
+		return n.Name, nil
+	case *Var:
+		v, _ := sc.lookup(n.Name) // an unknown $name is null, as in yaql
+		return v, nil
+	case *Paren:
+		return st.eval(n.X, sc)
+	case *List:
+		out := make([]any, 0, len(n.Items))
+		for _, it := range n.Items {
+			if _, ok := it.(*Mapping); ok {
+				return nil, st.errAt(it, "key => value is not allowed in a list")
+			}
+			v, err := st.eval(it, sc)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	case *Dict:
+		out := make(map[string]any, len(n.Items))
+		for _, it := range n.Items {
+			m := it.(*Mapping)
+			k, err := st.eval(m.Key, sc)
+			if err != nil {
+				return nil, err
+			}
+			ks, err := st.dictKey(m.Key, k)
+			if err != nil {
+				return nil, err
+			}
+			v, err := st.eval(m.Value, sc)
+			if err != nil {
+				return nil, err
+			}
+			out[ks] = v
+		}
+		return out, nil
+	case *Mapping:
+		return nil, st.errAt(n, "key => value is only allowed in an argument list or a dict")
+	case *Unary:
+		return st.evalUnary(n, sc)
+	case *Binary:
+		return st.evalBinary(n, sc)
+	case *Index:
+		return st.evalIndex(n, sc)
+	case *Call:
+		return st.call(n, n.Name, nil, false, n.Args, sc)
+	}
+	return nil, st.errAt(n, "unknown node %T", n)
+}
+
+// dictKey turns a key value into a JSON object key the way Python's
+// json.dumps does (1 -> "1", true -> "true", null -> "null").
+func (st *state) dictKey(n Node, k any) (string, error) {
+	switch x := k.(type) {
+	case string:
+		return x, nil
+	case nil:
+		return "null", nil
+	case bool:
+		if x {
+			return "true", nil
+		}
+		return "false", nil
+	case int64:
+		return strconv.FormatInt(x, 10), nil
+	case float64:
+		return pyFloat(x), nil
+	}
+	return "", st.errAt(n, "a %s cannot be a dict key", typeName(k))
+}
+
+func (st *state) evalUnary(n *Unary, sc *Scope) (any, error) {
+	x, err := st.eval(n.X, sc)
+	if err != nil {
+		return nil, err
+	}
+	switch n.Op {
+	case "not":
+		return !truthy(x), nil
+	case "-":
+		switch v := x.(type) {
+		case int64:
+			if v == -v && v != 0 {
+				return nil, st.errAt(n, "integer overflow")
+			}
+			return -v, nil
+		case float64:
+			return -v, nil
+		}
+	case "+":
+		if isNumber(x) {
+			return x, nil
+		}
+	}
+	return nil, st.errAt(n, "cannot apply unary %s to %s", n.Op, typeName(x))
+}
+
+func (st *state) evalBinary(n *Binary, sc *Scope) (any, error) {
+	switch n.Op {
+	case ".", "?.":
+		recv, err := st.eval(n.L, sc)
+		if err != nil {
+			return nil, err
+		}
+		if n.Op == "?." && recv == nil {
+			return nil, nil
+		}
+		return st.dot(n, recv, n.R, sc)
+	case "and":
+		l, err := st.eval(n.L, sc)
+		if err != nil || !truthy(l) {
+			return l, err
+		}
+		return st.eval(n.R, sc)
+	case "or":
+		l, err := st.eval(n.L, sc)
+		if err != nil || truthy(l) {
+			return l, err
+		}
+		return st.eval(n.R, sc)
+	case "->":
+		return st.arrow(n, sc)
+	}
+	l, err := st.eval(n.L, sc)
+	if err != nil {
+		return nil, err
+	}
+	r, err := st.eval(n.R, sc)
+	if err != nil {
+		return nil, err
+	}
+	v, err := st.binop(n, n.Op, l, r)
+	if err != nil {
+		return nil, err
+	}
+	return v, st.checkSize(n, v)
+}
+
+// dot is yaql's "." operator: `x.name` reads a dict key (or the key of every
+// dict in a list), `x.f(args)` calls f with x as its first argument.
+func (st *state) dot(n Node, recv any, rhs Node, sc *Scope) (any, error) {
+	switch r := rhs.(type) {
+	case *Call:
+		return st.call(r, r.Name, recv, true, r.Args, sc)
+	case *Keyword:
+		return st.attr(r, recv, r.Name)
+	}
+	return nil, st.errAt(rhs, "after '.' expected a name or a method call")
+}
+
+func (st *state) attr(n Node, recv any, name string) (any, error) {
+	switch x := recv.(type) {
+	case map[string]any:
+		v, ok := x[name]
+		if !ok {
+			return nil, st.errAt(n, "no such key %q in dict", name)
+		}
+		return v, nil
+	case []any:
+		out := make([]any, 0, len(x))
+		for _, e := range x {
+			if err := st.step(n, 1); err != nil {
+				return nil, err
+			}
+			v, err := st.attr(n, e, name)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	}
+	return nil, st.errAt(n, "no attribute %q on %s", name, typeName(recv))
+}
+
+func (st *state) evalIndex(n *Index, sc *Scope) (any, error) {
+	x, err := st.eval(n.X, sc)
+	if err != nil {
+		return nil, err
+	}
+	args := make([]any, len(n.Args))
+	for i, a := range n.Args {
+		if args[i], err = st.eval(a, sc); err != nil {
+			return nil, err
+		}
+	}
+	switch c := x.(type) {
+	case []any:
+		if len(args) == 1 {
+			if i, ok := args[0].(int64); ok {
+				if i < 0 {
+					i += int64(len(c))
+				}
+				if i < 0 || i >= int64(len(c)) {
+					return nil, st.errAt(n, "index %v out of range for a list of %d", args[0], len(c))
+				}
+				return c[i], nil
+			}
+		}
+	case map[string]any:
+		if len(args) == 1 || len(args) == 2 {
+			k, ok := args[0].(string)
+			if !ok {
+				// Keys are strings in the JSON model; yaql would look up the
+				// non-string key and not find it.
+				if len(args) == 2 {
+					return args[1], nil
+				}
+				return nil, st.errAt(n, "no such key %s in dict", yaqlStr(args[0]))
+			}
+			v, found := c[k]
+			if found {
+				return v, nil
+			}
+			if len(args) == 2 {
+				return args[1], nil
+			}
+			return nil, st.errAt(n, "no such key %q in dict", k)
+		}
+	}
+	return nil, st.errAt(n, "cannot index %s with %s", typeName(x), describeArgs(args))
+}
+
+func describeArgs(args []any) string {
+	s := ""
+	for i, a := range args {
+		if i > 0 {
+			s += ", "
+		}
+		s += typeName(a)
+	}
+	if s == "" {
+		return "nothing"
+	}
+	return s
+}
+
+// call resolves and runs a function. Host functions win over built-ins so
+// the engine can provide Mistral's own functions; they get evaluated
+// arguments. Built-ins get the argument nodes and evaluate them as they
+// need (eagerly, or as lambdas).
+func (st *state) call(n Node, name string, recv any, method bool, args []Node, sc *Scope) (any, error) {
+	if hf, ok := st.funcs[name]; ok && hf != nil {
+		vals := make([]any, 0, len(args)+1)
+		if method {
+			vals = append(vals, recv)
+		}
+		for _, a := range args {
+			if m, ok := a.(*Mapping); ok {
+				return nil, st.errAt(m, "function %q takes no key => value arguments", name)
+			}
+			v, err := st.eval(a, sc)
+			if err != nil {
+				return nil, err
+			}
+			vals = append(vals, v)
+		}
+		res, err := hf(vals...)
+		if err != nil {
+			return nil, &Error{Kind: EvalError, Expr: st.src, Pos: n.Pos(), Msg: fmt.Sprintf("%s(): %v", name, err), Err: err}
+		}
+		res, err = Normalize(res)
+		if err != nil {
+			return nil, st.wrapAt(n, fmt.Errorf("%s() returned %w", name, err))
+		}
+		return res, nil
+	}
+	f, ok := builtins[name]
+	if !ok {
+		if method {
+			return nil, st.errAt(n, "unknown method %q", name)
+		}
+		return nil, st.errAt(n, "unknown function %q", name)
+	}
+	im := f.fn
+	if method {
+		im = f.meth
+	}
+	if im == nil {
+		if method {
+			return nil, st.errAt(n, "%q is a function, not a method: write %s(...)", name, name)
+		}
+		return nil, st.errAt(n, "unknown function %q (it is a method: write x.%s(...))", name, name)
+	}
+	c := &inv{st: st, node: n, name: name, scope: sc, args: args, method: method, recv: recv}
+	if na := c.nargs(); na < im.min || (im.max >= 0 && na > im.max) {
+		return nil, st.errAt(n, "%s() takes %s, got %d", name, arity(im, method), na)
+	}
+	v, err := im.run(c)
+	if err != nil {
+		return nil, st.wrapAt(n, err)
+	}
+	return v, st.checkSize(n, v)
+}
+
+func arity(f *impl, method bool) string {
+	lo, hi := f.min, f.max
+	what := "arguments"
+	if method {
+		what = "arguments including the receiver"
+	}
+	switch {
+	case hi < 0:
+		return fmt.Sprintf("at least %d %s", lo, what)
+	case lo == hi:
+		return fmt.Sprintf("%d %s", lo, what)
+	}
+	return fmt.Sprintf("%d to %d %s", lo, hi, what)
+}
+
+// arrow is `context -> expr`: yaql's let() returns a scope and "->"
+// evaluates the right side in it.
+func (st *state) arrow(n *Binary, sc *Scope) (any, error) {
+	l, err := st.eval(n.L, sc)
+	if err != nil {
+		return nil, err
+	}
+	s, ok := l.(*Scope)
+	if !ok {
+		return nil, st.errAt(n, "left side of -> must be a context (from let()), got %s", typeName(l))
+	}
+	return st.eval(n.R, s)
+}

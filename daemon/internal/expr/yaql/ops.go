@@ -1,0 +1,230 @@
+package yaql
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strings"
+)
+
+var errOverflow = errors.New("integer overflow (YAQL integers are limited to 64 bits here)")
+
+// binop applies a strict binary operator to two evaluated operands, with
+// Python's (and so yaql's) typing: bool is not a number for arithmetic,
+// int op int stays int, "/" on ints is floor division.
+func (st *state) binop(n Node, op string, l, r any) (any, error) {
+	switch op {
+	case "=":
+		return equal(l, r), nil
+	case "!=":
+		return !equal(l, r), nil
+	case "<", "<=", ">", ">=":
+		c, ok := compare(l, r)
+		if !ok {
+			return nil, st.errAt(n, "cannot compare %s and %s with %s", typeName(l), typeName(r), op)
+		}
+		switch op {
+		case "<":
+			return c < 0, nil
+		case "<=":
+			return c <= 0, nil
+		case ">":
+			return c > 0, nil
+		}
+		return c >= 0, nil
+	case "in":
+		switch c := r.(type) {
+		case []any:
+			for _, e := range c {
+				if err := st.step(n, 1); err != nil {
+					return nil, err
+				}
+				if equal(l, e) {
+					return true, nil
+				}
+			}
+			return false, nil
+		case string:
+			if s, ok := l.(string); ok {
+				return strings.Contains(c, s), nil
+			}
+		}
+		return nil, st.errAt(n, "cannot test %s in %s", typeName(l), typeName(r))
+	case "=~", "!~":
+		s, ok1 := l.(string)
+		pat, ok2 := r.(string)
+		if !ok1 || !ok2 {
+			return nil, st.errAt(n, "%s needs a string and a pattern, got %s and %s", op, typeName(l), typeName(r))
+		}
+		re, err := regexp.Compile(pat)
+		if err != nil {
+			return nil, st.wrapAt(n, fmt.Errorf("bad regular expression: %w", err))
+		}
+		return re.MatchString(s) == (op == "=~"), nil
+	case "+":
+		switch a := l.(type) {
+		case string:
+			if b, ok := r.(string); ok {
+				if len(a)+len(b) > st.maxSize {
+					return nil, st.sizeErr(n, len(a)+len(b))
+				}
+				return a + b, nil
+			}
+		case []any:
+			if b, ok := r.([]any); ok {
+				if len(a)+len(b) > st.maxSize {
+					return nil, st.sizeErr(n, len(a)+len(b))
+				}
+				out := make([]any, 0, len(a)+len(b))
+				return append(append(out, a...), b...), nil
+			}
+		case map[string]any:
+			if b, ok := r.(map[string]any); ok {
+				out := make(map[string]any, len(a)+len(b))
+				for k, v := range a {
+					out[k] = v
+				}
+				for k, v := range b {
+					out[k] = v
+				}
+				return out, nil
+			}
+		}
+		return st.arith(n, op, l, r)
+	case "*":
+		if s, k, ok := repeatOperands(l, r); ok {
+			return st.repeat(n, s, k)
+		}
+		return st.arith(n, op, l, r)
+	case "-", "/", "mod":
+		return st.arith(n, op, l, r)
+	}
+	return nil, st.errAt(n, "unknown operator %s", op)
+}
+
+func (st *state) sizeErr(n Node, size int) error {
+	return &Error{Kind: LimitError, Expr: st.src, Pos: n.Pos(), Msg: fmt.Sprintf("result of %d exceeds the size limit of %d", size, st.maxSize)}
+}
+
+// repeatOperands recognises str*int, int*str, list*int and int*list.
+func repeatOperands(l, r any) (any, int64, bool) {
+	if k, ok := r.(int64); ok {
+		switch l.(type) {
+		case string, []any:
+			return l, k, true
+		}
+	}
+	if k, ok := l.(int64); ok {
+		switch r.(type) {
+		case string, []any:
+			return r, k, true
+		}
+	}
+	return nil, 0, false
+}
+
+func (st *state) repeat(n Node, s any, k int64) (any, error) {
+	if k < 0 {
+		k = 0
+	}
+	switch x := s.(type) {
+	case string:
+		if k > 0 && int64(len(x)) > int64(st.maxSize)/k {
+			return nil, st.sizeErr(n, st.maxSize+1)
+		}
+		return strings.Repeat(x, int(k)), nil
+	case []any:
+		if k > 0 && int64(len(x)) > int64(st.maxSize)/k {
+			return nil, st.sizeErr(n, st.maxSize+1)
+		}
+		out := make([]any, 0, len(x)*int(k))
+		for i := int64(0); i < k; i++ {
+			out = append(out, x...)
+		}
+		return out, nil
+	}
+	return nil, st.errAt(n, "cannot repeat %s", typeName(s))
+}
+
+func (st *state) arith(n Node, op string, l, r any) (any, error) {
+	if !isNumber(l) || !isNumber(r) {
+		verb := map[string]string{"+": "add", "-": "subtract", "*": "multiply", "/": "divide", "mod": "take mod of"}[op]
+		return nil, st.errAt(n, "cannot %s %s and %s", verb, typeName(l), typeName(r))
+	}
+	a, aInt := l.(int64)
+	b, bInt := r.(int64)
+	if aInt && bInt {
+		switch op {
+		case "+":
+			s := a + b
+			if (s > a) != (b > 0) {
+				return nil, st.wrapAt(n, errOverflow)
+			}
+			return s, nil
+		case "-":
+			s := a - b
+			if (s < a) != (b > 0) {
+				return nil, st.wrapAt(n, errOverflow)
+			}
+			return s, nil
+		case "*":
+			if a == 0 || b == 0 {
+				return int64(0), nil
+			}
+			p := a * b
+			if p/b != a || (a == -1 && b == math.MinInt64) || (b == -1 && a == math.MinInt64) {
+				return nil, st.wrapAt(n, errOverflow)
+			}
+			return p, nil
+		case "/":
+			if b == 0 {
+				return nil, st.errAt(n, "integer division by zero")
+			}
+			if a == math.MinInt64 && b == -1 {
+				return nil, st.wrapAt(n, errOverflow)
+			}
+			q := a / b
+			if (a%b != 0) && ((a < 0) != (b < 0)) {
+				q-- // Python's // rounds toward negative infinity
+			}
+			return q, nil
+		case "mod":
+			if b == 0 {
+				return nil, st.errAt(n, "integer modulo by zero")
+			}
+			if b == -1 {
+				return int64(0), nil
+			}
+			m := a % b
+			if m != 0 && ((m < 0) != (b < 0)) {
+				m += b
+			}
+			return m, nil
+		}
+	}
+	x, y := toFloat(l), toFloat(r)
+	switch op {
+	case "+":
+		return x + y, nil
+	case "-":
+		return x - y, nil
+	case "*":
+		return x * y, nil
+	case "/":
+		if y == 0 {
+			return nil, st.errAt(n, "float division by zero")
+		}
+		return x / y, nil
+	case "mod":
+		if y == 0 {
+			return nil, st.errAt(n, "float modulo by zero")
+		}
+		m := math.Mod(x, y)
+		if m != 0 && ((m < 0) != (y < 0)) {
+			m += y
+		}
+		return m, nil
+	}
+	return nil, st.errAt(n, "unknown operator %s", op)
+}

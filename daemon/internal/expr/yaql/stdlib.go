@@ -1,0 +1,1147 @@
+package yaql
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// The standard library: the yaql functions Mistral workflows use most
+// (counted over Mistral's own definitions), with yaql's semantics checked
+// against the reference implementation. Dict iteration order is sorted by
+// key: Python keeps insertion order, the JSON model here has none.
+
+func init() {
+	// Conversions and inspection.
+	register("len", "MF", 1, 1, eager(func(c *inv, a []any) (any, error) { return length(c, a[0]) }))
+	register("count", "M", 1, 1, eager(func(c *inv, a []any) (any, error) { return length(c, a[0]) }))
+	register("str", "F", 1, 1, eager(func(c *inv, a []any) (any, error) { return yaqlStr(a[0]), nil }))
+	register("int", "F", 1, 1, eager(toInt))
+	register("float", "F", 1, 1, eager(toFloatFn))
+	register("bool", "F", 1, 1, eager(func(c *inv, a []any) (any, error) { return truthy(a[0]), nil }))
+	register("list", "F", 0, -1, eager(func(c *inv, a []any) (any, error) { return a, nil }))
+	register("dict", "F", 0, -1, dictFn)
+	register("isList", "F", 1, 1, eager(isType(func(v any) bool { _, ok := v.([]any); return ok })))
+	register("isDict", "F", 1, 1, eager(isType(func(v any) bool { _, ok := v.(map[string]any); return ok })))
+	register("isString", "F", 1, 1, eager(isType(func(v any) bool { _, ok := v.(string); return ok })))
+	register("isInteger", "F", 1, 1, eager(isType(func(v any) bool { _, ok := v.(int64); return ok })))
+	register("isNumber", "F", 1, 1, eager(isType(isNumber)))
+	register("isBoolean", "F", 1, 1, eager(isType(func(v any) bool { _, ok := v.(bool); return ok })))
+
+	// Dicts.
+	register("keys", "M", 1, 1, eager(func(c *inv, a []any) (any, error) {
+		d, err := dictArg(c, a[0])
+		if err != nil {
+			return nil, err
+		}
+		out := make([]any, 0, len(d))
+		for _, k := range sortedKeys(d) {
+			out = append(out, k)
+		}
+		return out, nil
+	}))
+	register("values", "M", 1, 1, eager(func(c *inv, a []any) (any, error) {
+		d, err := dictArg(c, a[0])
+		if err != nil {
+			return nil, err
+		}
+		out := make([]any, 0, len(d))
+		for _, k := range sortedKeys(d) {
+			out = append(out, d[k])
+		}
+		return out, nil
+	}))
+	register("items", "M", 1, 1, eager(func(c *inv, a []any) (any, error) {
+		d, err := dictArg(c, a[0])
+		if err != nil {
+			return nil, err
+		}
+		out := make([]any, 0, len(d))
+		for _, k := range sortedKeys(d) {
+			out = append(out, []any{k, d[k]})
+		}
+		return out, nil
+	}))
+	register("get", "M", 2, 3, eager(func(c *inv, a []any) (any, error) {
+		d, err := dictArg(c, a[0])
+		if err != nil {
+			return nil, err
+		}
+		k, ok := a[1].(string)
+		if ok {
+			if v, found := d[k]; found {
+				return v, nil
+			}
+		}
+		if len(a) == 3 {
+			return a[2], nil
+		}
+		return nil, nil
+	}))
+	register("containsKey", "M", 2, 2, eager(func(c *inv, a []any) (any, error) {
+		d, err := dictArg(c, a[0])
+		if err != nil {
+			return nil, err
+		}
+		k, ok := a[1].(string)
+		_, found := d[k]
+		return ok && found, nil
+	}))
+	register("containsValue", "M", 2, 2, eager(func(c *inv, a []any) (any, error) {
+		d, err := dictArg(c, a[0])
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range d {
+			if equal(v, a[1]) {
+				return true, nil
+			}
+		}
+		return false, nil
+	}))
+	register("toDict", "M", 2, 3, func(c *inv) (any, error) {
+		xs, err := listArg(c, c.recv)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[string]any, len(xs))
+		for _, x := range xs {
+			k, err := c.lambda(1, x)
+			if err != nil {
+				return nil, err
+			}
+			ks, err := c.st.dictKey(c.node, k)
+			if err != nil {
+				return nil, err
+			}
+			v := x
+			if c.nargs() == 3 {
+				if v, err = c.lambda(2, x); err != nil {
+					return nil, err
+				}
+			}
+			out[ks] = v
+		}
+		return out, nil
+	})
+
+	// Queries over lists; the lambda arguments see the item as `$`.
+	register("select", "M", 2, 2, func(c *inv) (any, error) {
+		xs, err := listArg(c, c.recv)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]any, 0, len(xs))
+		for _, x := range xs {
+			v, err := c.lambda(1, x)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	})
+	where := func(c *inv) (any, error) {
+		xs, err := listArg(c, c.recv)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]any, 0, len(xs))
+		for _, x := range xs {
+			v, err := c.lambda(1, x)
+			if err != nil {
+				return nil, err
+			}
+			if truthy(v) {
+				out = append(out, x)
+			}
+		}
+		return out, nil
+	}
+	register("where", "M", 2, 2, where)
+	register("filter", "M", 2, 2, where)
+	register("selectMany", "M", 2, 2, func(c *inv) (any, error) {
+		xs, err := listArg(c, c.recv)
+		if err != nil {
+			return nil, err
+		}
+		var out []any
+		for _, x := range xs {
+			v, err := c.lambda(1, x)
+			if err != nil {
+				return nil, err
+			}
+			if l, ok := v.([]any); ok {
+				out = append(out, l...)
+			} else {
+				out = append(out, v)
+			}
+			if len(out) > c.st.maxSize {
+				return nil, c.st.sizeErr(c.node, len(out))
+			}
+		}
+		if out == nil {
+			out = []any{}
+		}
+		return out, nil
+	})
+	register("first", "M", 1, 2, firstLast(true))
+	register("last", "M", 1, 2, firstLast(false))
+	register("sum", "M", 1, 2, eager(func(c *inv, a []any) (any, error) {
+		xs, err := listArg(c, a[0])
+		if err != nil {
+			return nil, err
+		}
+		if len(a) == 2 {
+			xs = append([]any{a[1]}, xs...)
+		}
+		if len(xs) == 0 {
+			return nil, c.errf("sum() of an empty list with no initial value")
+		}
+		acc := xs[0]
+		for _, x := range xs[1:] {
+			if err := c.tick(1); err != nil {
+				return nil, err
+			}
+			if acc, err = c.st.binop(c.node, "+", acc, x); err != nil {
+				return nil, err
+			}
+		}
+		return acc, nil
+	}))
+	register("max", "M", 1, 2, eager(extremum(1)))
+	register("min", "M", 1, 2, eager(extremum(-1)))
+	register("max", "F", 2, 2, eager(func(c *inv, a []any) (any, error) { return pick(c, a[0], a[1], 1) }))
+	register("min", "F", 2, 2, eager(func(c *inv, a []any) (any, error) { return pick(c, a[0], a[1], -1) }))
+	register("contains", "M", 2, 2, eager(func(c *inv, a []any) (any, error) {
+		xs, err := listArg(c, a[0])
+		if err != nil {
+			return nil, err
+		}
+		for _, x := range xs {
+			if equal(x, a[1]) {
+				return true, nil
+			}
+		}
+		return false, nil
+	}))
+	register("indexOf", "M", 2, 2, eager(func(c *inv, a []any) (any, error) {
+		xs, err := listArg(c, a[0])
+		if err != nil {
+			return nil, err
+		}
+		for i, x := range xs {
+			if equal(x, a[1]) {
+				return int64(i), nil
+			}
+		}
+		return int64(-1), nil
+	}))
+	register("any", "MF", 1, 2, anyAll(true))
+	register("all", "MF", 1, 2, anyAll(false))
+	register("distinct", "MF", 1, 2, func(c *inv) (any, error) {
+		recv, err := c.arg(0)
+		if err != nil {
+			return nil, err
+		}
+		xs, err := listArg(c, recv)
+		if err != nil {
+			return nil, err
+		}
+		var out, seen []any
+		for _, x := range xs {
+			key := x
+			if c.nargs() == 2 {
+				if key, err = c.lambda(1, x); err != nil {
+					return nil, err
+				}
+			}
+			dup := false
+			for _, s := range seen {
+				if err := c.tick(1); err != nil {
+					return nil, err
+				}
+				if equal(s, key) {
+					dup = true
+					break
+				}
+			}
+			if !dup {
+				seen = append(seen, key)
+				out = append(out, x)
+			}
+		}
+		if out == nil {
+			out = []any{}
+		}
+		return out, nil
+	})
+	// toSet returns a list without duplicates: yaql returns a Python set,
+	// which Mistral cannot store as JSON; a list is the useful reading.
+	register("toSet", "M", 1, 1, eager(func(c *inv, a []any) (any, error) {
+		xs, err := listArg(c, a[0])
+		if err != nil {
+			return nil, err
+		}
+		var out []any
+		for _, x := range xs {
+			dup := false
+			for _, s := range out {
+				if err := c.tick(1); err != nil {
+					return nil, err
+				}
+				if equal(s, x) {
+					dup = true
+					break
+				}
+			}
+			if !dup {
+				out = append(out, x)
+			}
+		}
+		if out == nil {
+			out = []any{}
+		}
+		return out, nil
+	}))
+	register("toList", "M", 1, 1, eager(func(c *inv, a []any) (any, error) { return listArg(c, a[0]) }))
+	register("append", "MF", 1, -1, eager(func(c *inv, a []any) (any, error) {
+		xs, err := listArg(c, a[0])
+		if err != nil {
+			return nil, err
+		}
+		return append(append([]any{}, xs...), a[1:]...), nil
+	}))
+	register("concat", "F", 1, -1, eager(func(c *inv, a []any) (any, error) {
+		if _, ok := a[0].(string); ok {
+			var b strings.Builder
+			for _, x := range a {
+				s, ok := x.(string)
+				if !ok {
+					return nil, c.errf("concat() of strings got a %s", typeName(x))
+				}
+				b.WriteString(s)
+			}
+			return b.String(), nil
+		}
+		return concatLists(c, a)
+	}))
+	register("concat", "M", 1, -1, eager(concatLists))
+	register("skip", "M", 2, 2, eager(func(c *inv, a []any) (any, error) {
+		xs, n, err := listAndCount(c, a)
+		if err != nil {
+			return nil, err
+		}
+		if n > len(xs) {
+			n = len(xs)
+		}
+		return append([]any{}, xs[n:]...), nil
+	}))
+	take := eager(func(c *inv, a []any) (any, error) {
+		xs, n, err := listAndCount(c, a)
+		if err != nil {
+			return nil, err
+		}
+		if n > len(xs) {
+			n = len(xs)
+		}
+		return append([]any{}, xs[:n]...), nil
+	})
+	register("take", "M", 2, 2, take)
+	register("limit", "M", 2, 2, take)
+	register("reverse", "M", 1, 1, eager(func(c *inv, a []any) (any, error) {
+		xs, err := listArg(c, a[0])
+		if err != nil {
+			return nil, err
+		}
+		out := make([]any, len(xs))
+		for i, x := range xs {
+			out[len(xs)-1-i] = x
+		}
+		return out, nil
+	}))
+	register("orderBy", "M", 2, 2, orderBy(false))
+	register("orderByDescending", "M", 2, 2, orderBy(true))
+	aggregate := func(c *inv) (any, error) {
+		xs, err := listArg(c, c.recv)
+		if err != nil {
+			return nil, err
+		}
+		if c.nargs() == 3 {
+			seed, err := c.arg(2)
+			if err != nil {
+				return nil, err
+			}
+			xs = append([]any{seed}, xs...)
+		}
+		if len(xs) == 0 {
+			return nil, c.errf("%s() of an empty list with no seed", c.name)
+		}
+		acc := xs[0]
+		for _, x := range xs[1:] {
+			if acc, err = c.lambda(1, acc, x); err != nil {
+				return nil, err
+			}
+		}
+		return acc, nil
+	}
+	register("aggregate", "M", 2, 3, aggregate)
+	register("reduce", "M", 2, 3, aggregate)
+	register("flatten", "M", 1, 2, eager(func(c *inv, a []any) (any, error) {
+		xs, err := listArg(c, a[0])
+		if err != nil {
+			return nil, err
+		}
+		depth := int64(-1)
+		if len(a) == 2 {
+			d, ok := a[1].(int64)
+			if !ok {
+				return nil, c.errf("flatten() depth must be an integer")
+			}
+			depth = d
+		}
+		out := []any{}
+		var walk func(xs []any, d int64) error
+		walk = func(xs []any, d int64) error {
+			for _, x := range xs {
+				if err := c.tick(1); err != nil {
+					return err
+				}
+				if l, ok := x.([]any); ok && d != 0 {
+					if err := walk(l, d-1); err != nil {
+						return err
+					}
+					continue
+				}
+				out = append(out, x)
+				if len(out) > c.st.maxSize {
+					return c.st.sizeErr(c.node, len(out))
+				}
+			}
+			return nil
+		}
+		return out, walk(xs, depth)
+	}))
+	register("zip", "M", 2, -1, eager(func(c *inv, a []any) (any, error) {
+		lists := make([][]any, len(a))
+		n := math.MaxInt
+		for i, x := range a {
+			l, err := listArg(c, x)
+			if err != nil {
+				return nil, err
+			}
+			lists[i] = l
+			n = min(n, len(l))
+		}
+		out := make([]any, n)
+		for i := range out {
+			row := make([]any, len(lists))
+			for j := range lists {
+				row[j] = lists[j][i]
+			}
+			out[i] = row
+		}
+		return out, nil
+	}))
+	register("range", "F", 1, 3, eager(rangeFn))
+
+	// Control.
+	register("switch", "F", 0, -1, func(c *inv) (any, error) {
+		for _, n := range c.args {
+			m, ok := n.(*Mapping)
+			if !ok {
+				return nil, c.st.errAt(n, "switch() arguments must be condition => value")
+			}
+			cond, err := c.st.eval(m.Key, c.scope)
+			if err != nil {
+				return nil, err
+			}
+			if truthy(cond) {
+				return c.st.eval(m.Value, c.scope)
+			}
+		}
+		return nil, nil
+	})
+	register("coalesce", "F", 0, -1, func(c *inv) (any, error) {
+		for i := 0; i < c.nargs(); i++ {
+			v, err := c.arg(i)
+			if err != nil || v != nil {
+				return v, err
+			}
+		}
+		return nil, nil
+	})
+	register("let", "F", 0, -1, func(c *inv) (any, error) {
+		vars := map[string]any{}
+		pos := 0
+		for _, n := range c.args {
+			if m, ok := n.(*Mapping); ok {
+				k, ok := m.Key.(*Keyword)
+				if !ok {
+					return nil, c.st.errAt(m, "let() names must be plain names")
+				}
+				v, err := c.st.eval(m.Value, c.scope)
+				if err != nil {
+					return nil, err
+				}
+				vars[k.Name] = v
+				continue
+			}
+			v, err := c.st.eval(n, c.scope)
+			if err != nil {
+				return nil, err
+			}
+			pos++
+			vars[strconv.Itoa(pos)] = v
+			if pos == 1 {
+				vars[""] = v
+			}
+		}
+		return c.scope.Child(vars), nil
+	})
+
+	// Strings.
+	register("join", "M", 2, 2, eager(func(c *inv, a []any) (any, error) {
+		sep, xs := a[1], a[0]
+		if s, ok := a[0].(string); ok {
+			sep, xs = s, a[1]
+		}
+		s, ok := sep.(string)
+		l, ok2 := xs.([]any)
+		if !ok || !ok2 {
+			return nil, c.errf("join() needs a list and a separator string, got %s and %s", typeName(a[0]), typeName(a[1]))
+		}
+		parts := make([]string, len(l))
+		for i, x := range l {
+			parts[i] = yaqlStr(x)
+		}
+		return strings.Join(parts, s), nil
+	}))
+	register("split", "M", 1, 3, eager(splitFn))
+	register("replace", "M", 3, 4, eager(func(c *inv, a []any) (any, error) {
+		s, ok1 := a[0].(string)
+		old, ok2 := a[1].(string)
+		nw, ok3 := a[2].(string)
+		if !ok1 || !ok2 || !ok3 {
+			return nil, c.errf("replace() needs strings")
+		}
+		n := int64(-1)
+		if len(a) == 4 {
+			k, ok := a[3].(int64)
+			if !ok {
+				return nil, c.errf("replace() count must be an integer")
+			}
+			n = k
+		}
+		if old == "" && n < 0 && len(s) > 0 && int64(len(s)+1)*int64(len(nw)) > int64(c.st.maxSize) {
+			return nil, c.st.sizeErr(c.node, c.st.maxSize+1)
+		}
+		if int64(strings.Count(s, old))*int64(len(nw)) > int64(c.st.maxSize) {
+			return nil, c.st.sizeErr(c.node, c.st.maxSize+1)
+		}
+		return strings.Replace(s, old, nw, int(n)), nil
+	}))
+	register("format", "M", 1, -1, formatFn)
+	strMethod := func(name string, f func(string) any) {
+		register(name, "M", 1, 1, eager(func(c *inv, a []any) (any, error) {
+			s, ok := a[0].(string)
+			if !ok {
+				return nil, c.errf("%s() needs a string, got %s", name, typeName(a[0]))
+			}
+			return f(s), nil
+		}))
+	}
+	strMethod("toUpper", func(s string) any { return strings.ToUpper(s) })
+	strMethod("toLower", func(s string) any { return strings.ToLower(s) })
+	strMethod("trim", func(s string) any { return strings.TrimFunc(s, unicode.IsSpace) })
+	strMethod("trimLeft", func(s string) any { return strings.TrimLeftFunc(s, unicode.IsSpace) })
+	strMethod("trimRight", func(s string) any { return strings.TrimRightFunc(s, unicode.IsSpace) })
+	strMethod("toCharArray", func(s string) any {
+		out := make([]any, 0, len(s))
+		for _, r := range s {
+			out = append(out, string(r))
+		}
+		return out
+	})
+	strPred := func(name string, f func(s, p string) bool) {
+		register(name, "M", 2, -1, eager(func(c *inv, a []any) (any, error) {
+			s, ok := a[0].(string)
+			if !ok {
+				return nil, c.errf("%s() needs a string, got %s", name, typeName(a[0]))
+			}
+			for _, p := range a[1:] {
+				ps, ok := p.(string)
+				if !ok {
+					return nil, c.errf("%s() needs string arguments, got %s", name, typeName(p))
+				}
+				if f(s, ps) {
+					return true, nil
+				}
+			}
+			return false, nil
+		}))
+	}
+	strPred("startsWith", strings.HasPrefix)
+	strPred("endsWith", strings.HasSuffix)
+	register("substring", "M", 2, 3, eager(func(c *inv, a []any) (any, error) {
+		s, ok := a[0].(string)
+		start, ok2 := a[1].(int64)
+		if !ok || !ok2 {
+			return nil, c.errf("substring() needs a string and an integer start")
+		}
+		rs := []rune(s)
+		n := int64(len(rs))
+		if start < 0 {
+			start += n
+		}
+		start = max(0, min(start, n))
+		end := n
+		if len(a) == 3 {
+			l, ok := a[2].(int64)
+			if !ok {
+				return nil, c.errf("substring() length must be an integer")
+			}
+			if l >= 0 {
+				end = min(n, start+l)
+			}
+		}
+		return string(rs[start:end]), nil
+	}))
+
+	// Numbers.
+	register("abs", "F", 1, 1, eager(func(c *inv, a []any) (any, error) {
+		switch x := a[0].(type) {
+		case int64:
+			if x == math.MinInt64 {
+				return nil, errOverflow
+			}
+			if x < 0 {
+				return -x, nil
+			}
+			return x, nil
+		case float64:
+			return math.Abs(x), nil
+		}
+		return nil, c.errf("abs() needs a number, got %s", typeName(a[0]))
+	}))
+	register("round", "F", 1, 2, eager(func(c *inv, a []any) (any, error) {
+		if !isNumber(a[0]) {
+			return nil, c.errf("round() needs a number, got %s", typeName(a[0]))
+		}
+		digits := int64(0)
+		if len(a) == 2 {
+			d, ok := a[1].(int64)
+			if !ok {
+				return nil, c.errf("round() digits must be an integer")
+			}
+			digits = d
+		}
+		if i, ok := a[0].(int64); ok && digits >= 0 {
+			return i, nil
+		}
+		x := toFloat(a[0])
+		p := math.Pow(10, float64(digits))
+		// Python rounds half to even.
+		return math.RoundToEven(x*p) / p, nil
+	}))
+	register("pow", "F", 2, 3, eager(func(c *inv, a []any) (any, error) {
+		b, ok1 := a[0].(int64)
+		e, ok2 := a[1].(int64)
+		if ok1 && ok2 && e >= 0 && len(a) == 2 {
+			r := int64(1)
+			for i := int64(0); i < e; i++ {
+				if err := c.tick(1); err != nil {
+					return nil, err
+				}
+				next := r * b
+				if b != 0 && next/b != r {
+					return nil, errOverflow
+				}
+				r = next
+			}
+			return r, nil
+		}
+		if isNumber(a[0]) && isNumber(a[1]) && len(a) == 2 {
+			return math.Pow(toFloat(a[0]), toFloat(a[1])), nil
+		}
+		return nil, c.errf("pow() needs numbers")
+	}))
+}
+
+func length(c *inv, v any) (any, error) {
+	switch x := v.(type) {
+	case string:
+		return int64(utf8.RuneCountInString(x)), nil
+	case []any:
+		return int64(len(x)), nil
+	case map[string]any:
+		return int64(len(x)), nil
+	}
+	return nil, c.errf("%s() of %s", c.name, typeName(v))
+}
+
+func toInt(c *inv, a []any) (any, error) {
+	switch x := a[0].(type) {
+	case nil:
+		return int64(0), nil
+	case bool:
+		if x {
+			return int64(1), nil
+		}
+		return int64(0), nil
+	case int64:
+		return x, nil
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) || math.Abs(x) >= 9.2e18 {
+			return nil, c.errf("cannot convert %s to an integer", pyFloat(x))
+		}
+		return int64(x), nil
+	case string:
+		s := strings.ReplaceAll(strings.TrimSpace(x), "_", "")
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || strings.TrimSpace(x) != strings.TrimSpace(x) {
+			return nil, c.errf("invalid literal for int(): %s", pyQuote(x))
+		}
+		return n, nil
+	}
+	return nil, c.errf("cannot convert %s to an integer", typeName(a[0]))
+}
+
+func toFloatFn(c *inv, a []any) (any, error) {
+	switch x := a[0].(type) {
+	case nil:
+		return 0.0, nil
+	case bool, int64, float64:
+		return toFloat(x), nil
+	case string:
+		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
+		if err != nil {
+			return nil, c.errf("could not convert string to float: %s", pyQuote(x))
+		}
+		return f, nil
+	}
+	return nil, c.errf("cannot convert %s to a float", typeName(a[0]))
+}
+
+func isType(f func(any) bool) func(c *inv, a []any) (any, error) {
+	return func(c *inv, a []any) (any, error) { return f(a[0]), nil }
+}
+
+// dictFn is dict(k => v, ...) or dict(list of [k, v] pairs).
+func dictFn(c *inv) (any, error) {
+	out := map[string]any{}
+	for _, n := range c.args {
+		if m, ok := n.(*Mapping); ok {
+			k, err := c.st.eval(m.Key, c.scope)
+			if err != nil {
+				return nil, err
+			}
+			ks, err := c.st.dictKey(m.Key, k)
+			if err != nil {
+				return nil, err
+			}
+			v, err := c.st.eval(m.Value, c.scope)
+			if err != nil {
+				return nil, err
+			}
+			out[ks] = v
+			continue
+		}
+		v, err := c.st.eval(n, c.scope)
+		if err != nil {
+			return nil, err
+		}
+		pairs, ok := v.([]any)
+		if !ok {
+			return nil, c.st.errAt(n, "dict() needs key => value arguments or a list of pairs, got %s", typeName(v))
+		}
+		for _, p := range pairs {
+			kv, ok := p.([]any)
+			if !ok || len(kv) != 2 {
+				return nil, c.st.errAt(n, "dict() needs pairs [key, value]")
+			}
+			ks, err := c.st.dictKey(n, kv[0])
+			if err != nil {
+				return nil, err
+			}
+			out[ks] = kv[1]
+		}
+	}
+	return out, nil
+}
+
+func dictArg(c *inv, v any) (map[string]any, error) {
+	d, ok := v.(map[string]any)
+	if !ok {
+		return nil, c.errf("%s() needs a dict, got %s", c.name, typeName(v))
+	}
+	return d, nil
+}
+
+// listArg accepts a list; yaql's default configuration does not iterate
+// strings or dicts in queries.
+func listArg(c *inv, v any) ([]any, error) {
+	l, ok := v.([]any)
+	if !ok {
+		return nil, c.errf("%s() needs a list, got %s", c.name, typeName(v))
+	}
+	if err := c.tick(len(l)); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func sortedKeys(d map[string]any) []string {
+	keys := make([]string, 0, len(d))
+	for k := range d {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func firstLast(first bool) func(c *inv) (any, error) {
+	return func(c *inv) (any, error) {
+		xs, err := listArg(c, c.recv)
+		if err != nil {
+			return nil, err
+		}
+		if len(xs) > 0 {
+			if first {
+				return xs[0], nil
+			}
+			return xs[len(xs)-1], nil
+		}
+		if c.nargs() == 2 {
+			n := c.argNode(1)
+			if m, ok := n.(*Mapping); ok {
+				if k, ok := m.Key.(*Keyword); ok && k.Name == "default" {
+					return c.st.eval(m.Value, c.scope)
+				}
+			}
+			return c.arg(1)
+		}
+		return nil, c.errf("%s() of an empty list with no default", c.name)
+	}
+}
+
+func extremum(sign int) func(c *inv, a []any) (any, error) {
+	return func(c *inv, a []any) (any, error) {
+		xs, err := listArg(c, a[0])
+		if err != nil {
+			return nil, err
+		}
+		if len(a) == 2 {
+			xs = append([]any{a[1]}, xs...)
+		}
+		if len(xs) == 0 {
+			return nil, c.errf("%s() of an empty list with no initial value", c.name)
+		}
+		best := xs[0]
+		for _, x := range xs[1:] {
+			if best, err = pick(c, best, x, sign); err != nil {
+				return nil, err
+			}
+		}
+		return best, nil
+	}
+}
+
+func pick(c *inv, a, b any, sign int) (any, error) {
+	r, ok := compare(a, b)
+	if !ok {
+		return nil, c.errf("cannot compare %s and %s", typeName(a), typeName(b))
+	}
+	if r*sign < 0 {
+		return b, nil
+	}
+	return a, nil
+}
+
+func anyAll(isAny bool) func(c *inv) (any, error) {
+	return func(c *inv) (any, error) {
+		recv, err := c.arg(0)
+		if err != nil {
+			return nil, err
+		}
+		xs, err := listArg(c, recv)
+		if err != nil {
+			return nil, err
+		}
+		for _, x := range xs {
+			v := x
+			if c.nargs() == 2 {
+				if v, err = c.lambda(1, x); err != nil {
+					return nil, err
+				}
+			}
+			if truthy(v) == isAny {
+				return isAny, nil
+			}
+		}
+		return !isAny, nil
+	}
+}
+
+func concatLists(c *inv, a []any) (any, error) {
+	out := []any{}
+	for _, x := range a {
+		l, err := listArg(c, x)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l...)
+		if len(out) > c.st.maxSize {
+			return nil, c.st.sizeErr(c.node, len(out))
+		}
+	}
+	return out, nil
+}
+
+func listAndCount(c *inv, a []any) ([]any, int, error) {
+	xs, err := listArg(c, a[0])
+	if err != nil {
+		return nil, 0, err
+	}
+	n, ok := a[1].(int64)
+	if !ok || n < 0 {
+		return nil, 0, c.errf("%s() count must be a non-negative integer", c.name)
+	}
+	if n > int64(len(xs)) {
+		n = int64(len(xs))
+	}
+	return xs, int(n), nil
+}
+
+func orderBy(desc bool) func(c *inv) (any, error) {
+	return func(c *inv) (any, error) {
+		xs, err := listArg(c, c.recv)
+		if err != nil {
+			return nil, err
+		}
+		keys := make([]any, len(xs))
+		for i, x := range xs {
+			if keys[i], err = c.lambda(1, x); err != nil {
+				return nil, err
+			}
+		}
+		idx := make([]int, len(xs))
+		for i := range idx {
+			idx[i] = i
+		}
+		var cmpErr error
+		sort.SliceStable(idx, func(i, j int) bool {
+			r, ok := compare(keys[idx[i]], keys[idx[j]])
+			if !ok && cmpErr == nil {
+				cmpErr = c.errf("cannot order %s and %s", typeName(keys[idx[i]]), typeName(keys[idx[j]]))
+			}
+			if desc {
+				return r > 0
+			}
+			return r < 0
+		})
+		if cmpErr != nil {
+			return nil, cmpErr
+		}
+		if err := c.tick(len(xs)); err != nil {
+			return nil, err
+		}
+		out := make([]any, len(xs))
+		for i, k := range idx {
+			out[i] = xs[k]
+		}
+		return out, nil
+	}
+}
+
+func rangeFn(c *inv, a []any) (any, error) {
+	ints := make([]int64, len(a))
+	for i, x := range a {
+		n, ok := x.(int64)
+		if !ok {
+			return nil, c.errf("range() needs integers, got %s", typeName(x))
+		}
+		ints[i] = n
+	}
+	start, stop, step := int64(0), ints[0], int64(1)
+	if len(ints) >= 2 {
+		start, stop = ints[0], ints[1]
+	}
+	if len(ints) == 3 {
+		step = ints[2]
+	}
+	if step == 0 {
+		return nil, c.errf("range() step must not be zero")
+	}
+	var n int64
+	if step > 0 && stop > start {
+		n = (stop - start + step - 1) / step
+	} else if step < 0 && stop < start {
+		n = (start - stop - step - 1) / -step
+	}
+	if n > int64(c.st.maxSize) {
+		return nil, c.st.sizeErr(c.node, c.st.maxSize+1)
+	}
+	if err := c.tick(int(n)); err != nil {
+		return nil, err
+	}
+	out := make([]any, n)
+	for i := range out {
+		out[i] = start + int64(i)*step
+	}
+	return out, nil
+}
+
+func splitFn(c *inv, a []any) (any, error) {
+	s, ok := a[0].(string)
+	if !ok {
+		return nil, c.errf("split() needs a string, got %s", typeName(a[0]))
+	}
+	var sep any
+	if len(a) >= 2 {
+		sep = a[1]
+	}
+	n := -1
+	if len(a) == 3 {
+		k, ok := a[2].(int64)
+		if !ok {
+			return nil, c.errf("split() maxsplit must be an integer")
+		}
+		if k >= 0 {
+			n = int(min(k, int64(len(s)))) + 1
+		}
+	}
+	var parts []string
+	switch sp := sep.(type) {
+	case nil:
+		// Python's split() with no separator: runs of whitespace, no empties.
+		f := strings.Fields(s)
+		if n > 0 && len(f) > n-1 {
+			rest := s
+			parts = nil
+			for i := 0; i < n-1; i++ {
+				rest = strings.TrimLeftFunc(rest, unicode.IsSpace)
+				j := strings.IndexFunc(rest, unicode.IsSpace)
+				parts = append(parts, rest[:j])
+				rest = rest[j:]
+			}
+			rest = strings.TrimLeftFunc(rest, unicode.IsSpace)
+			if rest != "" {
+				parts = append(parts, rest)
+			}
+		} else {
+			parts = f
+		}
+	case string:
+		if sp == "" {
+			return nil, c.errf("split() separator must not be empty")
+		}
+		parts = strings.SplitN(s, sp, n)
+	default:
+		return nil, c.errf("split() separator must be a string")
+	}
+	out := make([]any, len(parts))
+	for i, p := range parts {
+		out[i] = p
+	}
+	return out, nil
+}
+
+// formatFn is Python's str.format with {} / {0} / {name} fields; values
+// print as Python's str() of yaql's internal values.
+func formatFn(c *inv) (any, error) {
+	f, ok := c.recv.(string)
+	if !c.method {
+		return nil, c.errf("format() is a method: 'text'.format(...)")
+	}
+	if !ok {
+		return nil, c.errf("format() needs a format string, got %s", typeName(c.recv))
+	}
+	var pos []any
+	named := map[string]any{}
+	for _, n := range c.args {
+		if m, ok := n.(*Mapping); ok {
+			k, ok := m.Key.(*Keyword)
+			if !ok {
+				return nil, c.st.errAt(m, "format() names must be plain names")
+			}
+			v, err := c.st.eval(m.Value, c.scope)
+			if err != nil {
+				return nil, err
+			}
+			named[k.Name] = v
+			continue
+		}
+		v, err := c.st.eval(n, c.scope)
+		if err != nil {
+			return nil, err
+		}
+		pos = append(pos, v)
+	}
+	render := func(v any) string {
+		if s, ok := v.(string); ok {
+			return s
+		}
+		var b strings.Builder
+		pyRepr(&b, v, true)
+		return b.String()
+	}
+	var b strings.Builder
+	auto := 0
+	for i := 0; i < len(f); i++ {
+		ch := f[i]
+		if ch == '{' {
+			if i+1 < len(f) && f[i+1] == '{' {
+				b.WriteByte('{')
+				i++
+				continue
+			}
+			j := strings.IndexByte(f[i:], '}')
+			if j < 0 {
+				return nil, c.errf("format(): single '{' in format string")
+			}
+			field := f[i+1 : i+j]
+			i += j
+			var v any
+			switch {
+			case field == "":
+				if auto >= len(pos) {
+					return nil, c.errf("format(): not enough arguments")
+				}
+				v = pos[auto]
+				auto++
+			case field[0] >= '0' && field[0] <= '9':
+				k, err := strconv.Atoi(field)
+				if err != nil || k >= len(pos) {
+					return nil, c.errf("format(): no argument %s", field)
+				}
+				v = pos[k]
+			default:
+				var found bool
+				if v, found = named[field]; !found {
+					return nil, c.errf("format(): no argument %q", field)
+				}
+			}
+			b.WriteString(render(v))
+			if b.Len() > c.st.maxSize {
+				return nil, c.st.sizeErr(c.node, b.Len())
+			}
+			continue
+		}
+		if ch == '}' {
+			if i+1 < len(f) && f[i+1] == '}' {
+				i++
+			}
+			b.WriteByte('}')
+			continue
+		}
+		b.WriteByte(ch)
+	}
+	return b.String(), nil
+}
+
+var _ = fmt.Sprint
