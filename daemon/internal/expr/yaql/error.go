@@ -2,6 +2,7 @@ package yaql
 
 import (
 	"fmt"
+	"unicode/utf8"
 )
 
 // ErrorKind separates problems found before evaluation (the text is not
@@ -28,14 +29,26 @@ type Error struct {
 	Err  error  // the underlying error (e.g. from a host function), if any
 }
 
+// maxShown bounds how much of the expression an error message quotes, so
+// that a huge hostile expression does not make a huge log line.
+const maxShown = 200
+
 func (e *Error) Error() string {
+	shown := e.Expr
+	if len(shown) > maxShown {
+		cut := maxShown
+		for cut > 0 && !utf8.RuneStart(shown[cut]) {
+			cut--
+		}
+		shown = shown[:cut] + "..."
+	}
 	switch e.Kind {
 	case SyntaxError:
-		return fmt.Sprintf("yaql: syntax error at position %d in %q: %s", e.Pos, e.Expr, e.Msg)
+		return fmt.Sprintf("yaql: syntax error at position %d in %q: %s", e.Pos, shown, e.Msg)
 	case LimitError:
-		return fmt.Sprintf("yaql: limit exceeded at position %d in %q: %s", e.Pos, e.Expr, e.Msg)
+		return fmt.Sprintf("yaql: limit exceeded at position %d in %q: %s", e.Pos, shown, e.Msg)
 	default:
-		return fmt.Sprintf("yaql: evaluation error at position %d in %q: %s", e.Pos, e.Expr, e.Msg)
+		return fmt.Sprintf("yaql: evaluation error at position %d in %q: %s", e.Pos, shown, e.Msg)
 	}
 }
 

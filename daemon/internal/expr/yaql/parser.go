@@ -18,8 +18,14 @@ const (
 	bpDot     = 110
 )
 
-// maxDepth bounds nesting so that hostile input cannot exhaust the stack.
-const maxDepth = 200
+// maxDepth bounds nesting so that hostile input cannot exhaust the stack;
+// maxChain bounds the depth of the tree that a chain of left-associative
+// operators (1+1+1...) builds, since evaluation recurses along it. yaql
+// itself fails on such input with Python's recursion limit.
+const (
+	maxDepth = 200
+	maxChain = 1000
+)
 
 var infixBP = map[string]int{
 	"->": bpArrow,
@@ -105,8 +111,11 @@ func (p *parser) expr(minBP int) (Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	for {
+	for chain := p.depth; ; chain++ {
 		t := p.peek()
+		if chain > maxChain {
+			return nil, syntaxErr(p.src, t.pos, "expression too long a chain of operators")
+		}
 		switch {
 		case t.kind == tLBrack:
 			if bpIndex <= minBP {
