@@ -180,7 +180,8 @@ func parseYAML(src []byte) (*node, error) {
 	if len(doc.Content) == 0 {
 		return &node{kind: kindMap, line: 1, col: 1}, nil
 	}
-	n, err := convertNode(doc.Content[0], 0)
+	c := &converter{lines: strings.Split(string(src), "\n")}
+	n, err := c.convert(doc.Content[0], 0, false)
 	if err != nil {
 		return nil, err
 	}
@@ -208,19 +209,62 @@ func convertYAMLError(err error) error {
 // maxDepth bounds nesting so that hostile input cannot exhaust the stack.
 const maxDepth = 1000
 
-func convertNode(y *yaml.Node, depth int) (*node, error) {
+// converter turns yaml.v3 nodes into resolved nodes; it keeps the source
+// lines to recover the text of anchors and aliases.
+type converter struct {
+	lines []string
+}
+
+// plainText returns the text of the plain scalar that starts at line:col,
+// as PyYAML's scanner would end it: at " #", at ": ", at the end of the
+// line, and in a flow collection also at ",[]{}".
+func (c *converter) plainText(line, col int, flow bool) (string, bool) {
+	if line < 1 || line > len(c.lines) {
+		return "", false
+	}
+	r := []rune(strings.TrimRight(c.lines[line-1], "\r"))
+	if col < 1 || col > len(r) {
+		return "", false
+	}
+	r = r[col-1:]
+	end := len(r)
+	for i := 0; i < len(r); i++ {
+		if r[i] == '#' && i > 0 && (r[i-1] == ' ' || r[i-1] == '\t') {
+			end = i
+			break
+		}
+		if r[i] == ':' && (i+1 == len(r) || r[i+1] == ' ' || r[i+1] == '\t' || (flow && strings.ContainsRune(",[]{}", r[i+1]))) {
+			end = i
+			break
+		}
+		if flow && strings.ContainsRune(",[]{}", r[i]) {
+			end = i
+			break
+		}
+	}
+	return strings.TrimRight(string(r[:end]), " \t"), true
+}
+
+func (c *converter) convert(y *yaml.Node, depth int, flow bool) (*node, error) {
 	if depth > maxDepth {
 		return nil, &yamlError{line: y.Line, col: y.Column, msg: "invalid YAML: nesting too deep"}
 	}
 	n := &node{line: y.Line, col: y.Column}
 	tagged := y.Style&yaml.TaggedStyle != 0
+	if y.Kind == yaml.AliasNode || y.Anchor != "" {
+		// Mistral's loader (mistral/utils/safe_yaml.py) disables anchors
+		// and aliases against "billion laughs": '&' and '*' start plain
+		// text. Read that text back from the source.
+		txt, ok := c.plainText(y.Line, y.Column, flow)
+		if !ok || txt == "" || (txt[0] != '&' && txt[0] != '*') {
+			return nil, &yamlError{line: y.Line, col: y.Column,
+				msg: "YAML anchors and aliases are not supported (Mistral reads '&' and '*' as text)"}
+		}
+		n.kind, n.val = kindStr, txt
+		return n, nil
+	}
+	flow = flow || y.Style&yaml.FlowStyle != 0
 	switch y.Kind {
-	case yaml.AliasNode:
-		// Mistral's loader reads '*' as plain text; yaml.v3 has already
-		// resolved the alias. Refusing is safer than guessing (and stops
-		// "billion laughs" expansion, which is why Mistral disables them).
-		return nil, &yamlError{line: y.Line, col: y.Column,
-			msg: "YAML aliases (*" + y.Value + ") are not supported"}
 	case yaml.MappingNode:
 		if tagged && y.Tag != "!!map" {
 			return nil, unsupportedTag(y)
@@ -232,11 +276,11 @@ func convertNode(y *yaml.Node, depth int) (*node, error) {
 				return nil, &yamlError{line: ky.Line, col: ky.Column,
 					msg: "invalid YAML: a mapping key must be a scalar"}
 			}
-			k, err := convertNode(ky, depth+1)
+			k, err := c.convert(ky, depth+1, flow)
 			if err != nil {
 				return nil, err
 			}
-			v, err := convertNode(vy, depth+1)
+			v, err := c.convert(vy, depth+1, flow)
 			if err != nil {
 				return nil, err
 			}
@@ -259,8 +303,8 @@ func convertNode(y *yaml.Node, depth int) (*node, error) {
 			return nil, unsupportedTag(y)
 		}
 		n.kind = kindSeq
-		for _, c := range y.Content {
-			v, err := convertNode(c, depth+1)
+		for _, it := range y.Content {
+			v, err := c.convert(it, depth+1, flow)
 			if err != nil {
 				return nil, err
 			}
