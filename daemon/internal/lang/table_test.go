@@ -19,7 +19,7 @@ func TestParseCmdAndInput(t *testing.T) {
 		{`std.echo output='a b' flag=true none=null`, "std.echo", map[string]any{"output": "a b", "flag": true, "none": nil}},
 		{`std.echo output=<% $.x + 1 %>`, "std.echo", map[string]any{"output": "<% $.x + 1 %>"}},
 		{`std.echo output={{ _.x }}`, "std.echo", map[string]any{"output": "{{ _.x }}"}},
-		{`std.echo output=Hello`, "std.echo", map[string]any{}},             // unquoted words are dropped
+		{`std.echo output=Hello`, "std.echo", map[string]any{}}, // unquoted words are dropped
 		{`std.echo l=[1, "a"]`, "std.echo", map[string]any{"l": []any{int64(1), "a"}}},
 		{`std.echo l=[1] m=[2]`, "std.echo", map[string]any{"l": "[1] m=[2]"}}, // greedy brackets
 		{`std.echo n=007`, "std.echo", map[string]any{"n": "007"}},             // json.loads fails
