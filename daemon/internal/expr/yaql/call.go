@@ -110,10 +110,7 @@ func (c *inv) lambda(i int, params ...any) (any, error) {
 	if err := c.st.step(n, 1); err != nil {
 		return nil, err
 	}
-	vars := make(map[string]any, len(params)+1)
-	if len(params) > 0 {
-		vars[""] = params[0]
-	}
+	vars := make(map[string]any, len(params))
 	for j, p := range params {
 		vars[fmt.Sprint(j+1)] = p
 	}

@@ -30,15 +30,19 @@ type Scope struct {
 	vars   map[string]any
 }
 
-// NewScope starts a root scope whose `$` is data.
+// NewScope starts a root scope whose `$` is data. In yaql `$` is another
+// name for `$1`, so both read the same variable "1".
 func NewScope(data any) *Scope {
-	return &Scope{vars: map[string]any{"": data}}
+	return &Scope{vars: map[string]any{"1": data}}
 }
 
 // Child makes a scope that sees s's variables and may shadow them.
 func (s *Scope) Child(vars map[string]any) *Scope { return &Scope{parent: s, vars: vars} }
 
 func (s *Scope) lookup(name string) (any, bool) {
+	if name == "" {
+		name = "1"
+	}
 	for c := s; c != nil; c = c.parent {
 		if v, ok := c.vars[name]; ok {
 			return v, true

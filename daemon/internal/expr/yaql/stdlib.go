@@ -497,9 +497,6 @@ func init() {
 			}
 			pos++
 			vars[strconv.Itoa(pos)] = v
-			if pos == 1 {
-				vars[""] = v
-			}
 		}
 		return c.scope.Child(vars), nil
 	})
