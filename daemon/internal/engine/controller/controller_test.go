@@ -1,0 +1,311 @@
+package controller
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/sirocco-wf/sirocco/daemon/internal/expr"
+	"github.com/sirocco-wf/sirocco/daemon/internal/lang"
+)
+
+// run drives one workflow to its end the way the runtime does, answering
+// each action from a table of fake actions in the order they were asked
+// for. It returns the final state.
+func run(t *testing.T, src string, input map[string]any) *State {
+	t.Helper()
+	doc, err := lang.ParseWorkflows([]byte(src), lang.Options{Source: "test.yaml", ValidateExpr: expr.Validate})
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	n := 0
+	c := &Controller{NewID: func() string { n++; return fmt.Sprintf("id-%d", n) }}
+	s := &State{Spec: doc.Workflows[0], Exec: &Execution{ID: "ex", Name: doc.Workflows[0].Name, Input: input}}
+	d, err := c.Start(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	queue := d.Actions
+	for steps := 0; len(queue) > 0; steps++ {
+		if steps > 100 {
+			t.Fatal("workflow did not end after 100 actions")
+		}
+		a := queue[0]
+		queue = queue[1:]
+		out, aerr := fakeAction(a)
+		d, err := c.OnActionResult(s, a.TaskID, out, aerr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		queue = append(queue, d.Actions...)
+	}
+	return s
+}
+
+func fakeAction(a RunAction) (any, *ActionError) {
+	switch a.Action {
+	case "std.echo":
+		return a.Input["output"], nil
+	case "std.noop":
+		return nil, nil
+	case "std.fail":
+		return nil, &ActionError{Type: "ActionException", Message: "Fail action expected exception."}
+	}
+	return nil, &ActionError{Type: "UnknownAction", Message: "unknown action " + a.Action}
+}
+
+func taskStates(s *State) string {
+	var parts []string
+	for _, t := range s.Tasks {
+		parts = append(parts, t.Name+"="+t.State)
+	}
+	return strings.Join(parts, " ")
+}
+
+func TestController(t *testing.T) {
+	tests := []struct {
+		name       string
+		src        string
+		input      map[string]any
+		wantState  string
+		wantTasks  string
+		wantOutput map[string]any
+		wantInfo   string // substring of the execution's state info
+	}{
+		{
+			name: "echo, publish, output",
+			src: `
+version: '2.0'
+wf:
+  input:
+    - name: world
+  output:
+    greeting: <% $.greeting %>
+    n: <% $.n * 2 + 1 %>
+  tasks:
+    t1:
+      action: std.echo output="Hello, <% $.name %>"
+      publish:
+        greeting: <% task().result %>
+        n: 20
+      on-success: t2
+    t2:
+      action: std.noop
+`,
+			input:      map[string]any{"name": "Sirocco"},
+			wantState:  Success,
+			wantTasks:  "t1=SUCCESS t2=SUCCESS",
+			wantOutput: map[string]any{"greeting": "Hello, Sirocco", "n": int64(41)},
+		},
+		{
+			name: "task(name) reaches a nested result",
+			src: `
+version: '2.0'
+wf:
+  output:
+    b: <% task(t1).result.a.b %>
+  tasks:
+    t1:
+      action: std.echo
+      input:
+        output: {a: {b: deep}}
+`,
+			wantState:  Success,
+			wantTasks:  "t1=SUCCESS",
+			wantOutput: map[string]any{"b": "deep"},
+		},
+		{
+			name: "on-error handles a failure",
+			src: `
+version: '2.0'
+wf:
+  tasks:
+    t1:
+      action: std.fail
+      on-error: recover
+      on-success: never
+    recover:
+      action: std.echo output="ok"
+      publish:
+        r: <% task().result %>
+    never:
+      action: std.noop
+  output:
+    r: <% $.r %>
+`,
+			wantState:  Success,
+			wantTasks:  "t1=ERROR recover=SUCCESS",
+			wantOutput: map[string]any{"r": "ok"},
+		},
+		{
+			name: "an unhandled failure fails the workflow",
+			src: `
+version: '2.0'
+wf:
+  tasks:
+    t1:
+      action: std.fail
+      on-success: t2
+    t2:
+      action: std.noop
+`,
+			wantState: Error,
+			wantTasks: "t1=ERROR",
+			wantInfo:  "Failure caused by error in tasks: t1",
+		},
+		{
+			name: "on-complete runs after success and after failure",
+			src: `
+version: '2.0'
+wf:
+  tasks:
+    a:
+      action: std.noop
+      on-complete: [b]
+    b:
+      action: std.fail
+      on-complete: c
+    c:
+      action: std.noop
+`,
+			wantState: Success,
+			wantTasks: "a=SUCCESS b=ERROR c=SUCCESS",
+		},
+		{
+			name: "guards choose the branch",
+			src: `
+version: '2.0'
+wf:
+  input: [x]
+  tasks:
+    t1:
+      action: std.noop
+      on-success:
+        - big: <% $.x > 10 %>
+        - small: <% $.x <= 10 %>
+    big:
+      action: std.noop
+    small:
+      action: std.noop
+`,
+			input:     map[string]any{"x": int64(3)},
+			wantState: Success,
+			wantTasks: "t1=SUCCESS small=SUCCESS",
+		},
+		{
+			name: "published variables flow along the branch",
+			src: `
+version: '2.0'
+wf:
+  tasks:
+    t1:
+      action: std.echo output=1
+      publish: {v: <% task().result + 1 %>}
+      on-success: t2
+    t2:
+      action: std.echo output=<% $.v * 10 %>
+      publish: {w: <% task().result %>}
+  output:
+    w: <% $.w %>
+`,
+			wantState:  Success,
+			wantTasks:  "t1=SUCCESS t2=SUCCESS",
+			wantOutput: map[string]any{"w": int64(20)},
+		},
+		{
+			name: "fail command with a message",
+			src: `
+version: '2.0'
+wf:
+  tasks:
+    t1:
+      action: std.noop
+      on-success:
+        - fail(msg='stopped on purpose')
+`,
+			wantState: Error,
+			wantTasks: "t1=SUCCESS",
+			wantInfo:  "stopped on purpose",
+		},
+		{
+			name: "an input expression that fails fails the task",
+			src: `
+version: '2.0'
+wf:
+  tasks:
+    t1:
+      action: std.echo output=<% 1 + 'a' %>
+`,
+			wantState: Error,
+			wantTasks: "t1=ERROR",
+			wantInfo:  "Failed to evaluate the input of task \"t1\"",
+		},
+		{
+			name: "several start tasks",
+			src: `
+version: '2.0'
+wf:
+  tasks:
+    a:
+      action: std.echo output="A"
+      publish: {a: <% task().result %>}
+    b:
+      action: std.echo output="B"
+      publish: {b: <% task().result %>}
+  output:
+    ab: <% $.a + $.b %>
+`,
+			wantState:  Success,
+			wantTasks:  "a=SUCCESS b=SUCCESS",
+			wantOutput: map[string]any{"ab": "AB"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := run(t, tc.src, tc.input)
+			if s.Exec.State != tc.wantState {
+				t.Fatalf("state = %s (%s), want %s", s.Exec.State, s.Exec.StateInfo, tc.wantState)
+			}
+			if got := taskStates(s); got != tc.wantTasks {
+				t.Errorf("tasks = %q, want %q", got, tc.wantTasks)
+			}
+			if tc.wantOutput != nil && !reflect.DeepEqual(s.Exec.Output, tc.wantOutput) {
+				t.Errorf("output = %#v, want %#v", s.Exec.Output, tc.wantOutput)
+			}
+			if !strings.Contains(s.Exec.StateInfo, tc.wantInfo) {
+				t.Errorf("state info = %q, want it to contain %q", s.Exec.StateInfo, tc.wantInfo)
+			}
+		})
+	}
+}
+
+// A result that arrives for a task that already finished changes nothing:
+// the runtime may deliver a result twice.
+func TestDuplicateResultIgnored(t *testing.T) {
+	doc, err := lang.ParseWorkflows([]byte("version: '2.0'\nwf:\n  tasks:\n    t1:\n      action: std.noop\n      on-success: t2\n    t2:\n      action: std.noop\n"), lang.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	c := &Controller{NewID: func() string { n++; return fmt.Sprint(n) }}
+	s := &State{Spec: doc.Workflows[0], Exec: &Execution{ID: "ex"}}
+	d, err := c.Start(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := d.Actions[0].TaskID
+	if _, err := c.OnActionResult(s, first, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	again, err := c.OnActionResult(s, first, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(again.Tasks) != 0 || len(again.Actions) != 0 || again.ExecChange {
+		t.Fatalf("duplicate result changed something: %+v", again)
+	}
+	if len(s.Tasks) != 2 {
+		t.Fatalf("tasks = %d, want 2 (t2 must not start twice)", len(s.Tasks))
+	}
+}
