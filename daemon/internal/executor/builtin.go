@@ -1,0 +1,89 @@
+package executor
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sirocco-wf/sirocco/daemon/internal/transport"
+)
+
+// builtinFunc runs one built-in action. These need nothing outside the
+// process, so every executor host runs them without a plugin subprocess.
+type builtinFunc func(ctx context.Context, input map[string]any) (any, *transport.ActionError)
+
+// builtins are Mistral's std actions that need no outside world, with
+// Mistral's parameter names and results.
+var builtins = map[string]builtinFunc{
+	"std.echo": func(_ context.Context, in map[string]any) (any, *transport.ActionError) {
+		return in["output"], nil
+	},
+	"std.noop": func(context.Context, map[string]any) (any, *transport.ActionError) {
+		return nil, nil
+	},
+	"std.fail": func(_ context.Context, in map[string]any) (any, *transport.ActionError) {
+		e := &transport.ActionError{Type: "ActionException", Message: "Fail action expected exception."}
+		if d, ok := in["error_data"]; ok && d != nil {
+			e.Data, _ = json.Marshal(d)
+		}
+		return nil, e
+	},
+	"std.sleep": func(ctx context.Context, in map[string]any) (any, *transport.ActionError) {
+		secs, err := number(in["seconds"])
+		if err != nil {
+			return nil, &transport.ActionError{Type: "InvalidInput", Message: "std.sleep: seconds: " + err.Error()}
+		}
+		t := time.NewTimer(time.Duration(secs * float64(time.Second)))
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return nil, nil
+		case <-ctx.Done():
+			return nil, &transport.ActionError{Type: "ActionTimeout", Message: "std.sleep interrupted: " + ctx.Err().Error()}
+		}
+	},
+	"std.test_dict": func(_ context.Context, in map[string]any) (any, *transport.ActionError) {
+		size, err := number(in["size"])
+		if err != nil {
+			return nil, &transport.ActionError{Type: "InvalidInput", Message: "std.test_dict: size: " + err.Error()}
+		}
+		prefix, _ := in["key_prefix"].(string)
+		out := make(map[string]any, int(size))
+		for i := 0; i < int(size); i++ {
+			out[fmt.Sprintf("%s%d", prefix, i)] = in["val"]
+		}
+		return out, nil
+	},
+}
+
+// BuiltinActions lists the built-in action names, sorted.
+func BuiltinActions() []string {
+	names := make([]string, 0, len(builtins))
+	for n := range builtins {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func number(v any) (float64, error) {
+	switch n := v.(type) {
+	case nil:
+		return 0, nil
+	case float64:
+		return n, nil
+	case json.Number:
+		return n.Float64()
+	case string:
+		var f float64
+		_, err := fmt.Sscan(strings.TrimSpace(n), &f)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a number", n)
+		}
+		return f, nil
+	}
+	return 0, fmt.Errorf("%v is not a number", v)
+}

@@ -1,0 +1,259 @@
+// Package executor is the executor host: it takes action requests from
+// NATS, runs them (built-in actions in-process, everything else through the
+// plugin host) and sends the results back. It knows nothing of workflows.
+package executor
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hashicorp/go-hclog"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/sirocco-wf/sirocco/daemon/internal/pluginhost"
+	"github.com/sirocco-wf/sirocco/daemon/internal/transport"
+)
+
+// Config builds an executor host.
+type Config struct {
+	ID       string // unique per process; generated when empty
+	Target   string // executor pool; transport.DefaultTarget when empty
+	Capacity int    // actions run at once per plugin on this host
+	Conn     *transport.Conn
+	Registry *transport.Registry
+	Plugins  *pluginhost.Host // started already; nil runs built-ins only
+	Logger   hclog.Logger
+}
+
+// Executor is one executor host.
+type Executor struct {
+	cfg     Config
+	log     hclog.Logger
+	running atomic.Int64
+	subs    []*transport.Subscription
+	info    transport.ExecutorInfo
+}
+
+// New checks the configuration and builds the host.
+func New(cfg Config) (*Executor, error) {
+	if cfg.Conn == nil || cfg.Registry == nil {
+		return nil, errors.New("executor: a NATS connection and the registry are required")
+	}
+	if cfg.ID == "" {
+		cfg.ID = "exec-" + uuid.NewString()[:8]
+	}
+	if cfg.Target == "" {
+		cfg.Target = transport.DefaultTarget
+	}
+	if !transport.ValidToken(cfg.Target) {
+		return nil, fmt.Errorf("executor target %q: only letters, digits, '-' and '_' are allowed", cfg.Target)
+	}
+	if cfg.Capacity <= 0 {
+		cfg.Capacity = 64
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = hclog.NewNullLogger()
+	}
+	return &Executor{cfg: cfg, log: cfg.Logger}, nil
+}
+
+// Start binds to the work queue of every plugin this host has and
+// announces the host in the registry. When it returns, the host takes work.
+func (e *Executor) Start(ctx context.Context) error {
+	plugins := e.plugins()
+	for _, p := range plugins {
+		s, err := e.cfg.Conn.ConsumeActions(ctx, e.cfg.Target, p.Name, e.cfg.Capacity, e.handle)
+		if err != nil {
+			e.stopSubs()
+			return err
+		}
+		e.subs = append(e.subs, s)
+	}
+	host, _ := os.Hostname()
+	e.info = transport.ExecutorInfo{
+		ID: e.cfg.ID, Host: host, Target: e.cfg.Target, Plugins: plugins,
+		Capacity: e.cfg.Capacity, StartedAt: time.Now().UTC(),
+	}
+	if err := e.cfg.Registry.Put(ctx, e.info); err != nil {
+		e.stopSubs()
+		return err
+	}
+	e.log.Info("executor host ready", "id", e.cfg.ID, "target", e.cfg.Target, "plugins", len(plugins))
+	return nil
+}
+
+// Serve keeps the registry entry fresh until ctx ends, then withdraws it and
+// stops taking work; actions still running finish and send their results.
+func (e *Executor) Serve(ctx context.Context) error {
+	defer e.stopSubs()
+	tick := time.NewTicker(transport.RegistryTTL / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_ = e.cfg.Registry.Remove(rctx, e.cfg.ID)
+			cancel()
+			return nil
+		case <-tick.C:
+			e.info.Running = int(e.running.Load())
+			if err := e.cfg.Registry.Put(ctx, e.info); err != nil && ctx.Err() == nil {
+				e.log.Warn("registry refresh failed", "error", err)
+			}
+		}
+	}
+}
+
+func (e *Executor) stopSubs() {
+	for _, s := range e.subs {
+		s.Stop()
+	}
+	e.subs = nil
+}
+
+func (e *Executor) plugins() []transport.PluginEntry {
+	out := []transport.PluginEntry{{Name: transport.BuiltinPlugin, Version: "1", Actions: BuiltinActions()}}
+	if e.cfg.Plugins == nil {
+		return out
+	}
+	for _, p := range e.cfg.Plugins.Plugins() {
+		if !transport.ValidToken(p.Name) {
+			e.log.Error("plugin name cannot be used in a NATS subject; skipped", "plugin", p.Name, "path", p.Path)
+			continue
+		}
+		entry := transport.PluginEntry{Name: p.Name, Version: p.Version}
+		for _, a := range p.Actions {
+			entry.Actions = append(entry.Actions, a.Name)
+		}
+		out = append(out, entry)
+	}
+	return out
+}
+
+// handle runs one action request. The result is published before the
+// request is acknowledged: if this process dies in between, the request is
+// redelivered and the engine drops the second result.
+func (e *Executor) handle(msg jetstream.Msg) {
+	var req transport.ActionRequest
+	if err := transport.Decode(msg.Data(), &req); err != nil {
+		var ver *transport.ErrUnsupportedVersion
+		if errors.As(err, &ver) {
+			e.log.Error("action request in a protocol this host does not speak; leaving it for another host", "error", err, "subject", msg.Subject())
+			_ = msg.NakWithDelay(5 * time.Second)
+			return
+		}
+		e.log.Error("malformed action request dropped", "error", err, "subject", msg.Subject())
+		_ = msg.Term()
+		return
+	}
+	e.running.Add(1)
+	defer e.running.Add(-1)
+
+	ctx := context.Background()
+	var cancel context.CancelFunc
+	if req.TimeoutSeconds > 0 {
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(req.TimeoutSeconds*float64(time.Second)))
+	} else {
+		ctx, cancel = context.WithCancel(ctx)
+	}
+	defer cancel()
+
+	// Keep the request ours while it runs: JetStream redelivers after
+	// AckWait without a sign of life.
+	stopBeat := make(chan struct{})
+	go func() {
+		t := time.NewTicker(transport.AckWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopBeat:
+				return
+			case <-t.C:
+				_ = msg.InProgress()
+			}
+		}
+	}()
+	output, aerr := e.run(ctx, &req)
+	close(stopBeat)
+
+	res := transport.ActionResult{
+		V:                 transport.ProtocolVersion,
+		ActionExecutionID: req.ActionExecutionID,
+		ExecutionID:       req.ExecutionID,
+		Attempt:           req.Attempt,
+		Output:            output,
+		Error:             aerr,
+		Executor:          e.cfg.ID,
+	}
+	data, err := json.Marshal(res)
+	if err != nil {
+		e.log.Error("result not encodable; action will be redelivered", "action_execution_id", req.ActionExecutionID, "error", err)
+		_ = msg.Nak()
+		return
+	}
+	pctx, pcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer pcancel()
+	out := transport.Outgoing{
+		Subject: e.cfg.Conn.ResultSubject(),
+		MsgID:   fmt.Sprintf("result/%s/%d", req.ActionExecutionID, req.Attempt),
+		Data:    data,
+	}
+	if err := e.cfg.Conn.PublishAll(pctx, []transport.Outgoing{out}); err != nil {
+		e.log.Error("result not published; action will be redelivered", "action_execution_id", req.ActionExecutionID, "error", err)
+		_ = msg.Nak()
+		return
+	}
+	if err := msg.Ack(); err != nil {
+		e.log.Warn("ack failed; the engine will drop the duplicate result", "error", err)
+	}
+}
+
+// run executes the action and returns its output as JSON or its error.
+func (e *Executor) run(ctx context.Context, req *transport.ActionRequest) (json.RawMessage, *transport.ActionError) {
+	log := e.log.With("action", req.Action, "action_execution_id", req.ActionExecutionID)
+	if fn, ok := builtins[req.Action]; ok {
+		var in map[string]any
+		if len(req.Input) > 0 && !bytes.Equal(req.Input, []byte("null")) {
+			if err := json.Unmarshal(req.Input, &in); err != nil {
+				return nil, &transport.ActionError{Type: "InvalidInput", Message: fmt.Sprintf("%s: input is not a JSON object: %v", req.Action, err)}
+			}
+		}
+		out, aerr := fn(ctx, in)
+		if aerr != nil {
+			log.Debug("action failed", "error", aerr.Message)
+			return nil, aerr
+		}
+		b, err := json.Marshal(out)
+		if err != nil {
+			return nil, &transport.ActionError{Type: "InvalidOutput", Message: err.Error()}
+		}
+		return b, nil
+	}
+	if e.cfg.Plugins == nil {
+		return nil, &transport.ActionError{Type: "UnknownAction", Message: fmt.Sprintf("action %q is not served by executor host %s", req.Action, e.cfg.ID)}
+	}
+	r := e.cfg.Plugins.Execute(ctx, pluginhost.Request{
+		Action: req.Action,
+		Input:  req.Input,
+		Context: pluginhost.ExecContext{
+			WorkflowExecutionID: req.ExecutionID,
+			TaskExecutionID:     req.TaskExecutionID,
+			ActionExecutionID:   req.ActionExecutionID,
+			Attempt:             req.Attempt,
+			WithItemsIndex:      req.WithItemsIndex,
+			CallbackURL:         req.CallbackURL,
+		},
+	})
+	if r.Error != nil {
+		log.Debug("action failed", "type", r.Error.Type, "error", r.Error.Message)
+		return nil, &transport.ActionError{Type: r.Error.Type, Message: r.Error.Message, Data: r.Error.Data, Retryable: r.Error.Retryable}
+	}
+	return r.Output, nil
+}
