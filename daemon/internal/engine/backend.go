@@ -1,0 +1,299 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/sirocco-wf/sirocco/daemon/internal/api"
+	"github.com/sirocco-wf/sirocco/daemon/internal/engine/controller"
+	"github.com/sirocco-wf/sirocco/daemon/internal/expr"
+	"github.com/sirocco-wf/sirocco/daemon/internal/lang"
+	"github.com/sirocco-wf/sirocco/daemon/internal/store"
+)
+
+// CreateWorkflows parses and validates a workflow document and stores each
+// of its workflows. Nothing is stored unless every workflow is valid and
+// new.
+func (e *Engine) CreateWorkflows(ctx context.Context, definition string) ([]*store.WorkflowDef, error) {
+	doc, err := lang.ParseWorkflows([]byte(definition), lang.Options{Source: "definition", ValidateExpr: expr.Validate})
+	if err != nil {
+		return nil, &definitionError{err: err}
+	}
+	now := time.Now().UTC()
+	defs := make([]*store.WorkflowDef, 0, len(doc.Workflows))
+	for _, w := range doc.Workflows {
+		spec, err := json.Marshal(w)
+		if err != nil {
+			return nil, fmt.Errorf("workflow %q: %w", w.Name, err)
+		}
+		defs = append(defs, &store.WorkflowDef{
+			ID: uuid.NewString(), Name: w.Name, Definition: definition, Spec: spec,
+			Input: inputSummary(w.Input), Tags: w.Tags, Scope: "private",
+			CreatedAt: now, UpdatedAt: now,
+		})
+	}
+	err = e.store.InTx(ctx, func(tx store.Tx) error {
+		for _, d := range defs {
+			if err := tx.CreateWorkflowDef(d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return defs, nil
+}
+
+// inputSummary is Mistral's one-line description of a workflow's input,
+// e.g. `name, greeting="hi"`.
+func inputSummary(params []lang.Param) string {
+	parts := make([]string, len(params))
+	for i, p := range params {
+		if !p.HasDefault {
+			parts[i] = p.Name
+			continue
+		}
+		if s, ok := p.Default.(string); ok {
+			parts[i] = fmt.Sprintf("%s=\"%s\"", p.Name, s)
+			continue
+		}
+		b, _ := json.Marshal(p.Default)
+		parts[i] = p.Name + "=" + string(b)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// GetWorkflow reads one workflow definition by name.
+func (e *Engine) GetWorkflow(ctx context.Context, name string) (*store.WorkflowDef, error) {
+	var d *store.WorkflowDef
+	err := e.store.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		d, err = tx.GetWorkflowDef(name)
+		return err
+	})
+	return d, err
+}
+
+// ListWorkflows lists workflow definitions.
+func (e *Engine) ListWorkflows(ctx context.Context, o store.ListOpts) ([]*store.WorkflowDef, error) {
+	var out []*store.WorkflowDef
+	err := e.store.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		out, err = tx.ListWorkflowDefs(o)
+		return err
+	})
+	return out, err
+}
+
+// StartExecution checks the request against the workflow (input names,
+// required input, actions that some executor host serves), then creates
+// the execution and starts its first tasks in one transaction.
+func (e *Engine) StartExecution(ctx context.Context, r api.StartRequest) (*store.Execution, error) {
+	if r.ID != "" {
+		if ex, err := e.GetExecution(ctx, r.ID); err == nil {
+			return ex, nil
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+	}
+	if r.WorkflowName == "" {
+		return nil, badf("workflow_name is required")
+	}
+	def, err := e.GetWorkflow(ctx, r.WorkflowName)
+	if err != nil {
+		return nil, err
+	}
+	spec := &lang.Workflow{}
+	if err := json.Unmarshal(def.Spec, spec); err != nil {
+		return nil, fmt.Errorf("workflow %q: stored spec: %w", def.Name, err)
+	}
+	input, err := normalizeObject(r.Input)
+	if err != nil {
+		return nil, badf("input: %v", err)
+	}
+	if input, err = checkInput(spec, input); err != nil {
+		return nil, err
+	}
+	params, err := normalizeObject(r.Params)
+	if err != nil {
+		return nil, badf("params: %v", err)
+	}
+	if err := e.checkActions(spec); err != nil {
+		return nil, err
+	}
+	inJSON, err := json.Marshal(input)
+	if err != nil {
+		return nil, badf("input: %v", err)
+	}
+	paramsJSON, err := json.Marshal(params)
+	if err != nil {
+		return nil, badf("params: %v", err)
+	}
+	now := time.Now().UTC()
+	id := r.ID
+	if id == "" {
+		id = uuid.NewString()
+	}
+	ex := &store.Execution{
+		ID: id, WorkflowID: def.ID, WorkflowName: def.Name, Namespace: def.Namespace,
+		Description: r.Description, State: store.StateRunning, Input: inJSON,
+		Params: paramsJSON, Output: []byte("{}"), RootExecutionID: "", CreatedAt: now, UpdatedAt: now,
+	}
+	st := &controller.State{Spec: spec, Exec: &controller.Execution{
+		ID: id, Name: def.Name, State: store.StateRunning, Input: input, Params: params,
+	}}
+	err = e.store.InTx(ctx, func(tx store.Tx) error {
+		// The spec goes in first so the row is complete even if Start
+		// changes nothing else about the execution.
+		b, err := json.Marshal(execContext{Spec: spec})
+		if err != nil {
+			return err
+		}
+		ex.Context = b
+		if err := tx.CreateExecution(ex); err != nil {
+			return err
+		}
+		d, err := e.ctrl.Start(st)
+		if err != nil {
+			return err
+		}
+		return e.persist(tx, ex, st, d)
+	})
+	if err != nil {
+		e.forgetSpec(id)
+		return nil, err
+	}
+	if ex.State == store.StateRunning {
+		e.cacheSpec(id, spec)
+	}
+	e.wake()
+	return ex, nil
+}
+
+// checkInput rejects input names the workflow does not declare and
+// required input that is missing, then fills in the defaults.
+func checkInput(spec *lang.Workflow, input map[string]any) (map[string]any, error) {
+	declared := map[string]bool{}
+	var missing []string
+	out := make(map[string]any, len(spec.Input))
+	for _, p := range spec.Input {
+		declared[p.Name] = true
+		if v, ok := input[p.Name]; ok {
+			out[p.Name] = v
+		} else if p.HasDefault {
+			out[p.Name] = p.Default
+		} else {
+			missing = append(missing, p.Name)
+		}
+	}
+	var unexpected []string
+	for k := range input {
+		if !declared[k] {
+			unexpected = append(unexpected, k)
+		}
+	}
+	sort.Strings(unexpected)
+	switch {
+	case len(unexpected) > 0:
+		return nil, badf("workflow %q does not take input %s (it takes: %s)", spec.Name, quoteAll(unexpected), orNone(paramNames(spec.Input)))
+	case len(missing) > 0:
+		return nil, badf("workflow %q needs input %s", spec.Name, quoteAll(missing))
+	}
+	return out, nil
+}
+
+// checkActions makes sure every action the workflow names is served by a
+// live executor host, so that a typo is an answer to the request, not a
+// failed execution later.
+func (e *Engine) checkActions(spec *lang.Workflow) error {
+	for _, t := range spec.Tasks {
+		if t.Workflow != "" || t.Action == "" || expr.HasExpr(t.Action) || expr.HasExpr(t.Target) {
+			continue
+		}
+		if _, ok := e.pluginFor(t.Target, t.Action); !ok {
+			return badf("workflow %q, task %q: unknown action %q: no executor host on target %q serves it", spec.Name, t.Name, t.Action, targetOr(t.Target))
+		}
+	}
+	return nil
+}
+
+// GetExecution reads one execution.
+func (e *Engine) GetExecution(ctx context.Context, id string) (*store.Execution, error) {
+	var ex *store.Execution
+	err := e.store.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		ex, err = tx.GetExecution(id, false)
+		return err
+	})
+	return ex, err
+}
+
+// ListExecutions lists executions.
+func (e *Engine) ListExecutions(ctx context.Context, o store.ListOpts) ([]*store.Execution, error) {
+	var out []*store.Execution
+	err := e.store.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		out, err = tx.ListExecutions(o)
+		return err
+	})
+	return out, err
+}
+
+// ListTasks lists the task executions of one execution, oldest first.
+func (e *Engine) ListTasks(ctx context.Context, executionID string) ([]*store.TaskExecution, error) {
+	var out []*store.TaskExecution
+	err := e.store.InTx(ctx, func(tx store.Tx) error {
+		if _, err := tx.GetExecution(executionID, false); err != nil {
+			return err
+		}
+		var err error
+		out, err = tx.ListTaskExecutions(executionID)
+		return err
+	})
+	return out, err
+}
+
+// normalizeObject brings a decoded JSON object into the expression value
+// model (int64 for whole numbers).
+func normalizeObject(m map[string]any) (map[string]any, error) {
+	if m == nil {
+		return map[string]any{}, nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	return objectFromJSON(b)
+}
+
+func paramNames(ps []lang.Param) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.Name
+	}
+	return out
+}
+
+func quoteAll(s []string) string {
+	q := make([]string, len(s))
+	for i, x := range s {
+		q[i] = fmt.Sprintf("%q", x)
+	}
+	return strings.Join(q, ", ")
+}
+
+func orNone(s []string) string {
+	if len(s) == 0 {
+		return "no input"
+	}
+	return joinNames(s)
+}

@@ -1,0 +1,529 @@
+// Package engine is the runtime around the pure workflow controller: it
+// loads an execution's state from the store, locks it, lets the controller
+// decide, and persists the decision together with the messages it implies
+// (an outbox row per action to run) in one transaction. Messages leave only
+// after the commit; a result is applied at most once.
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hashicorp/go-hclog"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/sirocco-wf/sirocco/daemon/internal/api"
+	"github.com/sirocco-wf/sirocco/daemon/internal/engine/controller"
+	"github.com/sirocco-wf/sirocco/daemon/internal/expr"
+	"github.com/sirocco-wf/sirocco/daemon/internal/lang"
+	"github.com/sirocco-wf/sirocco/daemon/internal/store"
+	"github.com/sirocco-wf/sirocco/daemon/internal/transport"
+)
+
+// Config builds an engine.
+type Config struct {
+	Store    store.Store
+	Conn     *transport.Conn
+	Registry *transport.Registry // watched; says which plugin serves an action
+	Logger   hclog.Logger
+}
+
+// Engine runs workflow executions. Several engines may share one store and
+// one NATS: any of them applies any result.
+type Engine struct {
+	store store.Store
+	conn  *transport.Conn
+	reg   *transport.Registry
+	log   hclog.Logger
+	ctrl  *controller.Controller
+
+	kick chan struct{} // wakes the outbox flusher after a commit
+
+	specMu sync.Mutex
+	specs  map[string]*lang.Workflow // decoded specs of running executions
+}
+
+var _ api.Backend = (*Engine)(nil)
+
+// New builds an engine; Run starts it.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Store == nil || cfg.Conn == nil || cfg.Registry == nil {
+		return nil, errors.New("engine: store, NATS connection and registry are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = hclog.NewNullLogger()
+	}
+	return &Engine{
+		store: cfg.Store,
+		conn:  cfg.Conn,
+		reg:   cfg.Registry,
+		log:   cfg.Logger,
+		ctrl:  &controller.Controller{NewID: uuid.NewString},
+		kick:  make(chan struct{}, 1),
+		specs: map[string]*lang.Workflow{},
+	}, nil
+}
+
+// Run consumes results and flushes the outbox until ctx ends. On start it
+// re-sends whatever the outbox still holds from before a crash.
+func (e *Engine) Run(ctx context.Context) error {
+	sub, err := e.conn.ConsumeResults(ctx, 256, e.handleResult)
+	if err != nil {
+		return err
+	}
+	defer sub.Stop()
+	e.wake()
+	// The periodic sweep only recovers messages another engine committed
+	// but did not send before it died; the hot path is the kick channel.
+	sweep := time.NewTicker(5 * time.Second)
+	defer sweep.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-e.kick:
+		case <-sweep.C:
+		}
+		if err := e.flush(ctx); err != nil && ctx.Err() == nil {
+			e.log.Warn("outbox flush failed; will retry", "error", err)
+		}
+	}
+}
+
+func (e *Engine) wake() {
+	select {
+	case e.kick <- struct{}{}:
+	default:
+	}
+}
+
+// flush publishes committed outbox rows and deletes them once JetStream has
+// stored them. A crash in between re-sends them; the message id makes
+// JetStream drop the copy.
+func (e *Engine) flush(ctx context.Context) error {
+	for {
+		var msgs []*store.OutboxMsg
+		if err := e.store.InTx(ctx, func(tx store.Tx) error {
+			var err error
+			msgs, err = tx.ListOutbox(512)
+			return err
+		}); err != nil {
+			return err
+		}
+		if len(msgs) == 0 {
+			return nil
+		}
+		out := make([]transport.Outgoing, len(msgs))
+		seqs := make([]int64, len(msgs))
+		for i, m := range msgs {
+			out[i] = transport.Outgoing{Subject: m.Subject, MsgID: m.MsgID, Data: m.Payload}
+			seqs[i] = m.Seq
+		}
+		if err := e.conn.PublishAll(ctx, out); err != nil {
+			return err
+		}
+		if err := e.store.InTx(ctx, func(tx store.Tx) error { return tx.DeleteOutbox(seqs...) }); err != nil {
+			return err
+		}
+		if len(msgs) < 512 {
+			return nil
+		}
+	}
+}
+
+// handleResult applies one action result and acknowledges it only after
+// the change is committed.
+func (e *Engine) handleResult(msg jetstream.Msg) {
+	var res transport.ActionResult
+	if err := transport.Decode(msg.Data(), &res); err != nil {
+		var ver *transport.ErrUnsupportedVersion
+		if errors.As(err, &ver) {
+			e.log.Error("result in a protocol this engine does not speak; leaving it for another engine", "error", err)
+			_ = msg.NakWithDelay(5 * time.Second)
+			return
+		}
+		e.log.Error("malformed result dropped", "error", err)
+		_ = msg.Term()
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := e.applyResult(ctx, &res); err != nil {
+		e.log.Error("applying result failed; it will be redelivered", "action_execution_id", res.ActionExecutionID, "error", err)
+		_ = msg.NakWithDelay(time.Second)
+		return
+	}
+	_ = msg.Ack()
+	e.wake()
+}
+
+func (e *Engine) applyResult(ctx context.Context, res *transport.ActionResult) error {
+	var output any
+	var aerr *controller.ActionError
+	if res.Error != nil {
+		aerr = &controller.ActionError{Type: res.Error.Type, Message: res.Error.Message}
+		if len(res.Error.Data) > 0 {
+			aerr.Data, _ = expr.FromJSON(res.Error.Data)
+		}
+	} else if len(res.Output) > 0 {
+		v, err := expr.FromJSON(res.Output)
+		if err != nil {
+			aerr = &controller.ActionError{Type: "InvalidOutput", Message: fmt.Sprintf("the action's output is not valid JSON: %v", err)}
+		} else {
+			output = v
+		}
+	}
+	return e.store.InTx(ctx, func(tx store.Tx) error {
+		ae, err := tx.GetActionExecution(res.ActionExecutionID)
+		if errors.Is(err, store.ErrNotFound) {
+			e.log.Warn("result for an unknown action execution dropped", "action_execution_id", res.ActionExecutionID)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if ae.State != store.StateRunning {
+			return nil // a second copy of a result already applied
+		}
+		var ex *store.Execution
+		if ae.ExecutionID != "" {
+			// Lock the execution first, then read the action again: another
+			// engine may have applied this result while we waited.
+			if ex, err = tx.GetExecution(ae.ExecutionID, true); err != nil {
+				return err
+			}
+			if ae, err = tx.GetActionExecution(res.ActionExecutionID); err != nil {
+				return err
+			}
+			if ae.State != store.StateRunning {
+				return nil
+			}
+		}
+		ae.State = store.StateSuccess
+		result := output
+		if aerr != nil {
+			ae.State = store.StateError
+			ae.StateInfo = aerr.Message
+			result = aerr.Message
+		}
+		if ae.Output, err = json.Marshal(map[string]any{"result": result}); err != nil {
+			return err
+		}
+		if err := tx.UpdateActionExecution(ae); err != nil {
+			return err
+		}
+		if ex == nil || ae.TaskExecutionID == "" {
+			return nil
+		}
+		st, err := e.load(tx, ex)
+		if err != nil {
+			return err
+		}
+		d, err := e.ctrl.OnActionResult(st, ae.TaskExecutionID, output, aerr)
+		if err != nil {
+			return err
+		}
+		return e.persist(tx, ex, st, d)
+	})
+}
+
+// execContext is what the engine keeps in an execution's Context column:
+// the workflow as it was when the execution started (a later update of the
+// definition does not change a running execution) and the evaluated vars.
+type execContext struct {
+	Spec *lang.Workflow `json:"spec"`
+	Vars map[string]any `json:"vars,omitempty"`
+}
+
+// taskRuntime is what the engine keeps in a task execution's Runtime column
+// (written here, read back field by field in load).
+type taskRuntime struct {
+	InContext         map[string]any `json:"in_context,omitempty"`
+	ActionExecutionID string         `json:"action_execution_id,omitempty"`
+}
+
+// load builds the controller's view of an execution. Numbers are decoded
+// into the expression value model (int64 where whole) straight from JSON.
+func (e *Engine) load(tx store.Tx, ex *store.Execution) (*controller.State, error) {
+	var raw struct {
+		Spec json.RawMessage `json:"spec"`
+		Vars json.RawMessage `json:"vars"`
+	}
+	if len(ex.Context) > 0 {
+		if err := json.Unmarshal(ex.Context, &raw); err != nil {
+			return nil, fmt.Errorf("execution %s: context: %w", ex.ID, err)
+		}
+	}
+	spec := e.cachedSpec(ex.ID)
+	if spec == nil {
+		if len(raw.Spec) == 0 {
+			return nil, fmt.Errorf("execution %s has no workflow spec", ex.ID)
+		}
+		spec = &lang.Workflow{}
+		if err := json.Unmarshal(raw.Spec, spec); err != nil {
+			return nil, fmt.Errorf("execution %s: spec: %w", ex.ID, err)
+		}
+		e.cacheSpec(ex.ID, spec)
+	}
+	st := &controller.State{Spec: spec, Exec: &controller.Execution{
+		ID: ex.ID, Name: ex.WorkflowName, State: ex.State, StateInfo: ex.StateInfo,
+	}}
+	var err error
+	if st.Exec.Vars, err = objectFromJSON(raw.Vars); err != nil {
+		return nil, fmt.Errorf("execution %s: vars: %w", ex.ID, err)
+	}
+	if st.Exec.Input, err = objectFromJSON(ex.Input); err != nil {
+		return nil, fmt.Errorf("execution %s: input: %w", ex.ID, err)
+	}
+	if st.Exec.Params, err = objectFromJSON(ex.Params); err != nil {
+		return nil, fmt.Errorf("execution %s: params: %w", ex.ID, err)
+	}
+	rows, err := tx.ListTaskExecutions(ex.ID)
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].CreatedAt.Before(rows[j].CreatedAt) })
+	for _, r := range rows {
+		t := &controller.Task{ID: r.ID, Name: r.Name, State: r.State, StateInfo: r.StateInfo, Processed: r.Processed}
+		var rt struct {
+			InContext         json.RawMessage `json:"in_context"`
+			ActionExecutionID string          `json:"action_execution_id"`
+		}
+		if len(r.Runtime) > 0 {
+			if err := json.Unmarshal(r.Runtime, &rt); err != nil {
+				return nil, fmt.Errorf("task execution %s: runtime: %w", r.ID, err)
+			}
+		}
+		t.ActionExecutionID = rt.ActionExecutionID
+		if t.InContext, err = objectFromJSON(rt.InContext); err != nil {
+			return nil, fmt.Errorf("task execution %s: in_context: %w", r.ID, err)
+		}
+		if t.Published, err = objectFromJSON(r.Published); err != nil {
+			return nil, fmt.Errorf("task execution %s: published: %w", r.ID, err)
+		}
+		if len(r.Result) > 0 {
+			if t.Result, err = expr.FromJSON(r.Result); err != nil {
+				return nil, fmt.Errorf("task execution %s: result: %w", r.ID, err)
+			}
+		}
+		st.Tasks = append(st.Tasks, t)
+	}
+	return st, nil
+}
+
+// persist writes a decision: the tasks it created or changed, an action
+// execution and an outbox message per action to run, and the execution.
+func (e *Engine) persist(tx store.Tx, ex *store.Execution, st *controller.State, d *controller.Decision) error {
+	// An action no live host serves fails its task at once, with a message
+	// that says so; the controller then decides what that failure means.
+	for {
+		var unrouted []controller.RunAction
+		var routed []controller.RunAction
+		for _, a := range d.Actions {
+			if _, ok := e.pluginFor(a.Target, a.Action); ok {
+				routed = append(routed, a)
+			} else {
+				unrouted = append(unrouted, a)
+			}
+		}
+		d.Actions = routed
+		if len(unrouted) == 0 {
+			break
+		}
+		for _, a := range unrouted {
+			next, err := e.ctrl.OnActionResult(st, a.TaskID, nil, &controller.ActionError{
+				Type:    "UnknownAction",
+				Message: fmt.Sprintf("no executor host on target %q serves action %q", targetOr(a.Target), a.Action),
+			})
+			if err != nil {
+				return err
+			}
+			merge(d, next)
+		}
+	}
+	now := time.Now().UTC()
+	for _, t := range d.Tasks {
+		row, err := taskRow(ex, t, now)
+		if err != nil {
+			return err
+		}
+		if d.New[t.ID] {
+			row.CreatedAt = now
+			err = tx.CreateTaskExecution(row)
+		} else {
+			err = tx.UpdateTaskExecution(row)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for _, a := range d.Actions {
+		plugin, _ := e.pluginFor(a.Target, a.Action)
+		input, err := json.Marshal(a.Input)
+		if err != nil {
+			return fmt.Errorf("action input of task execution %s: %w", a.TaskID, err)
+		}
+		if err := tx.CreateActionExecution(&store.ActionExecution{
+			ID: a.ActionExecutionID, TaskExecutionID: a.TaskID, ExecutionID: ex.ID,
+			Name: a.Action, State: store.StateRunning, Input: input, Attempt: 1,
+			CreatedAt: now, UpdatedAt: now,
+		}); err != nil {
+			return err
+		}
+		req, err := json.Marshal(transport.ActionRequest{
+			V: transport.ProtocolVersion, ActionExecutionID: a.ActionExecutionID,
+			TaskExecutionID: a.TaskID, ExecutionID: ex.ID, WorkflowName: ex.WorkflowName,
+			Action: a.Action, Input: input, Attempt: 1,
+		})
+		if err != nil {
+			return err
+		}
+		if err := tx.AddOutbox(&store.OutboxMsg{
+			Subject: e.conn.ActionSubject(targetOr(a.Target), plugin),
+			MsgID:   "action/" + a.ActionExecutionID + "/1",
+			Payload: req,
+		}); err != nil {
+			return err
+		}
+	}
+	if d.ExecChange {
+		ex.State, ex.StateInfo = st.Exec.State, st.Exec.StateInfo
+		if st.Exec.Output != nil {
+			b, err := json.Marshal(st.Exec.Output)
+			if err != nil {
+				return fmt.Errorf("output of execution %s: %w", ex.ID, err)
+			}
+			ex.Output = b
+		}
+		ec := execContext{Spec: st.Spec, Vars: st.Exec.Vars}
+		b, err := json.Marshal(ec)
+		if err != nil {
+			return err
+		}
+		ex.Context = b
+		ex.UpdatedAt = now
+		if err := tx.UpdateExecution(ex); err != nil {
+			return err
+		}
+		if ex.State != store.StateRunning {
+			e.forgetSpec(ex.ID)
+		}
+	}
+	return nil
+}
+
+func merge(d, next *controller.Decision) {
+	seen := map[*controller.Task]bool{}
+	for _, t := range d.Tasks {
+		seen[t] = true
+	}
+	for _, t := range next.Tasks {
+		if !seen[t] {
+			d.Tasks = append(d.Tasks, t)
+		}
+	}
+	for id := range next.New {
+		d.New[id] = true
+	}
+	d.Actions = append(d.Actions, next.Actions...)
+	d.ExecChange = d.ExecChange || next.ExecChange
+}
+
+func taskRow(ex *store.Execution, t *controller.Task, now time.Time) (*store.TaskExecution, error) {
+	row := &store.TaskExecution{
+		ID: t.ID, ExecutionID: ex.ID, WorkflowName: ex.WorkflowName, Name: t.Name,
+		State: t.State, StateInfo: t.StateInfo, Processed: t.Processed, UpdatedAt: now,
+	}
+	var err error
+	if row.Published, err = json.Marshal(orEmpty(t.Published)); err != nil {
+		return nil, fmt.Errorf("published of task %q: %w", t.Name, err)
+	}
+	if t.State != controller.Running {
+		if row.Result, err = json.Marshal(t.Result); err != nil {
+			return nil, fmt.Errorf("result of task %q: %w", t.Name, err)
+		}
+	}
+	if row.Runtime, err = json.Marshal(taskRuntime{InContext: t.InContext, ActionExecutionID: t.ActionExecutionID}); err != nil {
+		return nil, err
+	}
+	return row, nil
+}
+
+func (e *Engine) pluginFor(target, action string) (string, bool) {
+	return e.reg.PluginFor(targetOr(target), action)
+}
+
+func targetOr(t string) string {
+	if t == "" {
+		return transport.DefaultTarget
+	}
+	return t
+}
+
+func (e *Engine) cachedSpec(id string) *lang.Workflow {
+	e.specMu.Lock()
+	defer e.specMu.Unlock()
+	return e.specs[id]
+}
+
+func (e *Engine) cacheSpec(id string, w *lang.Workflow) {
+	e.specMu.Lock()
+	defer e.specMu.Unlock()
+	e.specs[id] = w
+}
+
+func (e *Engine) forgetSpec(id string) {
+	e.specMu.Lock()
+	defer e.specMu.Unlock()
+	delete(e.specs, id)
+}
+
+// objectFromJSON decodes a JSON object into the expression value model.
+func objectFromJSON(b []byte) (map[string]any, error) {
+	if len(b) == 0 || string(b) == "null" || string(b) == "{}" {
+		return map[string]any{}, nil
+	}
+	v, err := expr.FromJSON(b)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("not a JSON object")
+	}
+	return m, nil
+}
+
+func orEmpty(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}
+
+// badRequest is an error in what the caller sent; the API answers 400.
+type badRequest struct{ msg string }
+
+func (b *badRequest) Error() string    { return b.msg }
+func (b *badRequest) BadRequest() bool { return true }
+
+func badf(format string, args ...any) error {
+	return &badRequest{msg: fmt.Sprintf(format, args...)}
+}
+
+// definitionError wraps a language error so the API answers 400 with every
+// problem and its place.
+type definitionError struct{ err error }
+
+func (d *definitionError) Error() string    { return d.err.Error() }
+func (d *definitionError) Unwrap() error    { return d.err }
+func (d *definitionError) BadRequest() bool { return true }
+
+func joinNames(names []string) string { return strings.Join(names, ", ") }
