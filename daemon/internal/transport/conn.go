@@ -259,3 +259,18 @@ func (c *Conn) consume(ctx context.Context, stream, durable, filter string, maxI
 	}
 	return &Subscription{cc: cc, wg: wg}, nil
 }
+
+// DeleteAll removes this prefix's streams and registry bucket. Tests use it
+// to leave a shared NATS server as they found it.
+func (c *Conn) DeleteAll(ctx context.Context) error {
+	var errs []error
+	for _, s := range []string{c.streamName("ACTIONS"), c.streamName("RESULTS")} {
+		if err := c.js.DeleteStream(ctx, s); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+			errs = append(errs, err)
+		}
+	}
+	if err := c.js.DeleteKeyValue(ctx, c.streamName("EXECUTORS")); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}

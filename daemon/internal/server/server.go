@@ -1,0 +1,249 @@
+// Package server wires Sirocco's components into one process: NATS
+// (embedded or external), the store (SQLite or PostgreSQL), the engine, the
+// HTTP API and an executor host, each chosen by the roles. It holds no
+// logic of its own beyond choosing, building and running them together.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/oklog/run"
+
+	"github.com/sirocco-wf/sirocco/daemon/internal/api"
+	"github.com/sirocco-wf/sirocco/daemon/internal/engine"
+	"github.com/sirocco-wf/sirocco/daemon/internal/executor"
+	"github.com/sirocco-wf/sirocco/daemon/internal/pluginhost"
+	"github.com/sirocco-wf/sirocco/daemon/internal/store"
+	"github.com/sirocco-wf/sirocco/daemon/internal/transport"
+)
+
+// Roles a server process can take.
+const (
+	RoleAPI      = "api"
+	RoleEngine   = "engine"
+	RoleExecutor = "executor"
+)
+
+// Config is everything `sirocco server` and `sirocco executor` read from
+// their flags and environment.
+type Config struct {
+	Listen      string   // HTTP API address
+	DataDir     string   // SQLite file, embedded NATS storage, plugins/
+	PluginDirs  []string // searched for sirocco-plugin-* binaries
+	NATSURL     string   // external NATS; empty starts an embedded server
+	NATSListen  string   // the embedded server's client address
+	NATSPrefix  string   // subject and stream root
+	DatabaseURL string   // postgres://...; empty uses SQLite in DataDir
+	Roles       []string
+	Target      string // executor pool this host serves
+	Capacity    int    // actions run at once per plugin on this host
+	Version     string
+	Logger      hclog.Logger
+	// OnReady, when set, is called with the API's address once every
+	// component is up (tests listen on port 0).
+	OnReady func(apiAddr string)
+}
+
+func (c *Config) has(role string) bool {
+	for _, r := range c.Roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckRoles rejects unknown role names and an API without an engine in
+// the same process (the API starts executions through the engine).
+func CheckRoles(roles []string) error {
+	if len(roles) == 0 {
+		return errors.New("--roles: at least one of api, engine, executor")
+	}
+	seen := map[string]bool{}
+	for _, r := range roles {
+		switch r {
+		case RoleAPI, RoleEngine, RoleExecutor:
+			seen[r] = true
+		default:
+			return fmt.Errorf("--roles: unknown role %q (known: api, engine, executor)", r)
+		}
+	}
+	if seen[RoleAPI] && !seen[RoleEngine] {
+		return errors.New("--roles: api needs engine in the same process for now")
+	}
+	return nil
+}
+
+// DefaultPluginDirs is where plugins are looked for when --plugin-dir is
+// not given: the data dir's plugins/ and the directory of the running
+// binary, so that `make run` finds the plugins `make build` wrote beside it.
+func DefaultPluginDirs(dataDir string) []string {
+	dirs := []string{filepath.Join(dataDir, "plugins")}
+	if exe, err := os.Executable(); err == nil {
+		if real, err := filepath.EvalSymlinks(exe); err == nil {
+			exe = real
+		}
+		dirs = append(dirs, filepath.Dir(exe))
+	}
+	return dirs
+}
+
+// Run starts the configured components and serves until ctx ends or one
+// of them fails; then it stops them all, in reverse order of need.
+func Run(ctx context.Context, cfg Config) error {
+	if err := CheckRoles(cfg.Roles); err != nil {
+		return err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+
+	conn, stopNATS, err := openNATS(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopNATS()
+	reg, err := conn.Registry(ctx)
+	if err != nil {
+		return err
+	}
+
+	var g run.Group
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g.Add(func() error { <-runCtx.Done(); return nil }, func(error) { cancel() })
+
+	if cfg.has(RoleExecutor) {
+		dirs := cfg.PluginDirs
+		if len(dirs) == 0 {
+			dirs = DefaultPluginDirs(cfg.DataDir)
+		}
+		plugins := pluginhost.New(pluginhost.Config{Dirs: dirs, Logger: log.Named("pluginhost")})
+		if err := plugins.Start(ctx); err != nil {
+			return fmt.Errorf("plugin host: %w", err)
+		}
+		defer plugins.Close()
+		ex, err := executor.New(executor.Config{
+			Target: cfg.Target, Capacity: cfg.Capacity, Conn: conn, Registry: reg,
+			Plugins: plugins, Logger: log.Named("executor"),
+		})
+		if err != nil {
+			return err
+		}
+		if err := ex.Start(ctx); err != nil {
+			return err
+		}
+		exCtx, exCancel := context.WithCancel(runCtx)
+		g.Add(func() error { return ex.Serve(exCtx) }, func(error) { exCancel() })
+	}
+
+	var eng *engine.Engine
+	if cfg.has(RoleEngine) {
+		st, err := openStore(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		wctx, wcancel := context.WithCancel(runCtx)
+		defer wcancel()
+		if err := reg.Watch(wctx); err != nil {
+			return err
+		}
+		eng, err = engine.New(engine.Config{Store: st, Conn: conn, Registry: reg, Logger: log.Named("engine")})
+		if err != nil {
+			return err
+		}
+		enCtx, enCancel := context.WithCancel(runCtx)
+		g.Add(func() error { return eng.Run(enCtx) }, func(error) { enCancel() })
+	}
+
+	apiAddr := ""
+	if cfg.has(RoleAPI) {
+		ln, err := net.Listen("tcp", cfg.Listen)
+		if err != nil {
+			return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+		}
+		srv := &http.Server{
+			Handler:           api.New(eng, log.Named("api"), api.Options{Version: cfg.Version}),
+			ReadHeaderTimeout: 10 * time.Second,
+		}
+		g.Add(func() error {
+			log.Info("API listening", "address", "http://"+ln.Addr().String(), "docs", "http://"+ln.Addr().String()+"/docs")
+			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		}, func(error) {
+			sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
+			defer c()
+			_ = srv.Shutdown(sctx)
+		})
+		apiAddr = ln.Addr().String()
+	}
+	if cfg.OnReady != nil {
+		g.Add(func() error { cfg.OnReady(apiAddr); <-runCtx.Done(); return nil }, func(error) {})
+	}
+	return g.Run()
+}
+
+// openNATS connects to the external NATS, or starts the embedded server
+// with its storage in the data dir and connects to it in-process.
+func openNATS(ctx context.Context, cfg Config, log hclog.Logger) (*transport.Conn, func(), error) {
+	opts := transport.Options{URL: cfg.NATSURL, Prefix: cfg.NATSPrefix, Name: "sirocco", Logger: log.Named("nats")}
+	stop := func() {}
+	if cfg.NATSURL == "" {
+		listen := cfg.NATSListen
+		if listen == "" {
+			listen = "127.0.0.1:-1"
+		}
+		emb, err := transport.StartEmbedded(listen, filepath.Join(cfg.DataDir, "nats"), log.Named("nats-server"))
+		if err != nil {
+			return nil, nil, err
+		}
+		log.Info("embedded NATS started", "url", emb.ClientURL())
+		opts.InProcess = emb.Server()
+		stop = emb.Shutdown
+	}
+	conn, err := transport.Connect(ctx, opts)
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	if err := conn.EnsureStreams(ctx); err != nil {
+		conn.Close()
+		stop()
+		return nil, nil, err
+	}
+	return conn, func() { conn.Close(); stop() }, nil
+}
+
+func openStore(ctx context.Context, cfg Config, log hclog.Logger) (store.Store, error) {
+	url := cfg.DatabaseURL
+	if url == "" {
+		url = filepath.Join(cfg.DataDir, "sirocco.db")
+	} else if !strings.HasPrefix(url, "postgres://") && !strings.HasPrefix(url, "postgresql://") {
+		return nil, fmt.Errorf("--database-url %q: only postgres:// URLs are supported (SQLite lives in --data-dir)", url)
+	}
+	st, err := store.Open(ctx, url, log.Named("store"))
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}

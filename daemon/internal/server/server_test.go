@@ -1,0 +1,417 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sirocco-wf/sirocco/daemon/internal/transport"
+)
+
+// pluginDir holds the real plugin binaries, built once for the package.
+var pluginDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "sirocco-plugins-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	pluginDir = dir
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Join(filepath.Dir(file), "..", "..", "..")
+	for _, p := range []string{"http", "shell", "openstack"} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "sirocco-plugin-"+p), "./plugins/"+p)
+		cmd.Dir = root
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "building plugin", p, ":", err)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// daemon is one running server in this test process.
+type daemon struct {
+	url    string
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func start(t *testing.T, cfg Config) *daemon {
+	t.Helper()
+	ready := make(chan string, 1)
+	cfg.Listen = "127.0.0.1:0"
+	cfg.PluginDirs = []string{pluginDir}
+	if cfg.Roles == nil {
+		cfg.Roles = []string{RoleAPI, RoleEngine, RoleExecutor}
+	}
+	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "sirocco", Level: hclog.Warn, Output: testWriter{t}})
+	cfg.OnReady = func(addr string) { ready <- addr }
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &daemon{cancel: cancel, done: make(chan error, 1)}
+	go func() { d.done <- Run(ctx, cfg) }()
+	select {
+	case addr := <-ready:
+		d.url = "http://" + addr
+	case err := <-d.done:
+		cancel()
+		t.Fatalf("server did not start: %v", err)
+	case <-time.After(60 * time.Second):
+		cancel()
+		t.Fatal("server not ready after 60s")
+	}
+	t.Cleanup(d.stop)
+	return d
+}
+
+func (d *daemon) stop() {
+	if d.cancel == nil {
+		return
+	}
+	d.cancel()
+	<-d.done
+	d.cancel = nil
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// call sends a request and decodes a JSON answer into out (when not nil).
+func call(t *testing.T, method, url, contentType, body string, out any) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil && resp.StatusCode < 300 {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: %v in %s", method, url, err, b)
+		}
+	}
+	return resp.StatusCode, string(b)
+}
+
+const e2eWorkflow = `---
+version: '2.0'
+greet_and_fetch:
+  input:
+    - name
+    - url
+  output:
+    greeting: <% $.greeting %>
+    answer: <% $.answer %>
+    status: <% task(fetch).result.status %>
+  tasks:
+    greet:
+      action: std.echo output="Hello, <% $.name %>"
+      publish:
+        greeting: <% task().result %>
+      on-success: fetch
+    fetch:
+      action: std.http url=<% $.url %>
+      publish:
+        answer: <% task().result.content.answer * 2 %>
+`
+
+type execution struct {
+	ID        string `json:"id"`
+	State     string `json:"state"`
+	StateInfo any    `json:"state_info"`
+	Input     string `json:"input"`
+	Output    string `json:"output"`
+	Params    string `json:"params"`
+}
+
+// runWorkflow creates the workflow (unless it exists), starts it and waits
+// for it to end.
+func runWorkflow(t *testing.T, d *daemon, target string) execution {
+	t.Helper()
+	code, body := call(t, "POST", d.url+"/v2/workflows", "text/plain", e2eWorkflow, nil)
+	if code != http.StatusCreated && code != http.StatusConflict {
+		t.Fatalf("create workflow: %d %s", code, body)
+	}
+	input, _ := json.Marshal(map[string]any{"name": "Sirocco", "url": target})
+	// Mistral's clients send input as a JSON-encoded string.
+	req, _ := json.Marshal(map[string]any{"workflow_name": "greet_and_fetch", "input": string(input)})
+	var ex execution
+	if code, body := call(t, "POST", d.url+"/v2/executions", "application/json", string(req), &ex); code != http.StatusCreated {
+		t.Fatalf("start execution: %d %s", code, body)
+	}
+	return waitEnd(t, d, ex.ID)
+}
+
+func waitEnd(t *testing.T, d *daemon, id string) execution {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var ex execution
+		if code, body := call(t, "GET", d.url+"/v2/executions/"+id, "", "", &ex); code != http.StatusOK {
+			t.Fatalf("get execution: %d %s", code, body)
+		}
+		if ex.State != "RUNNING" && ex.State != "IDLE" {
+			return ex
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("execution %s still %s after 60s", id, ex.State)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func jsonServer(t *testing.T) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"answer": 21}`))
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func checkSuccess(t *testing.T, d *daemon, ex execution) {
+	t.Helper()
+	if ex.State != "SUCCESS" {
+		t.Fatalf("execution ended %s: %v", ex.State, ex.StateInfo)
+	}
+	var out map[string]any
+	if err := json.Unmarshal([]byte(ex.Output), &out); err != nil {
+		t.Fatalf("output %q is not a JSON-encoded object: %v", ex.Output, err)
+	}
+	want := map[string]any{"greeting": "Hello, Sirocco", "answer": float64(42), "status": float64(200)}
+	for k, v := range want {
+		if out[k] != v {
+			t.Errorf("output[%s] = %#v, want %#v (output %s)", k, out[k], v, ex.Output)
+		}
+	}
+	var tasks struct {
+		Tasks []struct {
+			Name  string `json:"name"`
+			State string `json:"state"`
+		} `json:"tasks"`
+	}
+	if code, body := call(t, "GET", d.url+"/v2/executions/"+ex.ID+"/tasks", "", "", &tasks); code != http.StatusOK {
+		t.Fatalf("list tasks: %d %s", code, body)
+	}
+	got := map[string]string{}
+	for _, tk := range tasks.Tasks {
+		got[tk.Name] = tk.State
+	}
+	if len(got) != 2 || got["greet"] != "SUCCESS" || got["fetch"] != "SUCCESS" {
+		t.Fatalf("tasks = %v, want greet and fetch in SUCCESS", got)
+	}
+}
+
+// TestEmbedded runs a workflow of std.echo then std.http (through the real
+// http plugin subprocess) in the embedded mode, then checks that a restart
+// on the same data dir keeps the workflow and the execution.
+func TestEmbedded(t *testing.T) {
+	dataDir := t.TempDir()
+	d := start(t, Config{DataDir: dataDir})
+	ex := runWorkflow(t, d, jsonServer(t).URL)
+	checkSuccess(t, d, ex)
+	d.stop()
+
+	d2 := start(t, Config{DataDir: dataDir})
+	if code, body := call(t, "GET", d2.url+"/v2/workflows/greet_and_fetch", "", "", nil); code != http.StatusOK {
+		t.Fatalf("workflow lost across a restart: %d %s", code, body)
+	}
+	var again execution
+	if code, body := call(t, "GET", d2.url+"/v2/executions/"+ex.ID, "", "", &again); code != http.StatusOK {
+		t.Fatalf("execution lost across a restart: %d %s", code, body)
+	}
+	if again.State != "SUCCESS" || again.Output != ex.Output {
+		t.Fatalf("execution changed across a restart: %+v, was %+v", again, ex)
+	}
+	// The restarted server still runs workflows.
+	checkSuccess(t, d2, runWorkflow(t, d2, jsonServer(t).URL))
+}
+
+// TestDistributed runs the same workflow against the PostgreSQL server and
+// the NATS server this machine runs, with the engine and the executor host
+// in separate servers, as on separate machines.
+func TestDistributed(t *testing.T) {
+	dbURL := freshDatabase(t)
+	prefix := fmt.Sprintf("e2e%d", time.Now().UnixNano())
+	common := Config{NATSURL: externalNATS(), NATSPrefix: prefix, DatabaseURL: dbURL}
+	// Registered first, so it runs after both servers have stopped.
+	t.Cleanup(func() { deleteStreams(t, prefix) })
+
+	execCfg := common
+	execCfg.DataDir = t.TempDir()
+	execCfg.Roles = []string{RoleExecutor}
+	start(t, execCfg)
+
+	apiCfg := common
+	apiCfg.DataDir = t.TempDir()
+	apiCfg.Roles = []string{RoleAPI, RoleEngine}
+	d := start(t, apiCfg)
+
+	checkSuccess(t, d, runWorkflow(t, d, jsonServer(t).URL))
+}
+
+// TestBadInput checks that bad requests get a 4xx problem+json answer that
+// names the problem, and that the server keeps working after them.
+func TestBadInput(t *testing.T) {
+	d := start(t, Config{DataDir: t.TempDir()})
+	if code, body := call(t, "POST", d.url+"/v2/workflows", "text/plain", e2eWorkflow, nil); code != http.StatusCreated {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	tests := []struct {
+		name     string
+		method   string
+		path     string
+		ctype    string
+		body     string
+		wantCode int
+		wantText string
+	}{
+		{"malformed YAML names the line", "POST", "/v2/workflows", "text/plain", "version: '2.0'\nwf:\n  tasks:\n    t1:\n      action: \"unclosed\n", 400, "definition:5:"},
+		{"unknown key", "POST", "/v2/workflows", "text/plain", "version: '2.0'\nwf:\n  tasks:\n    t1:\n      actoin: std.noop\n", 400, "actoin"},
+		{"duplicate workflow", "POST", "/v2/workflows", "text/plain", e2eWorkflow, 409, "greet_and_fetch"},
+		{"unknown workflow", "POST", "/v2/executions", "application/json", `{"workflow_name": "nope"}`, 404, "nope"},
+		{"input not JSON", "POST", "/v2/executions", "application/json", `{"workflow_name": "greet_and_fetch", "input": "{not json"}`, 400, "input"},
+		{"unexpected input", "POST", "/v2/executions", "application/json", `{"workflow_name": "greet_and_fetch", "input": {"name": "a", "url": "b", "extra": 1}}`, 400, "extra"},
+		{"missing input", "POST", "/v2/executions", "application/json", `{"workflow_name": "greet_and_fetch", "input": {}}`, 400, "name"},
+		{"unknown execution", "GET", "/v2/executions/0000", "", "", 404, "0000"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tc.method, d.url+tc.path, bytes.NewBufferString(tc.body))
+			if tc.ctype != "" {
+				req.Header.Set("Content-Type", tc.ctype)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tc.wantCode {
+				t.Fatalf("status = %d, want %d: %s", resp.StatusCode, tc.wantCode, b)
+			}
+			if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+				t.Errorf("content type = %q, want application/problem+json", ct)
+			}
+			if !strings.Contains(string(b), tc.wantText) {
+				t.Errorf("answer %s does not mention %q", b, tc.wantText)
+			}
+		})
+	}
+
+	t.Run("unknown action", func(t *testing.T) {
+		wf := "version: '2.0'\ntypo:\n  tasks:\n    t1:\n      action: std.ecoh output=1\n"
+		if code, body := call(t, "POST", d.url+"/v2/workflows", "text/plain", wf, nil); code != http.StatusCreated {
+			t.Fatalf("create: %d %s", code, body)
+		}
+		code, body := call(t, "POST", d.url+"/v2/executions", "application/json", `{"workflow_name": "typo"}`, nil)
+		if code != http.StatusBadRequest || !strings.Contains(body, "std.ecoh") {
+			t.Fatalf("unknown action: %d %s, want 400 naming std.ecoh", code, body)
+		}
+	})
+
+	// After all that, the server still runs workflows.
+	checkSuccess(t, d, runWorkflow(t, d, jsonServer(t).URL))
+}
+
+// TestOpenAPI checks the API documents itself.
+func TestOpenAPI(t *testing.T) {
+	d := start(t, Config{DataDir: t.TempDir()})
+	var doc struct {
+		OpenAPI string         `json:"openapi"`
+		Paths   map[string]any `json:"paths"`
+	}
+	if code, body := call(t, "GET", d.url+"/openapi.json", "", "", &doc); code != http.StatusOK {
+		t.Fatalf("openapi: %d %s", code, body)
+	}
+	if !strings.HasPrefix(doc.OpenAPI, "3.1") {
+		t.Errorf("openapi version = %q, want 3.1", doc.OpenAPI)
+	}
+	for _, p := range []string{"/v2/workflows", "/v2/executions", "/v2/executions/{id}", "/v2/executions/{id}/tasks"} {
+		if _, ok := doc.Paths[p]; !ok {
+			t.Errorf("openapi.json does not list %s", p)
+		}
+	}
+	if code, body := call(t, "GET", d.url+"/docs", "", "", nil); code != http.StatusOK || !strings.Contains(body, "openapi") {
+		t.Errorf("docs: %d", code)
+	}
+}
+
+func externalNATS() string {
+	if u := os.Getenv("SIROCCO_TEST_NATS_URL"); u != "" {
+		return u
+	}
+	return "nats://127.0.0.1:4222"
+}
+
+// freshDatabase creates a database of its own on the PostgreSQL server for
+// this test and drops it afterwards.
+func freshDatabase(t *testing.T) string {
+	t.Helper()
+	admin := os.Getenv("SIROCCO_TEST_POSTGRES_URL")
+	if admin == "" {
+		admin = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatalf("PostgreSQL at %s is required for this test: %v", admin, err)
+	}
+	defer conn.Close(ctx)
+	name := fmt.Sprintf("sirocco_e2e_%d", time.Now().UnixNano())
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(ctx, admin)
+		if err != nil {
+			return
+		}
+		defer c.Close(ctx)
+		_, _ = c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	})
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:5432/%s?sslmode=disable", name)
+}
+
+func deleteStreams(t *testing.T, prefix string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := transport.Connect(ctx, transport.Options{URL: externalNATS(), Prefix: prefix})
+	if err != nil {
+		t.Logf("cleanup: %v", err)
+		return
+	}
+	defer c.Close()
+	if err := c.DeleteAll(ctx); err != nil {
+		t.Logf("cleanup: %v", err)
+	}
+}
