@@ -1,0 +1,46 @@
+# Sirocco: `make run` starts the embedded daemon, `make test` runs every test.
+
+GO        ?= go
+BIN       := bin
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+PLUGINS   := http shell openstack
+# The engine, the transport and the plugin host run concurrently by
+# design; their tests always run under the race detector.
+RACE_PKGS := ./daemon/internal/engine/... ./daemon/internal/transport/... \
+             ./daemon/internal/pluginhost/... ./daemon/internal/executor/...
+
+.PHONY: all build run test test-race test-rest vet proto clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/sirocco ./daemon
+	@for p in $(PLUGINS); do \
+		echo "$(GO) build -o $(BIN)/sirocco-plugin-$$p ./plugins/$$p"; \
+		$(GO) build -o $(BIN)/sirocco-plugin-$$p ./plugins/$$p || exit 1; \
+	done
+
+run: build
+	$(BIN)/sirocco server
+
+test: vet test-race test-rest
+
+vet:
+	$(GO) vet ./...
+
+test-race:
+	$(GO) test -race -count=1 -timeout 10m $(RACE_PKGS)
+
+test-rest:
+	$(GO) test -count=1 -timeout 10m $$($(GO) list ./... | grep -v \
+		-e /daemon/internal/engine -e /daemon/internal/transport \
+		-e /daemon/internal/pluginhost -e /daemon/internal/executor)
+
+# Regenerates pluginapi's Go code from its .proto with pinned generator
+# versions; the normal build never needs protoc.
+proto:
+	./pluginapi/gen.sh
+
+clean:
+	rm -rf $(BIN)
