@@ -1,0 +1,50 @@
+package store
+
+import (
+	"database/sql"
+	"fmt"
+)
+
+const actionCols = "id, task_execution_id, execution_id, name, state, state_info, input, output, attempt, created_at, updated_at"
+
+func scanActionExecution(s scanner) (*ActionExecution, error) {
+	var a ActionExecution
+	var task sql.NullString
+	if err := s.Scan(&a.ID, &task, &a.ExecutionID, &a.Name, &a.State, &a.StateInfo, &a.Input, &a.Output, &a.Attempt,
+		timeDest{&a.CreatedAt}, timeDest{&a.UpdatedAt}); err != nil {
+		return nil, err
+	}
+	a.TaskExecutionID = task.String
+	return &a, nil
+}
+
+// CreateActionExecution inserts a; when it names a task execution, that
+// task must exist (ErrNotFound).
+func (t *sqlTx) CreateActionExecution(a *ActionExecution) error {
+	if a.ID == "" {
+		a.ID = newID()
+	}
+	stampCreate(&a.CreatedAt, &a.UpdatedAt)
+	return t.insert(fmt.Sprintf("action execution %q", a.ID), fmt.Sprintf("task execution %q", a.TaskExecutionID),
+		"INSERT INTO action_executions ("+actionCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		a.ID, nullString(a.TaskExecutionID), a.ExecutionID, a.Name, a.State, a.StateInfo,
+		bytesArg(a.Input), bytesArg(a.Output), a.Attempt, t.d.timeArg(a.CreatedAt), t.d.timeArg(a.UpdatedAt))
+}
+
+// UpdateActionExecution writes the fields of a that change while it runs
+// (state, state info, input, output, attempt); the task and execution it
+// belongs to are fixed at creation.
+func (t *sqlTx) UpdateActionExecution(a *ActionExecution) error {
+	stampUpdate(&a.UpdatedAt)
+	return t.update(fmt.Sprintf("action execution %q", a.ID),
+		"UPDATE action_executions SET name = ?, state = ?, state_info = ?, input = ?, output = ?, attempt = ?, updated_at = ? WHERE id = ?",
+		a.Name, a.State, a.StateInfo, bytesArg(a.Input), bytesArg(a.Output), a.Attempt, t.d.timeArg(a.UpdatedAt), a.ID)
+}
+
+// GetActionExecution reads one action execution.
+func (t *sqlTx) GetActionExecution(id string) (*ActionExecution, error) {
+	var a *ActionExecution
+	err := t.getOne(fmt.Sprintf("action execution %q", id), func(s scanner) (err error) { a, err = scanActionExecution(s); return err },
+		"SELECT "+actionCols+" FROM action_executions WHERE id = ?", id)
+	return a, err
+}

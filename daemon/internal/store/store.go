@@ -1,0 +1,166 @@
+// Package store keeps Sirocco's state: definitions, executions, the outbox of
+// messages that must be sent after a commit, and timers. It has one interface
+// and two implementations (SQLite for the embedded mode, PostgreSQL for the
+// distributed one) that share a single test suite, so the engine never knows
+// which database it talks to.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned (wrapped) when a row the caller named does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrConflict is returned (wrapped) when a row with the same unique key exists.
+var ErrConflict = errors.New("already exists")
+
+// Execution states, as Mistral names them on the wire.
+const (
+	StateIdle    = "IDLE"
+	StateWaiting = "WAITING"
+	StateRunning = "RUNNING"
+	StatePaused  = "PAUSED"
+	StateSuccess = "SUCCESS"
+	StateError   = "ERROR"
+	StateCancel  = "CANCELLED"
+)
+
+// WorkflowDef is a stored workflow definition. Definition is the YAML text
+// of the whole document the workflow came from, exactly as the user sent it
+// (Mistral's GET /v2/workflows returns it verbatim); Spec is the parsed,
+// normalised form of this one workflow, so the engine never re-parses YAML on
+// the hot path.
+type WorkflowDef struct {
+	ID         string
+	Name       string
+	Namespace  string
+	Definition string
+	Spec       []byte // JSON of the engine's compiled workflow
+	Input      string // Mistral's "input" summary, e.g. "name, greeting=hi"
+	Tags       []string
+	Scope      string // "private" or "public"
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// Execution is a workflow execution. Input, Output, Params are JSON objects;
+// Context is the engine's private state (published variables, the counters
+// it needs to decide the next step).
+type Execution struct {
+	ID              string
+	WorkflowID      string
+	WorkflowName    string
+	Namespace       string
+	Description     string
+	State           string
+	StateInfo       string // empty means none (null on the wire)
+	Input           []byte
+	Output          []byte
+	Params          []byte
+	Context         []byte
+	TaskExecutionID string // parent task, for sub-workflows
+	RootExecutionID string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// TaskExecution is one run of one task of a workflow execution.
+type TaskExecution struct {
+	ID           string
+	ExecutionID  string
+	WorkflowName string
+	Name         string
+	State        string
+	StateInfo    string
+	Published    []byte // JSON object
+	Result       []byte // JSON value: the action's output (or the error)
+	Runtime      []byte // JSON: engine bookkeeping (attempts, items, ...)
+	Processed    bool   // transitions out of this task have been decided
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// ActionExecution is one run of one action (one attempt, one item).
+type ActionExecution struct {
+	ID              string
+	TaskExecutionID string // empty for actions run without a workflow
+	ExecutionID     string
+	Name            string
+	State           string
+	StateInfo       string
+	Input           []byte
+	Output          []byte
+	Attempt         int
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// OutboxMsg is a message to publish once the transaction that wrote it has
+// committed. MsgID de-duplicates re-sends after a crash (JetStream Nats-Msg-Id).
+type OutboxMsg struct {
+	Seq     int64 // assigned by the store
+	Subject string
+	MsgID   string
+	Payload []byte
+}
+
+// ListOpts pages a listing the way Mistral's API does: by marker (the id of
+// the last row of the previous page), limit, and sort keys.
+type ListOpts struct {
+	Marker   string
+	Limit    int // 0 means no limit
+	SortKeys []string
+	SortDirs []string // "asc" or "desc", one per key
+	Filters  map[string]string
+}
+
+// Store opens transactions and answers reads that need no transaction.
+type Store interface {
+	// InTx runs fn in one transaction; it commits when fn returns nil and
+	// rolls back otherwise. Every change of execution state goes through it.
+	InTx(ctx context.Context, fn func(Tx) error) error
+	// Migrate applies every migration not yet applied; it is idempotent.
+	Migrate(ctx context.Context) error
+	Close() error
+}
+
+// Tx is one transaction. Methods return errors wrapping ErrNotFound or
+// ErrConflict where those apply.
+type Tx interface {
+	CreateWorkflowDef(d *WorkflowDef) error
+	UpdateWorkflowDef(d *WorkflowDef) error
+	// GetWorkflowDef finds a definition by id, or by name in the default
+	// namespace "" (Mistral's behaviour when no namespace is given).
+	GetWorkflowDef(name string) (*WorkflowDef, error)
+	// GetWorkflowDefInNamespace finds a definition by its unique key.
+	GetWorkflowDefInNamespace(namespace, name string) (*WorkflowDef, error)
+	ListWorkflowDefs(o ListOpts) ([]*WorkflowDef, error)
+	// DeleteWorkflowDef deletes by id, or by name in the default namespace.
+	DeleteWorkflowDef(name string) error
+	// DeleteWorkflowDefInNamespace deletes a definition by its unique key.
+	DeleteWorkflowDefInNamespace(namespace, name string) error
+
+	CreateExecution(e *Execution) error
+	// GetExecution reads one execution; lock takes the row lock that
+	// serialises changes to it (SELECT ... FOR UPDATE on PostgreSQL).
+	GetExecution(id string, lock bool) (*Execution, error)
+	UpdateExecution(e *Execution) error
+	ListExecutions(o ListOpts) ([]*Execution, error)
+
+	CreateTaskExecution(t *TaskExecution) error
+	UpdateTaskExecution(t *TaskExecution) error
+	GetTaskExecution(id string) (*TaskExecution, error)
+	ListTaskExecutions(executionID string) ([]*TaskExecution, error)
+
+	CreateActionExecution(a *ActionExecution) error
+	UpdateActionExecution(a *ActionExecution) error
+	GetActionExecution(id string) (*ActionExecution, error)
+
+	AddOutbox(msgs ...*OutboxMsg) error
+	// ListOutbox returns up to limit messages in the order they were added.
+	ListOutbox(limit int) ([]*OutboxMsg, error)
+	DeleteOutbox(seqs ...int64) error
+}

@@ -1,0 +1,702 @@
+// Package storetest is the one test suite every store.Store implementation
+// must pass. The SQLite and PostgreSQL stores run the same cases, which is
+// what lets the engine ignore which database it talks to.
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sirocco-wf/sirocco/daemon/internal/store"
+)
+
+// Open returns a fresh, migrated, empty store that t closes when it ends.
+type Open func(t *testing.T) store.Store
+
+// Run runs every case against stores made by open, one store per case so
+// that cases cannot see each other's rows.
+func Run(t *testing.T, open Open) {
+	cases := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"MigrateIsIdempotent", testMigrateIdempotent},
+		{"WorkflowDefs", testWorkflowDefs},
+		{"WorkflowDefNamespaces", testWorkflowDefNamespaces},
+		{"Executions", testExecutions},
+		{"TaskExecutions", testTaskExecutions},
+		{"ActionExecutions", testActionExecutions},
+		{"Outbox", testOutbox},
+		{"ListExecutions", testListExecutions},
+		{"ListWorkflowDefs", testListWorkflowDefs},
+		{"ListOptsErrors", testListOptsErrors},
+		{"RollbackOnError", testRollbackOnError},
+		{"RollbackOnPanic", testRollbackOnPanic},
+		{"ConcurrentUpdatesSerialise", testConcurrentUpdates},
+		{"TimestampsAreUTC", testTimestampsUTC},
+		{"CancelledContext", testCancelledContext},
+		{"FailedStatementFailsTx", testFailedStatementFailsTx},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { c.fn(t, open(t)) })
+	}
+}
+
+// tx runs fn in a transaction and fails the test if it does not commit.
+func tx(t *testing.T, s store.Store, fn func(store.Tx) error) {
+	t.Helper()
+	if err := s.InTx(context.Background(), fn); err != nil {
+		t.Fatalf("InTx: %v", err)
+	}
+}
+
+// wantErr fails unless err wraps target; a nil target means no error.
+func wantErr(t *testing.T, what string, err, target error) {
+	t.Helper()
+	switch {
+	case target == nil && err != nil:
+		t.Fatalf("%s: unexpected error: %v", what, err)
+	case target != nil && !errors.Is(err, target):
+		t.Fatalf("%s: got error %v, want one wrapping %v", what, err, target)
+	}
+}
+
+func equal(t *testing.T, what string, got, want any) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s:\n got  %+v\n want %+v", what, got, want)
+	}
+}
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func testMigrateIdempotent(t *testing.T, s store.Store) {
+	for i := 0; i < 2; i++ {
+		if err := s.Migrate(context.Background()); err != nil {
+			t.Fatalf("Migrate again (%d): %v", i, err)
+		}
+	}
+	tx(t, s, func(tx store.Tx) error {
+		return tx.CreateExecution(&store.Execution{WorkflowName: "wf", State: store.StateIdle})
+	})
+}
+
+func testWorkflowDefs(t *testing.T, s store.Store) {
+	d := &store.WorkflowDef{
+		Name: "hello", Definition: "version: '2.0'\nhello: {}\n", Spec: []byte(`{"tasks":{}}`),
+		Input: "name, greeting=hi", Tags: []string{"a", "b"},
+	}
+	tx(t, s, func(tx store.Tx) error { return tx.CreateWorkflowDef(d) })
+	if d.ID == "" || d.CreatedAt.IsZero() || !d.UpdatedAt.Equal(d.CreatedAt) || d.Scope != "private" {
+		t.Fatalf("create did not fill id, timestamps, scope: %+v", d)
+	}
+	tx(t, s, func(tx store.Tx) error {
+		byName, err := tx.GetWorkflowDef("hello")
+		wantErr(t, "get by name", err, nil)
+		equal(t, "get by name", byName, d)
+		byID, err := tx.GetWorkflowDef(d.ID)
+		wantErr(t, "get by id", err, nil)
+		equal(t, "get by id", byID, d)
+
+		_, err = tx.GetWorkflowDef("nope")
+		wantErr(t, "get missing", err, store.ErrNotFound)
+		if err != nil && !strings.Contains(err.Error(), `"nope"`) {
+			t.Errorf("not-found error %q does not name the workflow", err)
+		}
+		err = tx.CreateWorkflowDef(&store.WorkflowDef{Name: "hello", Definition: "x"})
+		wantErr(t, "create duplicate", err, store.ErrConflict)
+		return nil
+	})
+
+	// Update by name (no id), the way Mistral's PUT names a workflow.
+	upd := &store.WorkflowDef{Name: "hello", Definition: "v2", Spec: []byte(`{"v":2}`), Scope: "public"}
+	tx(t, s, func(tx store.Tx) error { return tx.UpdateWorkflowDef(upd) })
+	equal(t, "update filled id", upd.ID, d.ID)
+	equal(t, "update kept created_at", upd.CreatedAt, d.CreatedAt)
+	tx(t, s, func(tx store.Tx) error {
+		got, err := tx.GetWorkflowDef("hello")
+		wantErr(t, "get after update", err, nil)
+		equal(t, "after update", got, upd)
+
+		wantErr(t, "create other", tx.CreateWorkflowDef(&store.WorkflowDef{Name: "other", Definition: "x"}), nil)
+		return nil
+	})
+	// Renaming by id onto an existing name conflicts. A failed UPDATE fails
+	// its transaction (on both databases), so it runs in one of its own.
+	err := s.InTx(context.Background(), func(tx store.Tx) error {
+		return tx.UpdateWorkflowDef(&store.WorkflowDef{ID: d.ID, Name: "other", Definition: "x"})
+	})
+	wantErr(t, "rename onto existing", err, store.ErrConflict)
+	tx(t, s, func(tx store.Tx) error {
+		wantErr(t, "rename by id", tx.UpdateWorkflowDef(&store.WorkflowDef{ID: d.ID, Name: "renamed", Definition: "x"}), nil)
+		_, err := tx.GetWorkflowDef("renamed")
+		wantErr(t, "get renamed", err, nil)
+		wantErr(t, "update missing by name", tx.UpdateWorkflowDef(&store.WorkflowDef{Name: "ghost"}), store.ErrNotFound)
+		wantErr(t, "update missing by id", tx.UpdateWorkflowDef(&store.WorkflowDef{ID: "ghost-id", Name: "ghost"}), store.ErrNotFound)
+
+		wantErr(t, "delete by name", tx.DeleteWorkflowDef("renamed"), nil)
+		wantErr(t, "delete again", tx.DeleteWorkflowDef("renamed"), store.ErrNotFound)
+		o, err := tx.GetWorkflowDef("other")
+		wantErr(t, "get other", err, nil)
+		wantErr(t, "delete by id", tx.DeleteWorkflowDef(o.ID), nil)
+		defs, err := tx.ListWorkflowDefs(store.ListOpts{})
+		wantErr(t, "list", err, nil)
+		equal(t, "left after deletes", len(defs), 0)
+		return nil
+	})
+}
+
+func testWorkflowDefNamespaces(t *testing.T, s store.Store) {
+	tx(t, s, func(tx store.Tx) error {
+		for _, ns := range []string{"", "team-a", "team-b"} {
+			wantErr(t, "create in "+ns, tx.CreateWorkflowDef(&store.WorkflowDef{Name: "wf", Namespace: ns, Definition: ns}), nil)
+		}
+		wantErr(t, "duplicate in team-a",
+			tx.CreateWorkflowDef(&store.WorkflowDef{Name: "wf", Namespace: "team-a", Definition: "x"}), store.ErrConflict)
+
+		for _, ns := range []string{"", "team-a", "team-b"} {
+			d, err := tx.GetWorkflowDefInNamespace(ns, "wf")
+			wantErr(t, "get in "+ns, err, nil)
+			equal(t, "definition in "+ns, d.Definition, ns)
+		}
+		_, err := tx.GetWorkflowDefInNamespace("team-c", "wf")
+		wantErr(t, "get in missing namespace", err, store.ErrNotFound)
+
+		// Without a namespace, the default one is meant.
+		d, err := tx.GetWorkflowDef("wf")
+		wantErr(t, "get default", err, nil)
+		equal(t, "default namespace", d.Namespace, "")
+
+		wantErr(t, "delete team-a", tx.DeleteWorkflowDefInNamespace("team-a", "wf"), nil)
+		wantErr(t, "delete team-a again", tx.DeleteWorkflowDefInNamespace("team-a", "wf"), store.ErrNotFound)
+		_, err = tx.GetWorkflowDefInNamespace("team-b", "wf")
+		wantErr(t, "team-b survives", err, nil)
+		return nil
+	})
+}
+
+func testExecutions(t *testing.T, s store.Store) {
+	e := &store.Execution{
+		WorkflowID: "wf-id", WorkflowName: "wf", Namespace: "ns", Description: "first", State: store.StateRunning,
+		Input: []byte(`{"a": 1}`), Params: []byte(`{"env":{}}`), Context: []byte(`{"n":0}`),
+		TaskExecutionID: "parent-task", RootExecutionID: "root",
+	}
+	tx(t, s, func(tx store.Tx) error { return tx.CreateExecution(e) })
+	if e.ID == "" || e.CreatedAt.IsZero() {
+		t.Fatalf("create did not fill id and created_at: %+v", e)
+	}
+	for _, lock := range []bool{false, true} {
+		tx(t, s, func(tx store.Tx) error {
+			got, err := tx.GetExecution(e.ID, lock)
+			wantErr(t, "get", err, nil)
+			equal(t, fmt.Sprintf("get lock=%v", lock), got, e)
+			return nil
+		})
+	}
+	e.State, e.StateInfo, e.Output, e.Context = store.StateError, "boom", []byte(`{"r":[1,2]}`), nil
+	before := e.UpdatedAt
+	tx(t, s, func(tx store.Tx) error { return tx.UpdateExecution(e) })
+	if e.UpdatedAt.Before(before) {
+		t.Fatalf("updated_at went back: %v < %v", e.UpdatedAt, before)
+	}
+	tx(t, s, func(tx store.Tx) error {
+		got, err := tx.GetExecution(e.ID, false)
+		wantErr(t, "get after update", err, nil)
+		equal(t, "after update", got, e)
+
+		_, err = tx.GetExecution("missing", true)
+		wantErr(t, "get missing", err, store.ErrNotFound)
+		wantErr(t, "update missing", tx.UpdateExecution(&store.Execution{ID: "missing", State: "x"}), store.ErrNotFound)
+		dup := *e
+		wantErr(t, "create duplicate id", tx.CreateExecution(&dup), store.ErrConflict)
+		return nil
+	})
+}
+
+func testTaskExecutions(t *testing.T, s store.Store) {
+	e := &store.Execution{WorkflowName: "wf", State: store.StateRunning}
+	tx(t, s, func(tx store.Tx) error { return tx.CreateExecution(e) })
+	names := []string{"c", "a", "b"}
+	var tasks []*store.TaskExecution
+	tx(t, s, func(tx store.Tx) error {
+		for i, n := range names {
+			te := &store.TaskExecution{
+				ExecutionID: e.ID, WorkflowName: "wf", Name: n, State: store.StateRunning,
+				Runtime: []byte(`{"attempt":1}`), CreatedAt: t0.Add(time.Duration(i) * time.Second),
+			}
+			wantErr(t, "create task "+n, tx.CreateTaskExecution(te), nil)
+			tasks = append(tasks, te)
+		}
+		return nil
+	})
+	err := s.InTx(context.Background(), func(tx store.Tx) error {
+		return tx.CreateTaskExecution(&store.TaskExecution{ExecutionID: "no-such-execution", Name: "x", State: store.StateRunning})
+	})
+	wantErr(t, "task of missing execution", err, store.ErrNotFound)
+	tx(t, s, func(tx store.Tx) error {
+		got, err := tx.ListTaskExecutions(e.ID)
+		wantErr(t, "list", err, nil)
+		equal(t, "list in creation order", got, tasks)
+
+		none, err := tx.ListTaskExecutions("no-such-execution")
+		wantErr(t, "list missing", err, nil)
+		equal(t, "tasks of missing execution", len(none), 0)
+
+		te := tasks[1]
+		te.State, te.Processed, te.Published, te.Result = store.StateSuccess, true, []byte(`{"x":1}`), []byte(`"ok"`)
+		wantErr(t, "update", tx.UpdateTaskExecution(te), nil)
+		back, err := tx.GetTaskExecution(te.ID)
+		wantErr(t, "get", err, nil)
+		equal(t, "after update", back, te)
+
+		_, err = tx.GetTaskExecution("missing")
+		wantErr(t, "get missing", err, store.ErrNotFound)
+		wantErr(t, "update missing", tx.UpdateTaskExecution(&store.TaskExecution{ID: "missing"}), store.ErrNotFound)
+		dup := *te
+		wantErr(t, "duplicate id", tx.CreateTaskExecution(&dup), store.ErrConflict)
+		return nil
+	})
+}
+
+func testActionExecutions(t *testing.T, s store.Store) {
+	e := &store.Execution{WorkflowName: "wf", State: store.StateRunning}
+	te := &store.TaskExecution{Name: "t", State: store.StateRunning}
+	tx(t, s, func(tx store.Tx) error {
+		wantErr(t, "create execution", tx.CreateExecution(e), nil)
+		te.ExecutionID = e.ID
+		return tx.CreateTaskExecution(te)
+	})
+	inTask := &store.ActionExecution{TaskExecutionID: te.ID, ExecutionID: e.ID, Name: "std.echo", State: store.StateRunning,
+		Input: []byte(`{"output":"hi"}`), Attempt: 1}
+	adHoc := &store.ActionExecution{Name: "std.noop", State: store.StateRunning}
+	tx(t, s, func(tx store.Tx) error {
+		wantErr(t, "create in task", tx.CreateActionExecution(inTask), nil)
+		wantErr(t, "create ad hoc", tx.CreateActionExecution(adHoc), nil)
+		return nil
+	})
+	err := s.InTx(context.Background(), func(tx store.Tx) error {
+		return tx.CreateActionExecution(&store.ActionExecution{TaskExecutionID: "no-such-task", Name: "x", State: "RUNNING"})
+	})
+	wantErr(t, "action of missing task", err, store.ErrNotFound)
+	tx(t, s, func(tx store.Tx) error {
+		for _, a := range []*store.ActionExecution{inTask, adHoc} {
+			got, err := tx.GetActionExecution(a.ID)
+			wantErr(t, "get "+a.Name, err, nil)
+			equal(t, "get "+a.Name, got, a)
+		}
+		inTask.State, inTask.Output, inTask.Attempt, inTask.StateInfo = store.StateError, []byte(`{"e":"x"}`), 2, "failed"
+		wantErr(t, "update", tx.UpdateActionExecution(inTask), nil)
+		got, err := tx.GetActionExecution(inTask.ID)
+		wantErr(t, "get after update", err, nil)
+		equal(t, "after update", got, inTask)
+
+		_, err = tx.GetActionExecution("missing")
+		wantErr(t, "get missing", err, store.ErrNotFound)
+		wantErr(t, "update missing", tx.UpdateActionExecution(&store.ActionExecution{ID: "missing"}), store.ErrNotFound)
+		dup := *adHoc
+		wantErr(t, "duplicate id", tx.CreateActionExecution(&dup), store.ErrConflict)
+		return nil
+	})
+}
+
+func testOutbox(t *testing.T, s store.Store) {
+	var all []*store.OutboxMsg
+	for batch := 0; batch < 3; batch++ {
+		var msgs []*store.OutboxMsg
+		for i := 0; i < 3; i++ {
+			msgs = append(msgs, &store.OutboxMsg{
+				Subject: "sirocco.action.default.std", MsgID: fmt.Sprintf("m-%d-%d", batch, i),
+				Payload: []byte{byte(batch), 0, byte(i), 0xff},
+			})
+		}
+		tx(t, s, func(tx store.Tx) error { return tx.AddOutbox(msgs...) })
+		all = append(all, msgs...)
+	}
+	for i := 1; i < len(all); i++ {
+		if all[i].Seq <= all[i-1].Seq {
+			t.Fatalf("seq not increasing in insert order: %d then %d", all[i-1].Seq, all[i].Seq)
+		}
+	}
+	tx(t, s, func(tx store.Tx) error {
+		got, err := tx.ListOutbox(0)
+		wantErr(t, "list all", err, nil)
+		equal(t, "list all in order", got, all)
+		got, err = tx.ListOutbox(4)
+		wantErr(t, "list 4", err, nil)
+		equal(t, "first 4", got, all[:4])
+
+		if err := tx.AddOutbox(&store.OutboxMsg{MsgID: "x"}); err == nil {
+			t.Error("AddOutbox accepted a message without a subject")
+		}
+
+		wantErr(t, "delete first two", tx.DeleteOutbox(all[0].Seq, all[1].Seq), nil)
+		wantErr(t, "delete again is no error", tx.DeleteOutbox(all[0].Seq), nil)
+		wantErr(t, "delete nothing", tx.DeleteOutbox(), nil)
+		return nil
+	})
+	tx(t, s, func(tx store.Tx) error {
+		got, err := tx.ListOutbox(0)
+		wantErr(t, "list after delete", err, nil)
+		equal(t, "left after delete", got, all[2:])
+		// A later message still sorts after every earlier one.
+		late := &store.OutboxMsg{Subject: "sirocco.result", MsgID: "late"}
+		wantErr(t, "add late", tx.AddOutbox(late), nil)
+		if late.Seq <= all[len(all)-1].Seq {
+			t.Errorf("late seq %d not after %d", late.Seq, all[len(all)-1].Seq)
+		}
+		return nil
+	})
+}
+
+// listFixture creates e1..e7 with ties on created_at and state, so that the
+// id tie-breaker and multi-key orders are exercised.
+func listFixture(t *testing.T, s store.Store) {
+	offsets := []int{0, 1, 1, 2, 3, 3, 4}
+	states := []string{store.StateRunning, store.StateSuccess, store.StateRunning, store.StateError,
+		store.StateSuccess, store.StateRunning, store.StatePaused}
+	tx(t, s, func(tx store.Tx) error {
+		for i := range offsets {
+			wf := "wf-a"
+			if i%2 == 1 {
+				wf = "wf-b"
+			}
+			e := &store.Execution{ID: fmt.Sprintf("e%d", i+1), WorkflowName: wf, State: states[i],
+				CreatedAt: t0.Add(time.Duration(offsets[i]) * time.Second)}
+			if err := tx.CreateExecution(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func ids(es []*store.Execution) []string {
+	out := []string{}
+	for _, e := range es {
+		out = append(out, e.ID)
+	}
+	return out
+}
+
+func testListExecutions(t *testing.T, s store.Store) {
+	listFixture(t, s)
+	running := map[string]string{"state": store.StateRunning}
+	cases := []struct {
+		name string
+		opts store.ListOpts
+		want string
+	}{
+		{"default order", store.ListOpts{}, "e1 e2 e3 e4 e5 e6 e7"},
+		{"created_at desc, ties by id", store.ListOpts{SortKeys: []string{"created_at"}, SortDirs: []string{"desc"}}, "e7 e5 e6 e4 e2 e3 e1"},
+		{"state asc, created_at desc", store.ListOpts{SortKeys: []string{"state", "created_at"}, SortDirs: []string{"asc", "desc"}}, "e4 e7 e6 e3 e1 e5 e2"},
+		{"missing dirs are asc", store.ListOpts{SortKeys: []string{"workflow_name", "id"}, SortDirs: []string{"DESC"}}, "e2 e4 e6 e1 e3 e5 e7"},
+		{"filter state", store.ListOpts{Filters: running}, "e1 e3 e6"},
+		{"filter state and workflow", store.ListOpts{Filters: map[string]string{"state": store.StateRunning, "workflow_name": "wf-a"}}, "e1 e3"},
+		{"filter matches nothing", store.ListOpts{Filters: map[string]string{"workflow_name": "nope"}}, ""},
+		{"limit", store.ListOpts{Limit: 3}, "e1 e2 e3"},
+		{"marker", store.ListOpts{Marker: "e3"}, "e4 e5 e6 e7"},
+		{"marker at a tie", store.ListOpts{Marker: "e2"}, "e3 e4 e5 e6 e7"},
+		{"marker and limit", store.ListOpts{Marker: "e3", Limit: 2}, "e4 e5"},
+		{"marker desc", store.ListOpts{Marker: "e5", SortKeys: []string{"created_at"}, SortDirs: []string{"desc"}}, "e6 e4 e2 e3 e1"},
+		{"marker multi-key", store.ListOpts{Marker: "e3", SortKeys: []string{"state", "created_at"}, SortDirs: []string{"asc", "desc"}}, "e1 e5 e2"},
+		{"marker and filter", store.ListOpts{Marker: "e1", Filters: running}, "e3 e6"},
+		{"last row as marker", store.ListOpts{Marker: "e7"}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tx(t, s, func(tx store.Tx) error {
+				got, err := tx.ListExecutions(c.opts)
+				wantErr(t, "list", err, nil)
+				equal(t, "ids", strings.Join(ids(got), " "), c.want)
+				return nil
+			})
+		})
+	}
+
+	// Walking every order page by page yields each row once, in order.
+	orders := []store.ListOpts{
+		{},
+		{SortKeys: []string{"created_at"}, SortDirs: []string{"desc"}},
+		{SortKeys: []string{"state", "created_at"}, SortDirs: []string{"desc", "asc"}},
+		{SortKeys: []string{"workflow_name", "updated_at"}},
+	}
+	for _, o := range orders {
+		t.Run("walk "+strings.Join(o.SortKeys, ",")+" "+strings.Join(o.SortDirs, ","), func(t *testing.T) {
+			tx(t, s, func(tx store.Tx) error {
+				full, err := tx.ListExecutions(o)
+				wantErr(t, "full list", err, nil)
+				var walked []*store.Execution
+				page := o
+				page.Limit = 2
+				for i := 0; i < 10; i++ {
+					got, err := tx.ListExecutions(page)
+					wantErr(t, "page", err, nil)
+					if len(got) == 0 {
+						break
+					}
+					walked = append(walked, got...)
+					page.Marker = got[len(got)-1].ID
+				}
+				equal(t, "walked pages", ids(walked), ids(full))
+				return nil
+			})
+		})
+	}
+}
+
+func testListWorkflowDefs(t *testing.T, s store.Store) {
+	tx(t, s, func(tx store.Tx) error {
+		for i, n := range []string{"b", "a", "c"} {
+			for _, ns := range []string{"", "x"} {
+				d := &store.WorkflowDef{Name: n, Namespace: ns, Definition: n, CreatedAt: t0.Add(time.Duration(i) * time.Minute)}
+				wantErr(t, "create", tx.CreateWorkflowDef(d), nil)
+			}
+		}
+		return nil
+	})
+	cases := []struct {
+		name string
+		opts store.ListOpts
+		want string
+	}{
+		{"default is creation order", store.ListOpts{Filters: map[string]string{"namespace": ""}}, "b a c"},
+		{"by name desc", store.ListOpts{SortKeys: []string{"name"}, SortDirs: []string{"desc"}, Filters: map[string]string{"namespace": "x"}}, "c b a"},
+		{"by name", store.ListOpts{Filters: map[string]string{"name": "a"}}, "a a"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tx(t, s, func(tx store.Tx) error {
+				got, err := tx.ListWorkflowDefs(c.opts)
+				wantErr(t, "list", err, nil)
+				var names []string
+				for _, d := range got {
+					names = append(names, d.Name)
+				}
+				equal(t, "names", strings.Join(names, " "), c.want)
+				return nil
+			})
+		})
+	}
+	t.Run("marker", func(t *testing.T) {
+		tx(t, s, func(tx store.Tx) error {
+			all, err := tx.ListWorkflowDefs(store.ListOpts{SortKeys: []string{"name", "namespace"}})
+			wantErr(t, "list", err, nil)
+			rest, err := tx.ListWorkflowDefs(store.ListOpts{SortKeys: []string{"name", "namespace"}, Marker: all[1].ID})
+			wantErr(t, "list after marker", err, nil)
+			equal(t, "rest", rest, all[2:])
+			return nil
+		})
+	})
+}
+
+func testListOptsErrors(t *testing.T, s store.Store) {
+	listFixture(t, s)
+	cases := []struct {
+		name string
+		opts store.ListOpts
+		want error
+		says string
+	}{
+		{"unknown sort key", store.ListOpts{SortKeys: []string{"input"}}, store.ErrBadListOpts, `"input"`},
+		{"injection as sort key", store.ListOpts{SortKeys: []string{"id; DROP TABLE executions"}}, store.ErrBadListOpts, "unknown sort key"},
+		{"bad direction", store.ListOpts{SortKeys: []string{"id"}, SortDirs: []string{"up"}}, store.ErrBadListOpts, `"up"`},
+		{"more dirs than keys", store.ListOpts{SortKeys: []string{"id"}, SortDirs: []string{"asc", "desc"}}, store.ErrBadListOpts, "sort directions"},
+		{"duplicate key", store.ListOpts{SortKeys: []string{"id", "id"}}, store.ErrBadListOpts, "twice"},
+		{"unknown filter", store.ListOpts{Filters: map[string]string{"colour": "red"}}, store.ErrBadListOpts, `"colour"`},
+		{"negative limit", store.ListOpts{Limit: -1}, store.ErrBadListOpts, "negative"},
+		{"unknown marker", store.ListOpts{Marker: "nope"}, store.ErrNotFound, `"nope"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tx(t, s, func(tx store.Tx) error {
+				_, err := tx.ListExecutions(c.opts)
+				wantErr(t, "list", err, c.want)
+				if !strings.Contains(err.Error(), c.says) {
+					t.Errorf("error %q does not say %q", err, c.says)
+				}
+				// The transaction stays usable: nothing failed in the database.
+				_, err = tx.ListExecutions(store.ListOpts{})
+				wantErr(t, "list after error", err, nil)
+				return nil
+			})
+		})
+	}
+	tx(t, s, func(tx store.Tx) error {
+		_, err := tx.ListWorkflowDefs(store.ListOpts{Filters: map[string]string{"state": "x"}})
+		wantErr(t, "workflow filter on state", err, store.ErrBadListOpts)
+		return nil
+	})
+}
+
+// empty fails unless the store holds no executions and no outbox messages.
+func empty(t *testing.T, s store.Store) {
+	t.Helper()
+	tx(t, s, func(tx store.Tx) error {
+		es, err := tx.ListExecutions(store.ListOpts{})
+		wantErr(t, "list executions", err, nil)
+		msgs, err := tx.ListOutbox(0)
+		wantErr(t, "list outbox", err, nil)
+		if len(es) != 0 || len(msgs) != 0 {
+			t.Fatalf("rolled-back transaction left %d executions and %d outbox messages", len(es), len(msgs))
+		}
+		return nil
+	})
+}
+
+var errStop = errors.New("engine says stop")
+
+func testRollbackOnError(t *testing.T, s store.Store) {
+	err := s.InTx(context.Background(), func(tx store.Tx) error {
+		e := &store.Execution{WorkflowName: "wf", State: store.StateRunning}
+		if err := tx.CreateExecution(e); err != nil {
+			return err
+		}
+		if err := tx.CreateTaskExecution(&store.TaskExecution{ExecutionID: e.ID, Name: "t", State: store.StateRunning}); err != nil {
+			return err
+		}
+		if err := tx.AddOutbox(&store.OutboxMsg{Subject: "s", MsgID: "m"}); err != nil {
+			return err
+		}
+		return fmt.Errorf("deciding: %w", errStop)
+	})
+	if !errors.Is(err, errStop) {
+		t.Fatalf("InTx returned %v, want fn's own error", err)
+	}
+	empty(t, s)
+}
+
+func testRollbackOnPanic(t *testing.T, s store.Store) {
+	func() {
+		defer func() {
+			if r := recover(); r != "boom" {
+				t.Fatalf("recovered %v, want the panic to pass through", r)
+			}
+		}()
+		_ = s.InTx(context.Background(), func(tx store.Tx) error {
+			if err := tx.CreateExecution(&store.Execution{WorkflowName: "wf", State: store.StateRunning}); err != nil {
+				return err
+			}
+			panic("boom")
+		})
+	}()
+	// The store is still usable (the connection was given back) and empty.
+	empty(t, s)
+}
+
+func testFailedStatementFailsTx(t *testing.T, s store.Store) {
+	err := s.InTx(context.Background(), func(tx store.Tx) error {
+		e := &store.Execution{WorkflowName: "wf", State: store.StateRunning}
+		if err := tx.CreateExecution(e); err != nil {
+			return err
+		}
+		// fn ignores the failure; the store must not commit half a change.
+		_ = tx.CreateTaskExecution(&store.TaskExecution{ExecutionID: "missing", Name: "t", State: store.StateRunning})
+		if _, err := tx.GetExecution(e.ID, false); err == nil {
+			t.Error("a call after a failed statement succeeded")
+		}
+		return nil
+	})
+	wantErr(t, "InTx", err, store.ErrNotFound)
+	empty(t, s)
+}
+
+// testConcurrentUpdates runs many read-modify-write transactions on one
+// execution row at once, as engines applying results do. Every one must
+// succeed (no deadlock or busy error) and none may be lost.
+func testConcurrentUpdates(t *testing.T, s store.Store) {
+	const workers, rounds = 16, 5
+	e := &store.Execution{WorkflowName: "wf", State: store.StateRunning, Context: []byte(`{"n":0}`)}
+	tx(t, s, func(tx store.Tx) error { return tx.CreateExecution(e) })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*rounds)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := 0; r < rounds; r++ {
+				errs <- s.InTx(ctx, func(tx store.Tx) error {
+					cur, err := tx.GetExecution(e.ID, true)
+					if err != nil {
+						return err
+					}
+					var c struct{ N int }
+					if err := json.Unmarshal(cur.Context, &c); err != nil {
+						return err
+					}
+					c.N++
+					cur.Context, _ = json.Marshal(map[string]int{"n": c.N})
+					if err := tx.UpdateExecution(cur); err != nil {
+						return err
+					}
+					return tx.AddOutbox(&store.OutboxMsg{Subject: "sirocco.result", MsgID: fmt.Sprint(c.N)})
+				})
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent InTx: %v", err)
+		}
+	}
+	tx(t, s, func(tx store.Tx) error {
+		got, err := tx.GetExecution(e.ID, false)
+		wantErr(t, "get", err, nil)
+		equal(t, "counter", string(got.Context), fmt.Sprintf(`{"n":%d}`, workers*rounds))
+		// Serialised transactions add their messages in counter order.
+		msgs, err := tx.ListOutbox(0)
+		wantErr(t, "outbox", err, nil)
+		equal(t, "outbox length", len(msgs), workers*rounds)
+		for i, m := range msgs {
+			equal(t, "outbox order", m.MsgID, fmt.Sprint(i+1))
+		}
+		return nil
+	})
+}
+
+func testTimestampsUTC(t *testing.T, s store.Store) {
+	local := time.Date(2026, 6, 30, 23, 59, 59, 123456789, time.FixedZone("UTC+5", 5*3600))
+	e := &store.Execution{WorkflowName: "wf", State: store.StateIdle, CreatedAt: local}
+	tx(t, s, func(tx store.Tx) error { return tx.CreateExecution(e) })
+	tx(t, s, func(tx store.Tx) error {
+		got, err := tx.GetExecution(e.ID, false)
+		wantErr(t, "get", err, nil)
+		if got.CreatedAt.Location() != time.UTC || got.UpdatedAt.Location() != time.UTC {
+			t.Errorf("timestamps not in UTC: %v, %v", got.CreatedAt, got.UpdatedAt)
+		}
+		want := local.Truncate(time.Microsecond)
+		if !got.CreatedAt.Equal(want) {
+			t.Errorf("created_at %v, want %v", got.CreatedAt, want)
+		}
+		equal(t, "caller's struct matches the stored row", got.CreatedAt, e.CreatedAt)
+		return nil
+	})
+}
+
+func testCancelledContext(t *testing.T, s store.Store) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	called := false
+	err := s.InTx(ctx, func(store.Tx) error { called = true; return nil })
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("InTx with a cancelled context: %v, want context.Canceled", err)
+	}
+	if called {
+		t.Error("fn ran although the context was cancelled")
+	}
+	// The store still works afterwards.
+	tx(t, s, func(tx store.Tx) error {
+		return tx.CreateExecution(&store.Execution{WorkflowName: "wf", State: store.StateIdle})
+	})
+}

@@ -1,0 +1,69 @@
+package store
+
+import "fmt"
+
+const taskCols = "id, execution_id, workflow_name, name, state, state_info, published, result, runtime, processed, created_at, updated_at"
+
+func scanTaskExecution(s scanner) (*TaskExecution, error) {
+	var te TaskExecution
+	if err := s.Scan(&te.ID, &te.ExecutionID, &te.WorkflowName, &te.Name, &te.State, &te.StateInfo,
+		&te.Published, &te.Result, &te.Runtime, &te.Processed, timeDest{&te.CreatedAt}, timeDest{&te.UpdatedAt}); err != nil {
+		return nil, err
+	}
+	return &te, nil
+}
+
+// CreateTaskExecution inserts te; its execution must exist (ErrNotFound).
+func (t *sqlTx) CreateTaskExecution(te *TaskExecution) error {
+	if te.ID == "" {
+		te.ID = newID()
+	}
+	stampCreate(&te.CreatedAt, &te.UpdatedAt)
+	return t.insert(fmt.Sprintf("task execution %q", te.ID), fmt.Sprintf("execution %q", te.ExecutionID),
+		"INSERT INTO task_executions ("+taskCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		te.ID, te.ExecutionID, te.WorkflowName, te.Name, te.State, te.StateInfo,
+		bytesArg(te.Published), bytesArg(te.Result), bytesArg(te.Runtime), te.Processed,
+		t.d.timeArg(te.CreatedAt), t.d.timeArg(te.UpdatedAt))
+}
+
+// UpdateTaskExecution writes every field of te except its id, execution and
+// CreatedAt: a task never moves to another execution.
+func (t *sqlTx) UpdateTaskExecution(te *TaskExecution) error {
+	stampUpdate(&te.UpdatedAt)
+	return t.update(fmt.Sprintf("task execution %q", te.ID),
+		"UPDATE task_executions SET workflow_name = ?, name = ?, state = ?, state_info = ?, published = ?, result = ?, "+
+			"runtime = ?, processed = ?, updated_at = ? WHERE id = ?",
+		te.WorkflowName, te.Name, te.State, te.StateInfo, bytesArg(te.Published), bytesArg(te.Result),
+		bytesArg(te.Runtime), te.Processed, t.d.timeArg(te.UpdatedAt), te.ID)
+}
+
+// GetTaskExecution reads one task execution.
+func (t *sqlTx) GetTaskExecution(id string) (*TaskExecution, error) {
+	var te *TaskExecution
+	err := t.getOne(fmt.Sprintf("task execution %q", id), func(s scanner) (err error) { te, err = scanTaskExecution(s); return err },
+		"SELECT "+taskCols+" FROM task_executions WHERE id = ?", id)
+	return te, err
+}
+
+// ListTaskExecutions returns the tasks of one execution in creation order
+// (id breaks ties), which is the order the engine started them. An execution
+// without tasks, or an unknown one, gives an empty list.
+func (t *sqlTx) ListTaskExecutions(executionID string) ([]*TaskExecution, error) {
+	rows, err := t.query("SELECT "+taskCols+" FROM task_executions WHERE execution_id = ? ORDER BY created_at, id", executionID)
+	if err != nil {
+		return nil, fmt.Errorf("store: list tasks of execution %q: %w", executionID, err)
+	}
+	defer rows.Close()
+	var out []*TaskExecution
+	for rows.Next() {
+		te, err := scanTaskExecution(rows)
+		if err != nil {
+			return nil, t.fail(fmt.Errorf("store: list tasks of execution %q: %w", executionID, err))
+		}
+		out = append(out, te)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, t.fail(fmt.Errorf("store: list tasks of execution %q: %w", executionID, err))
+	}
+	return out, nil
+}
