@@ -9,6 +9,11 @@ import (
 type impl struct {
 	min, max int
 	run      func(c *inv) (any, error)
+	// params names the parameters (receiver first in method form) so that
+	// `name => value` arguments bind by name, as yaql's keyword arguments do
+	// (xs.delete(0, count => 2)). Built-ins without params see such
+	// arguments as *Mapping nodes (dict, switch, let, format).
+	params []string
 }
 
 // builtin is a yaql standard library name. yaql distinguishes functions
@@ -19,6 +24,76 @@ type builtin struct {
 }
 
 var builtins = map[string]*builtin{}
+
+// named gives the most recently registered forms of name their parameter
+// names, enabling keyword arguments.
+func named(name string, params ...string) {
+	b := builtins[name]
+	for _, im := range []*impl{b.fn, b.meth} {
+		if im != nil {
+			im.params = params
+		}
+	}
+}
+
+// bindNamed moves `param => value` arguments into their positional slots.
+// A slot left empty before a filled one is an error, as in yaql.
+func (c *inv) bindNamed(params []string) error {
+	var positional []Node
+	var byName map[int]Node
+	for _, n := range c.args {
+		m, ok := n.(*Mapping)
+		if !ok {
+			positional = append(positional, n)
+			continue
+		}
+		k, ok := m.Key.(*Keyword)
+		if !ok {
+			positional = append(positional, n)
+			continue
+		}
+		idx := -1
+		for i, p := range params {
+			if p == k.Name {
+				idx = i
+			}
+		}
+		if c.method {
+			idx--
+		}
+		if idx < 0 {
+			return c.st.errAt(m, "%s() has no parameter %q", c.name, k.Name)
+		}
+		if byName == nil {
+			byName = map[int]Node{}
+		}
+		if _, dup := byName[idx]; dup || idx < len(positional) {
+			return c.st.errAt(m, "%s() got parameter %q twice", c.name, k.Name)
+		}
+		byName[idx] = m.Value
+	}
+	if byName == nil {
+		return nil
+	}
+	args := positional
+	for len(byName) > 0 {
+		n, ok := byName[len(args)]
+		if !ok {
+			return c.errf("%s(): missing argument %q", c.name, params[len(args)+btoi(c.method)])
+		}
+		delete(byName, len(args))
+		args = append(args, n)
+	}
+	c.args = args
+	return nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
 
 // register adds a built-in; forms is "F", "M" or "MF". A duplicate
 // registration is a programming error and panics at start-up.
@@ -41,6 +116,27 @@ func register(name, forms string, min, max int, run func(c *inv) (any, error)) {
 				panic("yaql: duplicate method " + name)
 			}
 			b.meth = im
+		}
+	}
+}
+
+// lazy marks built-ins whose yaql counterparts return Python iterators:
+// their list results become iterators (see iterator).
+func lazy(names ...string) {
+	for _, name := range names {
+		b := builtins[name]
+		for _, im := range []*impl{b.fn, b.meth} {
+			if im == nil {
+				continue
+			}
+			run := im.run
+			im.run = func(c *inv) (any, error) {
+				v, err := run(c)
+				if l, ok := v.([]any); ok && err == nil {
+					return iterator(l), nil
+				}
+				return v, err
+			}
 		}
 	}
 }

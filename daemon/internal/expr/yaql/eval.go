@@ -96,7 +96,11 @@ func Eval(src string, n Node, env *Env) (any, error) {
 		}
 		scope = scope.Child(vars)
 	}
-	return st.eval(n, scope)
+	v, err := st.eval(n, scope)
+	if err != nil {
+		return nil, err
+	}
+	return finalize(v), nil
 }
 
 // EvalString parses and evaluates in one step.
@@ -139,6 +143,8 @@ func (st *state) checkSize(n Node, v any) error {
 	case string:
 		size = len(x)
 	case []any:
+		size = len(x)
+	case iterator:
 		size = len(x)
 	case map[string]any:
 		size = len(x)
@@ -319,9 +325,10 @@ func (st *state) attr(n Node, recv any, name string) (any, error) {
 			return nil, st.errAt(n, "no such key %q in dict", name)
 		}
 		return v, nil
-	case []any:
-		out := make([]any, 0, len(x))
-		for _, e := range x {
+	case []any, iterator:
+		l, _ := asList(x)
+		out := make([]any, 0, len(l))
+		for _, e := range l {
 			if err := st.step(n, 1); err != nil {
 				return nil, err
 			}
@@ -416,7 +423,10 @@ func (st *state) call(n Node, name string, recv any, method bool, args []Node, s
 			if err != nil {
 				return nil, err
 			}
-			vals = append(vals, v)
+			vals = append(vals, finalize(v))
+		}
+		if method {
+			vals[0] = finalize(vals[0])
 		}
 		res, err := hf(vals...)
 		if err != nil {
@@ -446,6 +456,11 @@ func (st *state) call(n Node, name string, recv any, method bool, args []Node, s
 		return nil, st.errAt(n, "unknown function %q (it is a method: write x.%s(...))", name, name)
 	}
 	c := &inv{st: st, node: n, name: name, scope: sc, args: args, method: method, recv: recv}
+	if im.params != nil {
+		if err := c.bindNamed(im.params); err != nil {
+			return nil, err
+		}
+	}
 	if na := c.nargs(); na < im.min || (im.max >= 0 && na > im.max) {
 		return nil, st.errAt(n, "%s() takes %s, got %d", name, arity(im, method), na)
 	}

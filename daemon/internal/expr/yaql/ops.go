@@ -34,6 +34,9 @@ func (st *state) binop(n Node, op string, l, r any) (any, error) {
 		}
 		return c >= 0, nil
 	case "in":
+		if it, ok := r.(iterator); ok {
+			r = []any(it)
+		}
 		switch c := r.(type) {
 		case []any:
 			for _, e := range c {
@@ -63,6 +66,12 @@ func (st *state) binop(n Node, op string, l, r any) (any, error) {
 		}
 		return re.MatchString(s) == (op == "=~"), nil
 	case "+":
+		if _, ok := l.(iterator); ok {
+			l, _ = asList(l)
+		}
+		if _, ok := r.(iterator); ok {
+			r, _ = asList(r)
+		}
 		switch a := l.(type) {
 		case string:
 			if b, ok := r.(string); ok {

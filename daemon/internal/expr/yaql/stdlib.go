@@ -23,7 +23,18 @@ func init() {
 	register("int", "F", 1, 1, eager(toInt))
 	register("float", "F", 1, 1, eager(toFloatFn))
 	register("bool", "F", 1, 1, eager(func(c *inv, a []any) (any, error) { return truthy(a[0]), nil }))
-	register("list", "F", 0, -1, eager(func(c *inv, a []any) (any, error) { return a, nil }))
+	// list(a, b) is [a, b], but an iterator argument is spliced in.
+	register("list", "F", 0, -1, eager(func(c *inv, a []any) (any, error) {
+		out := make([]any, 0, len(a))
+		for _, x := range a {
+			if it, ok := x.(iterator); ok {
+				out = append(out, it...)
+				continue
+			}
+			out = append(out, x)
+		}
+		return out, nil
+	}))
 	register("dict", "F", 0, -1, dictFn)
 	register("isList", "F", 1, 1, eager(isType(func(v any) bool { _, ok := v.([]any); return ok })))
 	register("isDict", "F", 1, 1, eager(isType(func(v any) bool { _, ok := v.(map[string]any); return ok })))
@@ -175,7 +186,7 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			if l, ok := v.([]any); ok {
+			if l, ok := asList(v); ok {
 				out = append(out, l...)
 			} else {
 				out = append(out, v)
@@ -190,7 +201,9 @@ func init() {
 		return out, nil
 	})
 	register("first", "M", 1, 2, firstLast(true))
+	named("first", "collection", "default")
 	register("last", "M", 1, 2, firstLast(false))
+	named("last", "collection", "default")
 	register("sum", "M", 1, 2, eager(func(c *inv, a []any) (any, error) {
 		xs, err := listArg(c, a[0])
 		if err != nil {
@@ -287,26 +300,7 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		var out []any
-		for _, x := range xs {
-			dup := false
-			for _, s := range out {
-				if err := c.tick(1); err != nil {
-					return nil, err
-				}
-				if equal(s, x) {
-					dup = true
-					break
-				}
-			}
-			if !dup {
-				out = append(out, x)
-			}
-		}
-		if out == nil {
-			out = []any{}
-		}
-		return out, nil
+		return dedup(c, xs)
 	}))
 	register("toList", "M", 1, 1, eager(func(c *inv, a []any) (any, error) { return listArg(c, a[0]) }))
 	register("append", "MF", 1, -1, eager(func(c *inv, a []any) (any, error) {
@@ -411,7 +405,7 @@ func init() {
 				if err := c.tick(1); err != nil {
 					return err
 				}
-				if l, ok := x.([]any); ok && d != 0 {
+				if l, ok := asList(x); ok && d != 0 {
 					if err := walk(l, d-1); err != nil {
 						return err
 					}
@@ -448,6 +442,142 @@ func init() {
 		return out, nil
 	}))
 	register("range", "F", 1, 3, eager(rangeFn))
+
+	register("insert", "M", 3, 3, eager(func(c *inv, a []any) (any, error) {
+		pos, ok := a[1].(int64)
+		if !ok {
+			return nil, c.errf("insert() position must be an integer, got %s", typeName(a[1]))
+		}
+		switch x := a[0].(type) {
+		case []any:
+			i := clampIndex(pos, len(x))
+			out := make([]any, 0, len(x)+1)
+			out = append(append(append(out, x[:i]...), a[2]), x[i:]...)
+			return out, nil
+		case iterator:
+			i := clampIndex(pos, len(x))
+			out := make([]any, 0, len(x)+1)
+			return iterator(append(append(append(out, x[:i]...), a[2]), x[i:]...)), nil
+		}
+		return nil, c.errf("insert() needs a list, got %s", typeName(a[0]))
+	}))
+	named("insert", "collection", "position", "value")
+	register("delete", "M", 2, -1, eager(func(c *inv, a []any) (any, error) {
+		switch x := a[0].(type) {
+		case map[string]any:
+			out := make(map[string]any, len(x))
+			for k, v := range x {
+				out[k] = v
+			}
+			for _, k := range a[1:] {
+				if ks, ok := k.(string); ok {
+					delete(out, ks)
+				}
+			}
+			return out, nil
+		case []any, iterator:
+			l, _ := asList(a[0])
+			if len(a) > 3 {
+				return nil, c.errf("delete() on a list takes a position and a count")
+			}
+			pos, ok := a[1].(int64)
+			count := int64(1)
+			if len(a) == 3 {
+				n, ok2 := a[2].(int64)
+				if !ok2 {
+					return nil, c.errf("delete() count must be an integer")
+				}
+				count = n
+			}
+			if !ok {
+				return nil, c.errf("delete() position must be an integer, got %s", typeName(a[1]))
+			}
+			out := make([]any, 0, len(l))
+			for i, v := range l {
+				if int64(i) >= pos && (count < 0 || int64(i) < pos+count) {
+					continue
+				}
+				out = append(out, v)
+			}
+			return out, nil
+		}
+		return nil, c.errf("delete() needs a list or a dict, got %s", typeName(a[0]))
+	}))
+	named("delete", "collection", "position", "count")
+	register("set", "M", 2, -1, func(c *inv) (any, error) {
+		d, err := dictArg(c, c.recv)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[string]any, len(d)+1)
+		for k, v := range d {
+			out[k] = v
+		}
+		put := func(kn Node, k, v any) error {
+			ks, err := c.st.dictKey(kn, k)
+			if err != nil {
+				return err
+			}
+			out[ks] = v
+			return nil
+		}
+		if c.nargs() == 3 {
+			if _, ok := c.args[0].(*Mapping); !ok {
+				a, err := c.all()
+				if err != nil {
+					return nil, err
+				}
+				return out, put(c.args[0], a[1], a[2])
+			}
+		}
+		for _, n := range c.args {
+			if m, ok := n.(*Mapping); ok {
+				k, err := c.st.eval(m.Key, c.scope)
+				if err != nil {
+					return nil, err
+				}
+				v, err := c.st.eval(m.Value, c.scope)
+				if err != nil {
+					return nil, err
+				}
+				if err := put(m.Key, k, v); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			v, err := c.st.eval(n, c.scope)
+			if err != nil {
+				return nil, err
+			}
+			r, ok := v.(map[string]any)
+			if !ok {
+				return nil, c.st.errAt(n, "set() needs key, value or key => value or a dict, got %s", typeName(v))
+			}
+			for k, e := range r {
+				out[k] = e
+			}
+		}
+		return out, nil
+	})
+	// Sets are lists without duplicates here (see toSet); the set
+	// operations keep the order of their left operand.
+	register("set", "F", 0, -1, eager(func(c *inv, a []any) (any, error) { return dedup(c, a) }))
+	register("union", "M", 2, 2, eager(func(c *inv, a []any) (any, error) {
+		l, err := listArg(c, a[0])
+		if err != nil {
+			return nil, err
+		}
+		r, err := listArg(c, a[1])
+		if err != nil {
+			return nil, err
+		}
+		return dedup(c, append(append([]any{}, l...), r...))
+	}))
+	register("intersect", "M", 2, 2, eager(setFilter(true)))
+	register("difference", "M", 2, 2, eager(setFilter(false)))
+
+	lazy("select", "where", "filter", "range", "skip", "take", "limit", "distinct", "selectMany",
+		"concat", "append", "reverse", "flatten", "delete", "zip")
 
 	// Control.
 	register("switch", "F", 0, -1, func(c *inv) (any, error) {
@@ -508,7 +638,7 @@ func init() {
 			sep, xs = s, a[1]
 		}
 		s, ok := sep.(string)
-		l, ok2 := xs.([]any)
+		l, ok2 := asList(xs)
 		if !ok || !ok2 {
 			return nil, c.errf("join() needs a list and a separator string, got %s and %s", typeName(a[0]), typeName(a[1]))
 		}
@@ -675,6 +805,8 @@ func length(c *inv, v any) (any, error) {
 		return int64(utf8.RuneCountInString(x)), nil
 	case []any:
 		return int64(len(x)), nil
+	case iterator:
+		return int64(len(x)), nil
 	case map[string]any:
 		return int64(len(x)), nil
 	}
@@ -752,12 +884,12 @@ func dictFn(c *inv) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		pairs, ok := v.([]any)
+		pairs, ok := asList(v)
 		if !ok {
 			return nil, c.st.errAt(n, "dict() needs key => value arguments or a list of pairs, got %s", typeName(v))
 		}
 		for _, p := range pairs {
-			kv, ok := p.([]any)
+			kv, ok := asList(p)
 			if !ok || len(kv) != 2 {
 				return nil, c.st.errAt(n, "dict() needs pairs [key, value]")
 			}
@@ -782,7 +914,7 @@ func dictArg(c *inv, v any) (map[string]any, error) {
 // listArg accepts a list; yaql's default configuration does not iterate
 // strings or dicts in queries.
 func listArg(c *inv, v any) ([]any, error) {
-	l, ok := v.([]any)
+	l, ok := asList(v)
 	if !ok {
 		return nil, c.errf("%s() needs a list, got %s", c.name, typeName(v))
 	}
@@ -814,12 +946,6 @@ func firstLast(first bool) func(c *inv) (any, error) {
 			return xs[len(xs)-1], nil
 		}
 		if c.nargs() == 2 {
-			n := c.argNode(1)
-			if m, ok := n.(*Mapping); ok {
-				if k, ok := m.Key.(*Keyword); ok && k.Name == "default" {
-					return c.st.eval(m.Value, c.scope)
-				}
-			}
 			return c.arg(1)
 		}
 		return nil, c.errf("%s() of an empty list with no default", c.name)
@@ -1142,3 +1268,61 @@ func formatFn(c *inv) (any, error) {
 }
 
 var _ = fmt.Sprint
+
+func clampIndex(pos int64, n int) int {
+	if pos < 0 {
+		pos += int64(n)
+	}
+	return int(max(0, min(pos, int64(n))))
+}
+
+// dedup keeps the first of equal items (quadratic: items need not hash).
+func dedup(c *inv, xs []any) ([]any, error) {
+	out := []any{}
+	for _, x := range xs {
+		dup := false
+		for _, s := range out {
+			if err := c.tick(1); err != nil {
+				return nil, err
+			}
+			if equal(s, x) {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
+
+func setFilter(keep bool) func(c *inv, a []any) (any, error) {
+	return func(c *inv, a []any) (any, error) {
+		l, err := listArg(c, a[0])
+		if err != nil {
+			return nil, err
+		}
+		r, err := listArg(c, a[1])
+		if err != nil {
+			return nil, err
+		}
+		var out []any
+		for _, x := range l {
+			in := false
+			for _, y := range r {
+				if err := c.tick(1); err != nil {
+					return nil, err
+				}
+				if equal(x, y) {
+					in = true
+					break
+				}
+			}
+			if in == keep {
+				out = append(out, x)
+			}
+		}
+		return dedup(c, out)
+	}
+}

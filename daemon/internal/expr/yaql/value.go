@@ -130,6 +130,77 @@ func sameValue(a, b any) bool {
 	return reflect.TypeOf(a) == reflect.TypeOf(b) && a == b
 }
 
+// iterator is a list that yaql would hold as a lazy Python iterator: the
+// result of select, where, range, skip, take, distinct, concat, ... yaql
+// lets that laziness show: an iterator is always true (so
+// `$.l.where(false) or 'x'` is an empty list), equals nothing (so
+// `$.l.where(false) = []` is false), cannot be indexed, and list() splices
+// it. We keep the items materialised and only mimic those rules; the
+// result of an evaluation never contains one (finalize turns them into
+// lists, as yaql's output conversion does).
+type iterator []any
+
+// asList returns the items of a list or an iterator.
+func asList(v any) ([]any, bool) {
+	switch x := v.(type) {
+	case []any:
+		return x, true
+	case iterator:
+		return []any(x), true
+	}
+	return nil, false
+}
+
+// finalize converts every iterator inside v into a list, copying only the
+// containers that hold one.
+func finalize(v any) any {
+	switch x := v.(type) {
+	case iterator:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = finalize(e)
+		}
+		return out
+	case []any:
+		for i, e := range x {
+			if f := finalize(e); !sameContainer(f, e) {
+				out := make([]any, len(x))
+				copy(out, x[:i])
+				out[i] = f
+				for j := i + 1; j < len(x); j++ {
+					out[j] = finalize(x[j])
+				}
+				return out
+			}
+		}
+	case map[string]any:
+		for _, e := range x {
+			if f := finalize(e); !sameContainer(f, e) {
+				out := make(map[string]any, len(x))
+				for k, e2 := range x {
+					out[k] = finalize(e2)
+				}
+				return out
+			}
+		}
+	}
+	return v
+}
+
+// sameContainer reports whether finalize returned its argument unchanged.
+func sameContainer(a, b any) bool {
+	switch x := a.(type) {
+	case []any:
+		y, ok := b.([]any)
+		return ok && len(x) == len(y) && (len(x) == 0 || &x[0] == &y[0])
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		return ok && reflect.ValueOf(x).UnsafePointer() == reflect.ValueOf(y).UnsafePointer()
+	}
+	_, isIter := b.(iterator)
+	return !isIter
+}
+
 // typeName names a value's type in error messages with YAQL's words.
 func typeName(v any) string {
 	switch v.(type) {
@@ -145,6 +216,8 @@ func typeName(v any) string {
 		return "string"
 	case []any:
 		return "list"
+	case iterator:
+		return "iterator"
 	case map[string]any:
 		return "dict"
 	}
@@ -169,7 +242,7 @@ func truthy(v any) bool {
 	case map[string]any:
 		return len(x) > 0
 	}
-	return true
+	return true // including an iterator, even an empty one
 }
 
 // number returns v as a float64 for mixed arithmetic; booleans count as
@@ -199,6 +272,8 @@ func toFloat(v any) float64 {
 // equal is Python's ==: 1 == 1.0 == true, containers compare deeply.
 func equal(a, b any) bool {
 	switch x := a.(type) {
+	case iterator:
+		return false // Python compares an iterator by identity
 	case nil:
 		return b == nil
 	case bool, int64, float64:
@@ -349,6 +424,8 @@ func pyRepr(b *strings.Builder, v any, tuples bool) {
 		b.WriteString(pyFloat(x))
 	case string:
 		b.WriteString(pyQuote(x))
+	case iterator:
+		pyRepr(b, []any(x), true)
 	case []any:
 		open, closing := "[", "]"
 		if tuples {
