@@ -68,7 +68,9 @@ func TestFieldSetsMatchMistral(t *testing.T) {
 	id := start.body["id"].(string)
 	failed := h.postJSON("/v2/executions", `{"workflow_name":"fail_wf"}`).body["id"].(string)
 	_ = h.fake.Update(id, func(e *store.Execution) { e.State, e.Output = store.StateSuccess, []byte(`{"greeting":"Hello, x"}`) })
-	_ = h.fake.Update(failed, func(e *store.Execution) { e.State, e.StateInfo = store.StateError, "Failure caused by error in tasks: boom" })
+	_ = h.fake.Update(failed, func(e *store.Execution) {
+		e.State, e.StateInfo = store.StateError, "Failure caused by error in tasks: boom"
+	})
 	h.fake.AddTask(&store.TaskExecution{ExecutionID: id, WorkflowName: "hello_wf", Name: "t1", State: store.StateSuccess,
 		Published: []byte(`{"greeting":"Hello, x"}`), Processed: true, CreatedAt: h.fake.Now(), UpdatedAt: h.fake.Now()})
 
