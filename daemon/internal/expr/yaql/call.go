@@ -206,11 +206,7 @@ func (c *inv) lambda(i int, params ...any) (any, error) {
 	if err := c.st.step(n, 1); err != nil {
 		return nil, err
 	}
-	vars := make(map[string]any, len(params))
-	for j, p := range params {
-		vars[fmt.Sprint(j+1)] = p
-	}
-	return c.st.eval(n, c.scope.Child(vars))
+	return c.st.eval(n, c.scope.lambdaScope(params))
 }
 
 // eager wraps a built-in that wants all its arguments evaluated.
@@ -230,3 +226,4 @@ func (c *inv) tick(k int) error { return c.st.step(c.node, k) }
 func (c *inv) errf(format string, args ...any) error {
 	return c.st.errAt(c.node, format, args...)
 }
+

@@ -27,23 +27,35 @@ var DefaultLimits = Limits{MaxSteps: 1_000_000, MaxSize: 1 << 20}
 // scope whose `$` is the current item.
 type Scope struct {
 	parent *Scope
-	vars   map[string]any
+	vars   map[string]any // named variables (let, Env.Vars)
+	args   []any          // positional lambda arguments: $1 (= $), $2, ...
 }
 
 // NewScope starts a root scope whose `$` is data. In yaql `$` is another
-// name for `$1`, so both read the same variable "1".
+// name for `$1`.
 func NewScope(data any) *Scope {
-	return &Scope{vars: map[string]any{"1": data}}
+	return &Scope{args: []any{data}}
 }
 
 // Child makes a scope that sees s's variables and may shadow them.
 func (s *Scope) Child(vars map[string]any) *Scope { return &Scope{parent: s, vars: vars} }
 
+// lambdaScope binds $1..$n (and so $) for one call of a lambda without
+// allocating a map: this is the hot path of select and where.
+func (s *Scope) lambdaScope(args []any) *Scope { return &Scope{parent: s, args: args} }
+
 func (s *Scope) lookup(name string) (any, bool) {
 	if name == "" {
 		name = "1"
 	}
+	pos := 0
+	if n, err := strconv.Atoi(name); err == nil && n > 0 && name[0] != '0' && name[0] != '+' {
+		pos = n
+	}
 	for c := s; c != nil; c = c.parent {
+		if pos > 0 && pos <= len(c.args) {
+			return c.args[pos-1], true
+		}
 		if v, ok := c.vars[name]; ok {
 			return v, true
 		}

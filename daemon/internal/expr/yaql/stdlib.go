@@ -607,7 +607,7 @@ func init() {
 	})
 	register("let", "F", 0, -1, func(c *inv) (any, error) {
 		vars := map[string]any{}
-		pos := 0
+		var pos []any
 		for _, n := range c.args {
 			if m, ok := n.(*Mapping); ok {
 				k, ok := m.Key.(*Keyword)
@@ -625,10 +625,13 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			pos++
-			vars[strconv.Itoa(pos)] = v
+			pos = append(pos, v)
 		}
-		return c.scope.Child(vars), nil
+		sc := c.scope.Child(vars)
+		if len(pos) > 0 {
+			sc.args = pos
+		}
+		return sc, nil
 	})
 
 	// Strings.

@@ -1,0 +1,30 @@
+package yaql
+
+import "testing"
+
+func BenchmarkEvalPath(b *testing.B) {
+	n, err := Parse("$.a.b.c")
+	if err != nil {
+		b.Fatal(err)
+	}
+	env := &Env{Data: map[string]any{"a": map[string]any{"b": map[string]any{"c": int64(1)}}}}
+	for b.Loop() {
+		if _, err := Eval("$.a.b.c", n, env); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkParseAndEvalQuery(b *testing.B) {
+	l := make([]any, 100)
+	for i := range l {
+		l[i] = map[string]any{"v": int64(i), "s": "ACTIVE"}
+	}
+	env := &Env{Data: map[string]any{"l": l}}
+	const src = "$.l.where($.s = 'ACTIVE' and $.v mod 2 = 0).select($.v * 2).sum()"
+	for b.Loop() {
+		if _, err := EvalString(src, env); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
