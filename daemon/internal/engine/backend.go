@@ -127,6 +127,9 @@ func (e *Engine) StartExecution(ctx context.Context, r api.StartRequest) (*store
 	if err != nil {
 		return nil, badf("params: %v", err)
 	}
+	if err := checkSupported(spec); err != nil {
+		return nil, err
+	}
 	if err := e.checkActions(spec); err != nil {
 		return nil, err
 	}
@@ -224,6 +227,69 @@ func (e *Engine) checkActions(spec *lang.Workflow) error {
 		}
 	}
 	return nil
+}
+
+// checkSupported refuses, before anything runs, a workflow that needs a
+// part of the language the engine does not run yet: doing something else
+// than Mistral would is worse than saying no.
+func checkSupported(spec *lang.Workflow) error {
+	if spec.Type == lang.TypeReverse {
+		return badf("workflow %q is a reverse workflow: Sirocco does not run reverse workflows yet", spec.Name)
+	}
+	for _, t := range spec.Tasks {
+		var missing []string
+		if t.Workflow != "" {
+			missing = append(missing, "sub-workflows (workflow:)")
+		}
+		if len(t.WithItems) > 0 {
+			missing = append(missing, "with-items")
+		}
+		if t.Join != 0 {
+			missing = append(missing, "join")
+		}
+		p := t.Policies
+		if spec.TaskDefaults != nil {
+			p = mergePolicies(p, spec.TaskDefaults.Policies)
+		}
+		for _, x := range []struct {
+			name string
+			set  bool
+		}{
+			{"retry", p.Retry != nil}, {"wait-before", p.WaitBefore != nil}, {"wait-after", p.WaitAfter != nil},
+			{"timeout", p.Timeout != nil}, {"pause-before", p.PauseBefore != nil},
+			{"concurrency", p.Concurrency != nil}, {"fail-on", p.FailOn != nil},
+		} {
+			if x.set {
+				missing = append(missing, x.name)
+			}
+		}
+		for _, tr := range append(append(append([]lang.Transition{}, t.OnSuccess...), t.OnError...), t.OnComplete...) {
+			if tr.Command == lang.CmdPause {
+				missing = append(missing, "the pause command")
+				break
+			}
+		}
+		if len(missing) > 0 {
+			return badf("workflow %q, task %q uses %s, which Sirocco does not run yet", spec.Name, t.Name, strings.Join(missing, ", "))
+		}
+	}
+	return nil
+}
+
+func mergePolicies(task, defaults lang.Policies) lang.Policies {
+	if task.Retry == nil {
+		task.Retry = defaults.Retry
+	}
+	for _, f := range []struct{ dst, src *any }{
+		{&task.WaitBefore, &defaults.WaitBefore}, {&task.WaitAfter, &defaults.WaitAfter},
+		{&task.Timeout, &defaults.Timeout}, {&task.PauseBefore, &defaults.PauseBefore},
+		{&task.Concurrency, &defaults.Concurrency}, {&task.FailOn, &defaults.FailOn},
+	} {
+		if *f.dst == nil {
+			*f.dst = *f.src
+		}
+	}
+	return task
 }
 
 // GetExecution reads one execution.
