@@ -226,4 +226,3 @@ func (c *inv) tick(k int) error { return c.st.step(c.node, k) }
 func (c *inv) errf(format string, args ...any) error {
 	return c.st.errAt(c.node, format, args...)
 }
-
