@@ -131,7 +131,7 @@ func Run(ctx context.Context, cfg Config) error {
 		if len(dirs) == 0 {
 			dirs = DefaultPluginDirs(cfg.DataDir)
 		}
-		plugins := pluginhost.New(pluginhost.Config{Dirs: dirs, Logger: log.Named("pluginhost")})
+		plugins := pluginhost.New(pluginhost.Config{Dirs: dirs, Logger: log})
 		if err := plugins.Start(ctx); err != nil {
 			return fmt.Errorf("plugin host: %w", err)
 		}
@@ -177,7 +177,7 @@ func Run(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("listen %s: %w", cfg.Listen, err)
 		}
 		srv := &http.Server{
-			Handler:           api.New(eng, log.Named("api"), api.Options{Version: cfg.Version}),
+			Handler:           api.New(eng, log, api.Options{Version: cfg.Version}),
 			ReadHeaderTimeout: 10 * time.Second,
 		}
 		g.Add(func() error {
