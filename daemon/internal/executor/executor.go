@@ -37,8 +37,12 @@ type Executor struct {
 	cfg     Config
 	log     hclog.Logger
 	running atomic.Int64
-	subs    []*transport.Subscription
-	info    transport.ExecutorInfo
+	// subs are the work-queue consumers by plugin name; Start and Serve
+	// change them, nothing else.
+	subs       map[string]*transport.Subscription
+	info       transport.ExecutorInfo
+	runs       running
+	stopCancel func()
 }
 
 // New checks the configuration and builds the host.
@@ -67,14 +71,15 @@ func New(cfg Config) (*Executor, error) {
 // Start binds to the work queue of every plugin this host has and
 // announces the host in the registry. When it returns, the host takes work.
 func (e *Executor) Start(ctx context.Context) error {
+	stop, err := e.cfg.Conn.SubscribeCancel(e.onCancel)
+	if err != nil {
+		return err
+	}
+	e.stopCancel = stop
 	plugins := e.plugins()
-	for _, p := range plugins {
-		s, err := e.cfg.Conn.ConsumeActions(ctx, e.cfg.Target, p.Name, e.cfg.Capacity, e.handle)
-		if err != nil {
-			e.stopSubs()
-			return err
-		}
-		e.subs = append(e.subs, s)
+	if err := e.bind(ctx, plugins); err != nil {
+		e.stopSubs()
+		return err
 	}
 	host, _ := os.Hostname()
 	e.info = transport.ExecutorInfo{
@@ -91,12 +96,30 @@ func (e *Executor) Start(ctx context.Context) error {
 
 // Serve keeps the registry entry fresh until ctx ends, then withdraws it and
 // stops taking work; actions still running finish and send their results.
+// When the plugin host reports installed, upgraded or removed plugins, it
+// binds to the new plugins' work queues, lets go of the removed ones' and
+// announces the new set at once.
 func (e *Executor) Serve(ctx context.Context) error {
 	defer e.stopSubs()
 	tick := time.NewTicker(transport.RegistryTTL / 3)
 	defer tick.Stop()
+	var changes <-chan struct{}
+	if e.cfg.Plugins != nil {
+		changes = e.cfg.Plugins.Changes()
+	}
 	for {
 		select {
+		case <-changes:
+			plugins := e.plugins()
+			if err := e.bind(ctx, plugins); err != nil && ctx.Err() == nil {
+				e.log.Error("binding to changed plugins failed", "error", err)
+			}
+			e.info.Plugins = plugins
+			e.info.Running = int(e.running.Load())
+			if err := e.cfg.Registry.Put(ctx, e.info); err != nil && ctx.Err() == nil {
+				e.log.Warn("registry update failed", "error", err)
+			}
+			e.log.Info("plugins changed; announced them", "plugins", len(plugins))
 		case <-ctx.Done():
 			rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			_ = e.cfg.Registry.Remove(rctx, e.cfg.ID)
@@ -112,14 +135,52 @@ func (e *Executor) Serve(ctx context.Context) error {
 }
 
 func (e *Executor) stopSubs() {
+	if e.stopCancel != nil {
+		e.stopCancel()
+		e.stopCancel = nil
+	}
 	for _, s := range e.subs {
 		s.Stop()
 	}
 	e.subs = nil
 }
 
+// bind makes the work-queue consumers match plugins: one per plugin that
+// serves actions, none for a plugin that is gone or refused.
+func (e *Executor) bind(ctx context.Context, plugins []transport.PluginEntry) error {
+	if e.subs == nil {
+		e.subs = map[string]*transport.Subscription{}
+	}
+	want := map[string]bool{}
+	for _, p := range plugins {
+		if len(p.Actions) > 0 {
+			want[p.Name] = true
+		}
+	}
+	for name, s := range e.subs {
+		if !want[name] {
+			s.Stop()
+			delete(e.subs, name)
+		}
+	}
+	for _, p := range plugins {
+		if !want[p.Name] || e.subs[p.Name] != nil {
+			continue
+		}
+		s, err := e.cfg.Conn.ConsumeActions(ctx, e.cfg.Target, p.Name, e.cfg.Capacity, e.handle)
+		if err != nil {
+			return err
+		}
+		e.subs[p.Name] = s
+	}
+	return nil
+}
+
+// plugins is what this host announces: the built-in actions, then each
+// plugin with its version, protocol, sha256, health and action specs.
 func (e *Executor) plugins() []transport.PluginEntry {
-	out := []transport.PluginEntry{{Name: transport.BuiltinPlugin, Version: "1", Actions: BuiltinActions()}}
+	out := []transport.PluginEntry{{Name: transport.BuiltinPlugin, Version: "1", Health: pluginhost.HealthOK,
+		Actions: BuiltinActions(), Specs: BuiltinSpecs()}}
 	if e.cfg.Plugins == nil {
 		return out
 	}
@@ -128,9 +189,12 @@ func (e *Executor) plugins() []transport.PluginEntry {
 			e.log.Error("plugin name cannot be used in a NATS subject; skipped", "plugin", p.Name, "path", p.Path)
 			continue
 		}
-		entry := transport.PluginEntry{Name: p.Name, Version: p.Version}
+		entry := transport.PluginEntry{Name: p.Name, Version: p.Version, Protocol: p.Protocol,
+			SDKVersion: p.SDKVersion, SHA256: p.SHA256, Health: p.Health}
 		for _, a := range p.Actions {
 			entry.Actions = append(entry.Actions, a.Name)
+			entry.Specs = append(entry.Specs, transport.ActionSpec{Name: a.Name, Description: a.Description,
+				Input: a.InputSchema, Async: a.Async, Cancellable: a.Cancellable})
 		}
 		out = append(out, entry)
 	}
@@ -156,32 +220,22 @@ func (e *Executor) handle(msg jetstream.Msg) {
 	e.running.Add(1)
 	defer e.running.Add(-1)
 
-	ctx := context.Background()
-	var cancel context.CancelFunc
-	if req.TimeoutSeconds > 0 {
-		ctx, cancel = context.WithTimeout(ctx, time.Duration(req.TimeoutSeconds*float64(time.Second)))
-	} else {
-		ctx, cancel = context.WithCancel(ctx)
-	}
-	defer cancel()
-
-	// Keep the request ours while it runs: JetStream redelivers after
-	// AckWait without a sign of life.
-	stopBeat := make(chan struct{})
-	go func() {
-		t := time.NewTicker(transport.AckWait / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-stopBeat:
-				return
-			case <-t.C:
-				_ = msg.InProgress()
-			}
+	var output json.RawMessage
+	var aerr *transport.ActionError
+	if md, err := msg.Metadata(); err == nil && md.NumDelivered > 1 && !req.SafeRerun {
+		// A host only receives what it starts at once (see
+		// transport.ConsumeActions), so a second delivery means the first
+		// host took the request and then stopped answering.
+		e.log.Warn("action redelivered after its executor host was lost; not running it again (task is not safe-rerun)",
+			"action", req.Action, "action_execution_id", req.ActionExecutionID, "deliveries", md.NumDelivered)
+		aerr = &transport.ActionError{
+			Type: transport.ErrTypeExecutorLost,
+			Message: fmt.Sprintf("the executor host running action %s stopped answering before it reported a result; "+
+				"the task is not safe-rerun, so the action was not run again", req.Action),
 		}
-	}()
-	output, aerr := e.run(ctx, &req)
-	close(stopBeat)
+	} else {
+		output, aerr = e.runWithHeartbeat(msg, &req)
+	}
 
 	res := transport.ActionResult{
 		V:                 transport.ProtocolVersion,
@@ -194,29 +248,72 @@ func (e *Executor) handle(msg jetstream.Msg) {
 	}
 	data, err := json.Marshal(res)
 	if err != nil {
-		e.log.Error("result not encodable; action will be redelivered", "action_execution_id", req.ActionExecutionID, "error", err)
-		_ = msg.Nak()
-		return
+		res.Output, res.Error = nil, &transport.ActionError{Type: "InvalidOutput", Message: "the action's output cannot be encoded: " + err.Error()}
+		data, _ = json.Marshal(res)
 	}
-	pctx, pcancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer pcancel()
-	out := transport.Outgoing{
+	out := []transport.Outgoing{{
 		Subject: e.cfg.Conn.ResultSubject(),
 		MsgID:   fmt.Sprintf("result/%s/%d", req.ActionExecutionID, req.Attempt),
 		Data:    data,
-	}
-	if err := e.cfg.Conn.PublishAll(pctx, []transport.Outgoing{out}); err != nil {
-		e.log.Error("result not published; action will be redelivered", "action_execution_id", req.ActionExecutionID, "error", err)
-		_ = msg.Nak()
-		return
+	}}
+	// The action has run: keep trying to hand in its result rather than
+	// giving the request back, which would run it again. The request stays
+	// ours meanwhile (InProgress), up to a bound after which JetStream's
+	// redelivery takes over.
+	for attempt, wait := 1, 100*time.Millisecond; ; attempt++ {
+		pctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := e.cfg.Conn.PublishAll(pctx, out)
+		cancel()
+		if err == nil {
+			break
+		}
+		if attempt == 20 {
+			e.log.Error("result not published; giving the request back", "action_execution_id", req.ActionExecutionID, "error", err)
+			return
+		}
+		e.log.Warn("result not published yet; retrying", "action_execution_id", req.ActionExecutionID, "error", err)
+		_ = msg.InProgress()
+		time.Sleep(wait)
+		wait = min(2*wait, 5*time.Second)
 	}
 	if err := msg.Ack(); err != nil {
 		e.log.Warn("ack failed; the engine will drop the duplicate result", "error", err)
 	}
 }
 
+// runWithHeartbeat runs the action under its deadline and keeps the request
+// ours while it runs: JetStream redelivers after AckWait without a sign of
+// life, which is how a dead host's actions are found.
+func (e *Executor) runWithHeartbeat(msg jetstream.Msg, req *transport.ActionRequest) (json.RawMessage, *transport.ActionError) {
+	ctx := context.Background()
+	var cancel context.CancelFunc
+	if req.TimeoutSeconds > 0 {
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(req.TimeoutSeconds*float64(time.Second)))
+	} else {
+		ctx, cancel = context.WithCancel(ctx)
+	}
+	defer cancel()
+	stopBeat := make(chan struct{})
+	defer close(stopBeat)
+	go func() {
+		t := time.NewTicker(transport.AckWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopBeat:
+				return
+			case <-t.C:
+				_ = msg.InProgress()
+			}
+		}
+	}()
+	return e.run(ctx, req)
+}
+
 // run executes the action and returns its output as JSON or its error.
 func (e *Executor) run(ctx context.Context, req *transport.ActionRequest) (json.RawMessage, *transport.ActionError) {
+	ctx, done := e.runs.track(ctx, req.ActionExecutionID) // a cancel request reaches the run here
+	defer done()
 	log := e.log.With("action", req.Action, "action_execution_id", req.ActionExecutionID)
 	if fn, ok := builtins[req.Action]; ok {
 		var in map[string]any

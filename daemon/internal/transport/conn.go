@@ -196,68 +196,126 @@ type Handler func(msg jetstream.Msg)
 
 // Subscription is a running consumer.
 type Subscription struct {
-	cc jetstream.ConsumeContext
-	wg *sync.WaitGroup
+	stop func()
 }
 
 // Stop stops delivery and waits for handlers already running to return.
-func (s *Subscription) Stop() {
-	s.cc.Stop()
-	<-s.cc.Closed()
-	s.wg.Wait()
-}
+func (s *Subscription) Stop() { s.stop() }
 
 // ConsumeActions binds to the durable consumer of one executor pool and
 // plugin. Every host that serves the plugin binds to the same consumer, so
-// JetStream spreads the work among them. At most maxInFlight messages are
-// handed out to this host at once: that is the back-pressure.
+// JetStream spreads the work among them.
+//
+// It pulls only as many messages as it has free slots (maxInFlight in all)
+// and hands each to h in its own goroutine at once: a message delivered to
+// this host is a message being worked on, never one waiting in a client
+// buffer. That is what lets an executor host treat a redelivered message
+// as one whose first host died while running it, and it is the
+// back-pressure: a busy host asks for nothing.
 func (c *Conn) ConsumeActions(ctx context.Context, target, plugin string, maxInFlight int, h Handler) (*Subscription, error) {
 	if !ValidToken(target) || !ValidToken(plugin) {
 		return nil, fmt.Errorf("target %q and plugin %q must be letters, digits, '-' or '_'", target, plugin)
 	}
+	if maxInFlight <= 0 {
+		maxInFlight = 64
+	}
 	durable := "exec_" + target + "_" + plugin
-	return c.consume(ctx, c.streamName("ACTIONS"), durable, c.ActionSubject(target, plugin), maxInFlight, true, h)
+	cons, err := c.js.CreateOrUpdateConsumer(ctx, c.streamName("ACTIONS"), jetstream.ConsumerConfig{
+		Durable:       durable,
+		FilterSubject: c.ActionSubject(target, plugin),
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       AckWait,
+		MaxAckPending: 1 << 20,
+		MaxDeliver:    -1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s: %w", durable, err)
+	}
+	slots := make(chan struct{}, maxInFlight)
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	var wg sync.WaitGroup
+	go func() {
+		defer close(stopped)
+		for {
+			// Wait for at least one free slot, then take all free ones.
+			select {
+			case slots <- struct{}{}:
+			case <-done:
+				return
+			}
+			free := 1
+		more:
+			for free < maxInFlight {
+				select {
+				case slots <- struct{}{}:
+					free++
+				default:
+					break more
+				}
+			}
+			batch, err := cons.Fetch(free, jetstream.FetchMaxWait(fetchWait))
+			if err != nil {
+				for ; free > 0; free-- {
+					<-slots
+				}
+				select {
+				case <-done:
+					return
+				case <-time.After(250 * time.Millisecond):
+				}
+				continue
+			}
+			for msg := range batch.Messages() {
+				free--
+				wg.Add(1)
+				go func() {
+					defer func() { <-slots; wg.Done() }()
+					h(msg)
+				}()
+			}
+			for ; free > 0; free-- { // slots reserved for messages that did not come
+				<-slots
+			}
+		}
+	}()
+	return &Subscription{stop: func() {
+		close(done)
+		<-stopped
+		wg.Wait()
+	}}, nil
 }
+
+// fetchWait bounds one pull request. It is also how long Stop may wait for
+// the pull in flight to end; an idle host sends one small request per
+// period and consumer.
+const fetchWait = time.Second
 
 // ConsumeResults binds to the engines' shared durable consumer of results.
 // Results are handled one at a time per engine process, in order.
 func (c *Conn) ConsumeResults(ctx context.Context, maxInFlight int, h Handler) (*Subscription, error) {
-	return c.consume(ctx, c.streamName("RESULTS"), "engine", c.ResultSubject(), maxInFlight, false, h)
-}
-
-func (c *Conn) consume(ctx context.Context, stream, durable, filter string, maxInFlight int, parallel bool, h Handler) (*Subscription, error) {
 	if maxInFlight <= 0 {
 		maxInFlight = 64
 	}
-	cons, err := c.js.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{
-		Durable:       durable,
-		FilterSubject: filter,
+	cons, err := c.js.CreateOrUpdateConsumer(ctx, c.streamName("RESULTS"), jetstream.ConsumerConfig{
+		Durable:       "engine",
+		FilterSubject: c.ResultSubject(),
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       AckWait,
 		MaxAckPending: maxInFlight * 4,
 		MaxDeliver:    -1,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("consumer %s on %s: %w", durable, stream, err)
+		return nil, fmt.Errorf("consumer engine: %w", err)
 	}
-	wg := &sync.WaitGroup{}
-	sem := make(chan struct{}, maxInFlight)
-	cc, err := cons.Consume(func(msg jetstream.Msg) {
-		if !parallel {
-			h(msg)
-			return
-		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			h(msg)
-		}()
-	}, jetstream.PullMaxMessages(maxInFlight))
+	cc, err := cons.Consume(jetstream.MessageHandler(h), jetstream.PullMaxMessages(maxInFlight))
 	if err != nil {
-		return nil, fmt.Errorf("consume %s: %w", durable, err)
+		return nil, fmt.Errorf("consume results: %w", err)
 	}
-	return &Subscription{cc: cc, wg: wg}, nil
+	return &Subscription{stop: func() {
+		cc.Stop()
+		<-cc.Closed()
+	}}, nil
 }
 
 // DeleteAll removes this prefix's streams and registry bucket. Tests use it

@@ -33,11 +33,36 @@ type ExecutorInfo struct {
 	SeenAt    time.Time     `json:"seen_at"`
 }
 
-// PluginEntry names a plugin a host runs and the actions it serves.
+// PluginEntry names a plugin a host runs and the actions it serves, with
+// what the API lists about it (GET /v2/plugins, GET /v2/actions) and what
+// the engine checks a task's input against. The fields after Actions were
+// added in message minor 1.0 as optional fields; an older host leaves them
+// empty.
 type PluginEntry struct {
 	Name    string   `json:"name"`
 	Version string   `json:"version"`
 	Actions []string `json:"actions"`
+	// Protocol is the plugin protocol the host negotiated, "major.minor";
+	// empty for the built-in actions.
+	Protocol   string `json:"protocol,omitempty"`
+	SDKVersion string `json:"sdk_version,omitempty"`
+	SHA256     string `json:"sha256,omitempty"`
+	// Health is "ok", "restarting" or "refused" (a binary whose sha256
+	// does not match its catalog entry: listed, never run).
+	Health string `json:"health,omitempty"`
+	// Specs describe the actions, in the order of Actions.
+	Specs []ActionSpec `json:"specs,omitempty"`
+}
+
+// ActionSpec describes one action of a PluginEntry.
+type ActionSpec struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	// Input is the JSON Schema of the action's input object; empty when
+	// the plugin gave none (any input is then accepted).
+	Input       json.RawMessage `json:"input,omitempty"`
+	Async       bool            `json:"async,omitempty"`
+	Cancellable bool            `json:"cancellable,omitempty"`
 }
 
 // Registry is the JetStream key-value bucket in which executor hosts

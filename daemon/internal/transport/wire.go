@@ -30,7 +30,15 @@ type ActionRequest struct {
 	WithItemsIndex    int             `json:"with_items_index,omitempty"`
 	TimeoutSeconds    float64         `json:"timeout_seconds,omitempty"`
 	CallbackURL       string          `json:"callback_url,omitempty"`
+	// SafeRerun says the action may run again after its host died while
+	// running it (the task's safe-rerun). Without it a redelivered request
+	// is answered with an ExecutorLost error instead of a second run.
+	SafeRerun bool `json:"safe_rerun,omitempty"`
 }
+
+// ErrTypeExecutorLost is the error type of an action whose executor host
+// stopped answering while it ran, when the task is not safe to rerun.
+const ErrTypeExecutorLost = "ExecutorLost"
 
 // ActionResult is what an executor host sends back on <prefix>.result. It
 // names the action execution and attempt so the engine applies it once.

@@ -1,0 +1,230 @@
+package executor
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/goleak"
+
+	"github.com/sirocco-wf/sirocco/daemon/internal/transport"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreTopFunction("github.com/nats-io/nats-server/v2/server.(*Server).startGoRoutine.func1"),
+		goleak.IgnoreAnyFunction("github.com/nats-io/nats-server/v2/server.(*fileStore).syncBlocks"),
+	)
+}
+
+// rig is a real NATS server, an executor host with the built-in actions,
+// and a collector of the results it sends.
+type rig struct {
+	conn    *transport.Conn
+	mu      sync.Mutex
+	results map[string]transport.ActionResult
+}
+
+func newRig(t *testing.T, start bool) *rig {
+	t.Helper()
+	srv, err := transport.StartEmbedded("127.0.0.1:-1", t.TempDir(), hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	ctx := context.Background()
+	conn, err := transport.Connect(ctx, transport.Options{InProcess: srv.Server(), Prefix: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(conn.Close)
+	if err := conn.EnsureStreams(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{conn: conn, results: map[string]transport.ActionResult{}}
+	sub, err := conn.ConsumeResults(ctx, 16, func(m jetstream.Msg) {
+		var res transport.ActionResult
+		if err := transport.Decode(m.Data(), &res); err == nil {
+			r.mu.Lock()
+			r.results[res.ActionExecutionID] = res
+			r.mu.Unlock()
+		}
+		_ = m.Ack()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sub.Stop)
+	if start {
+		r.startExecutor(t)
+	}
+	return r
+}
+
+func (r *rig) startExecutor(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	reg, err := r.conn.Registry(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := New(Config{ID: "h1", Conn: r.conn, Registry: reg, Capacity: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ex.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- ex.Serve(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+func (r *rig) send(t *testing.T, req transport.ActionRequest) {
+	t.Helper()
+	if req.V == "" {
+		req.V = transport.ProtocolVersion
+	}
+	b, _ := json.Marshal(req)
+	r.sendRaw(t, req.ActionExecutionID, b)
+}
+
+func (r *rig) sendRaw(t *testing.T, id string, data []byte) {
+	t.Helper()
+	err := r.conn.PublishAll(context.Background(), []transport.Outgoing{{
+		Subject: r.conn.ActionSubject(transport.DefaultTarget, transport.BuiltinPlugin), MsgID: id, Data: data,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (r *rig) result(t *testing.T, id string) transport.ActionResult {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r.mu.Lock()
+		res, ok := r.results[id]
+		r.mu.Unlock()
+		if ok {
+			return res
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no result for %s", id)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (r *rig) noResult(t *testing.T, id string) {
+	t.Helper()
+	time.Sleep(200 * time.Millisecond)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if res, ok := r.results[id]; ok {
+		t.Fatalf("unexpected result for %s: %+v", id, res)
+	}
+}
+
+func TestBuiltins(t *testing.T) {
+	r := newRig(t, true)
+	tests := []struct {
+		id, action, input string
+		wantOutput        string
+		wantErrType       string
+	}{
+		{"echo", "std.echo", `{"output": {"a": [1, "x"]}}`, `{"a":[1,"x"]}`, ""},
+		{"noop", "std.noop", `{}`, `null`, ""},
+		{"fail", "std.fail", `{}`, "", "ActionException"},
+		{"sleep", "std.sleep", `{"seconds": 0.01}`, `null`, ""},
+		{"dict", "std.test_dict", `{"size": 2, "key_prefix": "k", "val": 7}`, `{"k0":7,"k1":7}`, ""},
+		{"badinput", "std.echo", `[1]`, "", "InvalidInput"},
+		{"unknown", "std.nope", `{}`, "", "UnknownAction"},
+	}
+	for _, tc := range tests {
+		r.send(t, transport.ActionRequest{ActionExecutionID: tc.id, Action: tc.action, Input: json.RawMessage(tc.input), Attempt: 1})
+	}
+	for _, tc := range tests {
+		t.Run(tc.id, func(t *testing.T) {
+			res := r.result(t, tc.id)
+			if tc.wantErrType != "" {
+				if res.Error == nil || res.Error.Type != tc.wantErrType {
+					t.Fatalf("error = %+v, want type %s", res.Error, tc.wantErrType)
+				}
+				return
+			}
+			if res.Error != nil {
+				t.Fatalf("unexpected error %+v", res.Error)
+			}
+			if string(res.Output) != tc.wantOutput {
+				t.Fatalf("output = %s, want %s", res.Output, tc.wantOutput)
+			}
+			if res.Executor != "h1" || res.Attempt != 1 {
+				t.Fatalf("result does not name its host and attempt: %+v", res)
+			}
+		})
+	}
+}
+
+// A request in a foreign major version is left for another host, and a
+// malformed one is dropped; neither gets a result, and the host goes on.
+func TestRefusesWhatItCannotRead(t *testing.T) {
+	r := newRig(t, true)
+	r.sendRaw(t, "v2", []byte(`{"v":"2.0","action_execution_id":"v2","action":"std.noop"}`))
+	r.sendRaw(t, "junk", []byte(`{junk`))
+	r.noResult(t, "v2")
+	r.send(t, transport.ActionRequest{ActionExecutionID: "after", Action: "std.noop", Attempt: 1})
+	if res := r.result(t, "after"); res.Error != nil {
+		t.Fatalf("host stopped working after bad input: %+v", res.Error)
+	}
+}
+
+// A request delivered a second time was taken by a host that died while
+// running it: a task that is not safe-rerun gets an ExecutorLost error, a
+// safe-rerun one runs again.
+func TestRedeliveryAfterLostHost(t *testing.T) {
+	r := newRig(t, false)
+	ctx := context.Background()
+	// The "lost host" takes each request and gives it back unanswered.
+	var mu sync.Mutex
+	taken := map[string]bool{}
+	lost, err := r.conn.ConsumeActions(ctx, transport.DefaultTarget, transport.BuiltinPlugin, 4, func(m jetstream.Msg) {
+		var req transport.ActionRequest
+		_ = json.Unmarshal(m.Data(), &req)
+		mu.Lock()
+		taken[req.ActionExecutionID] = true
+		mu.Unlock()
+		_ = m.NakWithDelay(300 * time.Millisecond)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.send(t, transport.ActionRequest{ActionExecutionID: "plain", Action: "std.echo", Input: json.RawMessage(`{"output": 1}`), Attempt: 1})
+	r.send(t, transport.ActionRequest{ActionExecutionID: "rerun", Action: "std.echo", Input: json.RawMessage(`{"output": 2}`), Attempt: 1, SafeRerun: true})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := len(taken)
+		mu.Unlock()
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the lost host never took both requests")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	lost.Stop()
+	r.startExecutor(t)
+
+	if res := r.result(t, "plain"); res.Error == nil || res.Error.Type != transport.ErrTypeExecutorLost {
+		t.Fatalf("plain task: %+v, want an ExecutorLost error", res)
+	}
+	if res := r.result(t, "rerun"); res.Error != nil || string(res.Output) != "2" {
+		t.Fatalf("safe-rerun task: %+v, want it run again with output 2", res)
+	}
+}
