@@ -380,7 +380,7 @@ func (e *Engine) persist(tx store.Tx, ex *store.Execution, st *controller.State,
 		req, err := json.Marshal(transport.ActionRequest{
 			V: transport.ProtocolVersion, ActionExecutionID: a.ActionExecutionID,
 			TaskExecutionID: a.TaskID, ExecutionID: ex.ID, WorkflowName: ex.WorkflowName,
-			Action: a.Action, Input: input, Attempt: 1,
+			Action: a.Action, Input: input, Attempt: 1, SafeRerun: a.SafeRerun,
 		})
 		if err != nil {
 			return err

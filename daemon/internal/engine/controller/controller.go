@@ -74,6 +74,9 @@ type RunAction struct {
 	Action            string
 	Input             map[string]any
 	Target            string
+	// SafeRerun allows running the action again when its executor host
+	// died while running it.
+	SafeRerun bool
 }
 
 // Decision is what one event changed and what must happen next.
@@ -264,11 +267,33 @@ func (c *Controller) schedule(s *State, d *Decision, spec *lang.Task, inContext 
 		}
 		target = fmt.Sprint(tv)
 	}
+	safeRerun := spec.SafeRerun
+	if safeRerun == nil && s.Spec.TaskDefaults != nil {
+		safeRerun = s.Spec.TaskDefaults.SafeRerun
+	}
+	rerun, err := c.flag(safeRerun, env)
+	if err != nil {
+		msg := fmt.Sprintf("Failed to evaluate safe-rerun of task %q: %v", spec.Name, err)
+		c.finishTask(s, d, t, spec, Error, msg, msg)
+		return
+	}
 	t.ActionExecutionID = c.NewID()
 	d.Actions = append(d.Actions, RunAction{
 		TaskID: t.ID, ActionExecutionID: t.ActionExecutionID,
-		Action: spec.Action, Input: input, Target: target,
+		Action: spec.Action, Input: input, Target: target, SafeRerun: rerun,
 	})
+}
+
+// flag reads a boolean task key that may be given as an expression.
+func (c *Controller) flag(v any, env *expr.Env) (bool, error) {
+	if str, ok := v.(string); ok {
+		r, err := expr.Eval(str, env)
+		if err != nil {
+			return false, err
+		}
+		return truthy(r), nil
+	}
+	return truthy(v), nil
 }
 
 // checkCompletion ends the execution once nothing runs any more: in ERROR
