@@ -1,0 +1,247 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"go.uber.org/goleak"
+
+	"github.com/sirocco-wf/sirocco/daemon/internal/api"
+	"github.com/sirocco-wf/sirocco/daemon/internal/executor"
+	"github.com/sirocco-wf/sirocco/daemon/internal/store"
+	"github.com/sirocco-wf/sirocco/daemon/internal/transport"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreTopFunction("github.com/nats-io/nats-server/v2/server.(*Server).startGoRoutine.func1"),
+		goleak.IgnoreAnyFunction("github.com/nats-io/nats-server/v2/server.(*fileStore).syncBlocks"),
+		// database/sql's connection opener lives as long as the DB handle.
+		goleak.IgnoreTopFunction("database/sql.(*DB).connectionOpener"),
+	)
+}
+
+// rig is a real engine on SQLite with an embedded NATS server and an
+// executor host that runs the built-in actions.
+type rig struct {
+	store store.Store
+	conn  *transport.Conn
+	reg   *transport.Registry
+	eng   *Engine
+	stop  func()
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	srv, err := transport.StartEmbedded("127.0.0.1:-1", t.TempDir(), hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	conn, err := transport.Connect(ctx, transport.Options{InProcess: srv.Server(), Prefix: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(conn.Close)
+	if err := conn.EnsureStreams(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "s.db"), hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := conn.Registry(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := executor.New(executor.Config{ID: "h", Conn: conn, Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ex.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	exCtx, exCancel := context.WithCancel(ctx)
+	exDone := make(chan struct{})
+	go func() { _ = ex.Serve(exCtx); close(exDone) }()
+	t.Cleanup(func() { exCancel(); <-exDone })
+	eng, err := New(Config{Store: st, Conn: conn, Registry: reg, Logger: hclog.NewNullLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &rig{store: st, conn: conn, reg: reg, eng: eng}
+}
+
+// run starts the engine's loops; stop ends them and waits.
+func (r *rig) run(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = r.eng.Run(ctx); close(done) }()
+	r.stop = func() { cancel(); <-done }
+	t.Cleanup(func() {
+		if r.stop != nil {
+			r.stop()
+		}
+	})
+}
+
+func (r *rig) wait(t *testing.T, id string) *store.Execution {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ex, err := r.eng.GetExecution(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ex.State != store.StateRunning {
+			return ex
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("execution %s still RUNNING", id)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+const chain = `
+version: '2.0'
+chain:
+  input:
+    - n: 1
+  output:
+    total: <% $.total %>
+  tasks:
+    a:
+      action: std.echo output=<% $.n %>
+      publish: {total: <% task().result %>}
+      on-success: b
+    b:
+      action: std.echo output=<% $.total + 10 %>
+      publish: {total: <% task().result %>}
+      on-success: c
+    c:
+      action: std.echo output=<% $.total * 2 %>
+      publish: {total: <% task().result %>}
+`
+
+func TestRunsAChain(t *testing.T) {
+	r := newRig(t)
+	r.run(t)
+	ctx := context.Background()
+	if _, err := r.eng.CreateWorkflows(ctx, chain); err != nil {
+		t.Fatal(err)
+	}
+	ex, err := r.eng.StartExecution(ctx, api.StartRequest{WorkflowName: "chain", Input: map[string]any{"n": 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := r.wait(t, ex.ID)
+	if done.State != store.StateSuccess || string(done.Output) != `{"total":28}` {
+		t.Fatalf("execution = %s %s %s", done.State, done.StateInfo, done.Output)
+	}
+	tasks, err := r.eng.ListTasks(ctx, ex.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tasks) != 3 {
+		t.Fatalf("tasks = %d, want 3", len(tasks))
+	}
+	// Same id again: the same execution, not a second one.
+	again, err := r.eng.StartExecution(ctx, api.StartRequest{ID: ex.ID, WorkflowName: "chain"})
+	if err != nil || again.ID != ex.ID || again.State != store.StateSuccess {
+		t.Fatalf("start with an existing id = %+v, %v", again, err)
+	}
+}
+
+// An engine that dies after committing but before publishing leaves its
+// messages in the outbox; the next engine sends them on start and the
+// execution completes.
+func TestOutboxSurvivesACrash(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	if _, err := r.eng.CreateWorkflows(ctx, chain); err != nil {
+		t.Fatal(err)
+	}
+	// Not running: StartExecution commits, nothing flushes.
+	ex, err := r.eng.StartExecution(ctx, api.StartRequest{WorkflowName: "chain"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pending int
+	_ = r.store.InTx(ctx, func(tx store.Tx) error {
+		msgs, err := tx.ListOutbox(10)
+		pending = len(msgs)
+		return err
+	})
+	if pending != 1 {
+		t.Fatalf("outbox holds %d messages, want 1", pending)
+	}
+	fresh, err := New(Config{Store: r.store, Conn: r.conn, Registry: r.reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.eng = fresh
+	r.run(t)
+	if done := r.wait(t, ex.ID); done.State != store.StateSuccess || string(done.Output) != `{"total":22}` {
+		t.Fatalf("execution = %s %s %s", done.State, done.StateInfo, done.Output)
+	}
+}
+
+// A result delivered twice (an executor host that died after publishing
+// but before acknowledging) changes nothing the second time.
+func TestDuplicateResultDropped(t *testing.T) {
+	r := newRig(t)
+	r.run(t)
+	ctx := context.Background()
+	if _, err := r.eng.CreateWorkflows(ctx, chain); err != nil {
+		t.Fatal(err)
+	}
+	ex, err := r.eng.StartExecution(ctx, api.StartRequest{WorkflowName: "chain"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := r.wait(t, ex.ID)
+	tasks, err := r.eng.ListTasks(ctx, ex.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var firstAction string
+	_ = r.store.InTx(ctx, func(tx store.Tx) error {
+		for _, tk := range tasks {
+			if tk.Name == "a" {
+				var rt struct {
+					ActionExecutionID string `json:"action_execution_id"`
+				}
+				_ = json.Unmarshal(tk.Runtime, &rt)
+				firstAction = rt.ActionExecutionID
+			}
+		}
+		return nil
+	})
+	// The same result again, with another message id so JetStream's
+	// de-duplication does not hide it: the engine itself must drop it.
+	res, _ := json.Marshal(transport.ActionResult{V: transport.ProtocolVersion, ActionExecutionID: firstAction, ExecutionID: ex.ID, Attempt: 1, Output: json.RawMessage(`999`)})
+	if err := r.conn.PublishAll(ctx, []transport.Outgoing{{Subject: r.conn.ResultSubject(), MsgID: "dup", Data: res}}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	after, err := r.eng.GetExecution(ctx, ex.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := r.eng.ListTasks(ctx, ex.ID)
+	if after.State != done.State || string(after.Output) != string(done.Output) || len(again) != len(tasks) {
+		t.Fatalf("a duplicate result changed the execution: %s %s, %d tasks", after.State, after.Output, len(again))
+	}
+}
