@@ -79,8 +79,15 @@ func (e *Engine) Run(ctx context.Context) error {
 		return err
 	}
 	defer sub.Stop()
+	return e.RunOutbox(ctx)
+}
+
+// RunOutbox only sends what this process commits (and what a crashed peer
+// left behind), without applying results: what an API-only process runs,
+// since starting an execution commits its first actions to the outbox.
+func (e *Engine) RunOutbox(ctx context.Context) error {
 	e.wake()
-	// The periodic sweep only recovers messages another engine committed
+	// The periodic sweep only recovers messages another process committed
 	// but did not send before it died; the hot path is the kick channel.
 	sweep := time.NewTicker(5 * time.Second)
 	defer sweep.Stop()

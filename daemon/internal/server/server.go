@@ -62,8 +62,7 @@ func (c *Config) has(role string) bool {
 	return false
 }
 
-// CheckRoles rejects unknown role names and an API without an engine in
-// the same process (the API starts executions through the engine).
+// CheckRoles rejects unknown role names.
 func CheckRoles(roles []string) error {
 	if len(roles) == 0 {
 		return errors.New("--roles: at least one of api, engine, executor")
@@ -76,9 +75,6 @@ func CheckRoles(roles []string) error {
 		default:
 			return fmt.Errorf("--roles: unknown role %q (known: api, engine, executor)", r)
 		}
-	}
-	if seen[RoleAPI] && !seen[RoleEngine] {
-		return errors.New("--roles: api needs engine in the same process for now")
 	}
 	return nil
 }
@@ -150,8 +146,11 @@ func Run(ctx context.Context, cfg Config) error {
 		g.Add(func() error { return ex.Serve(exCtx) }, func(error) { exCancel() })
 	}
 
+	// The API starts executions through the engine's code (one transaction
+	// plus the outbox), so an API-only process builds an engine too, and
+	// runs only its outbox relay; applying results is the engine role's.
 	var eng *engine.Engine
-	if cfg.has(RoleEngine) {
+	if cfg.has(RoleEngine) || cfg.has(RoleAPI) {
 		st, err := openStore(ctx, cfg, log)
 		if err != nil {
 			return err
@@ -167,7 +166,11 @@ func Run(ctx context.Context, cfg Config) error {
 			return err
 		}
 		enCtx, enCancel := context.WithCancel(runCtx)
-		g.Add(func() error { return eng.Run(enCtx) }, func(error) { enCancel() })
+		runEngine := eng.Run
+		if !cfg.has(RoleEngine) {
+			runEngine = eng.RunOutbox
+		}
+		g.Add(func() error { return runEngine(enCtx) }, func(error) { enCancel() })
 	}
 
 	apiAddr := ""

@@ -268,23 +268,24 @@ func TestEmbedded(t *testing.T) {
 }
 
 // TestDistributed runs the same workflow against the PostgreSQL server and
-// the NATS server this machine runs, with the engine and the executor host
-// in separate servers, as on separate machines.
+// the NATS server this machine runs, with the API, the engine and the
+// executor host in three servers, as on three machines.
 func TestDistributed(t *testing.T) {
 	dbURL := freshDatabase(t)
 	prefix := fmt.Sprintf("e2e%d", time.Now().UnixNano())
 	common := Config{NATSURL: externalNATS(), NATSPrefix: prefix, DatabaseURL: dbURL}
-	// Registered first, so it runs after both servers have stopped.
+	// Registered first, so it runs after every server has stopped.
 	t.Cleanup(func() { deleteStreams(t, prefix) })
 
-	execCfg := common
-	execCfg.DataDir = t.TempDir()
-	execCfg.Roles = []string{RoleExecutor}
-	start(t, execCfg)
-
+	for _, roles := range [][]string{{RoleExecutor}, {RoleEngine}} {
+		cfg := common
+		cfg.DataDir = t.TempDir()
+		cfg.Roles = roles
+		start(t, cfg)
+	}
 	apiCfg := common
 	apiCfg.DataDir = t.TempDir()
-	apiCfg.Roles = []string{RoleAPI, RoleEngine}
+	apiCfg.Roles = []string{RoleAPI}
 	d := start(t, apiCfg)
 
 	checkSuccess(t, d, runWorkflow(t, d, jsonServer(t).URL))
