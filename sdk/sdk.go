@@ -25,6 +25,7 @@ package sdk
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
@@ -84,6 +85,7 @@ func Serve(p Plugin) {
 		logger.Error("invalid plugin", "error", err)
 		os.Exit(1)
 	}
+	go exitWithParent(os.Getppid(), parentWatchInterval)
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  pluginapi.Handshake,
 		VersionedPlugins: map[int]plugin.PluginSet{pluginapi.ProtocolMajor: set},
@@ -104,4 +106,23 @@ func newPluginSet(p Plugin, logger hclog.Logger) (plugin.PluginSet, error) {
 		return nil, err
 	}
 	return pluginapi.ServerPlugins(newServer(p, logger))[pluginapi.ProtocolMajor], nil
+}
+
+// parentWatchInterval is how often a plugin checks that its host is alive.
+const parentWatchInterval = 500 * time.Millisecond
+
+// exitWithParent ends the plugin process when the host that started it is
+// gone (the process is re-parented), so a plugin never outlives its host,
+// even one killed with SIGKILL on a system where the host could not ask the
+// kernel for a parent-death signal.
+func exitWithParent(ppid int, every time.Duration) {
+	if ppid <= 1 {
+		return // already orphaned or started by init: nothing to watch
+	}
+	for {
+		time.Sleep(every)
+		if os.Getppid() != ppid {
+			os.Exit(2)
+		}
+	}
 }

@@ -59,6 +59,33 @@ var builtins = map[string]builtinFunc{
 	},
 }
 
+// builtinSpecs describe the built-in actions with Mistral's parameter
+// names and defaults (the input strings of Mistral's GET /v2/actions), so
+// the API can list them and the engine can check a task's input.
+var builtinSpecs = map[string]transport.ActionSpec{
+	"std.echo": {Description: "Returns the value given as output.", Input: json.RawMessage(`{"type":"object",` +
+		`"properties":{"output":{"description":"the value to return"},"delay":{"type":"number","default":0,"description":"seconds to wait first (ignored)"}},` +
+		`"required":["output"],"additionalProperties":false}`)},
+	"std.noop": {Description: "Does nothing and returns null.", Input: json.RawMessage(`{"type":"object","properties":{},"additionalProperties":false}`)},
+	"std.fail": {Description: "Always fails, with error_data as the task's error result.", Input: json.RawMessage(`{"type":"object",` +
+		`"properties":{"error_data":{"default":null,"description":"the error result"}},"additionalProperties":false}`)},
+	"std.sleep": {Description: "Waits the given number of seconds.", Cancellable: true, Input: json.RawMessage(`{"type":"object",` +
+		`"properties":{"seconds":{"type":["number","string"],"default":1,"description":"how long to wait"}},"additionalProperties":false}`)},
+	"std.test_dict": {Description: "Returns a dictionary of size entries key_prefix<i>: val.", Input: json.RawMessage(`{"type":"object",` +
+		`"properties":{"size":{"type":["integer","string"],"default":0},"key_prefix":{"type":"string","default":""},"val":{"default":""}},"additionalProperties":false}`)},
+}
+
+// BuiltinSpecs describes every built-in action, sorted by name.
+func BuiltinSpecs() []transport.ActionSpec {
+	out := make([]transport.ActionSpec, 0, len(builtins))
+	for _, n := range BuiltinActions() {
+		s := builtinSpecs[n]
+		s.Name = n
+		out = append(out, s)
+	}
+	return out
+}
+
 // BuiltinActions lists the built-in action names, sorted.
 func BuiltinActions() []string {
 	names := make([]string, 0, len(builtins))

@@ -126,6 +126,12 @@ func (e *Executor) Serve(ctx context.Context) error {
 			cancel()
 			return nil
 		case <-tick.C:
+			// Health changes (a plugin restarting) show in the refresh.
+			plugins := e.plugins()
+			if err := e.bind(ctx, plugins); err != nil && ctx.Err() == nil {
+				e.log.Error("binding to plugins failed", "error", err)
+			}
+			e.info.Plugins = plugins
 			e.info.Running = int(e.running.Load())
 			if err := e.cfg.Registry.Put(ctx, e.info); err != nil && ctx.Err() == nil {
 				e.log.Warn("registry refresh failed", "error", err)
