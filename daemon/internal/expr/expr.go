@@ -1,14 +1,21 @@
-// Package expr evaluates the YAQL expressions embedded in Mistral workflow
-// values: a string holding `<% ... %>`, or a whole tree of maps and lists
-// holding such strings. It implements the rules of Mistral's
-// InlineYAQLEvaluator on top of package yaql.
+// Package expr evaluates the expressions embedded in Mistral workflow
+// values: a string holding YAQL `<% ... %>` or Jinja `{{ ... }}` /
+// `{% ... %}`, or a whole tree of maps and lists holding such strings. It
+// implements the rules of Mistral's InlineYAQLEvaluator (on top of package
+// yaql) and InlineJinjaEvaluator (on top of gonja), Mistral's expression
+// functions (MistralFuncs), and the limits every evaluation runs under.
+//
+// As in Mistral, a string that holds Jinja is Jinja even when it also
+// holds `<% %>`; Validate refuses such a mix, as Mistral's validation does.
 package expr
 
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/sirocco-wf/sirocco/daemon/internal/expr/yaql"
 )
@@ -23,6 +30,39 @@ type Func func(args ...any) (any, error)
 type Env struct {
 	Data  any             // the value of `$` (usually map[string]any)
 	Funcs map[string]Func // host functions; they shadow yaql built-ins of the same name
+	// FuncParams names host function parameters for keyword arguments
+	// (MistralParams for Mistral's functions).
+	FuncParams map[string][]string
+	// Limits bound each evaluation; zero fields take DefaultLimits.
+	Limits Limits
+
+	host MistralHost // set by MistralEnv; Jinja's filters bind to it
+}
+
+// Limits bound one evaluation of one string (both languages), so that a
+// hostile or careless expression can neither spin nor allocate without
+// end. Zero fields take DefaultLimits.
+type Limits struct {
+	// Timeout is the wall-clock budget of one evaluation.
+	Timeout time.Duration
+	// MaxSteps bounds evaluation work: YAQL node visits and per-item work
+	// of built-ins; Jinja range() items, writes and function calls.
+	MaxSteps int
+	// MaxSize bounds a produced string (bytes), list or dict (elements).
+	MaxSize int
+	// MaxDepth bounds the nesting of a produced value and of YAQL's
+	// evaluation recursion.
+	MaxDepth int
+}
+
+// DefaultLimits are generous for workflow data and small for an attacker:
+// a million steps take well under a second.
+var DefaultLimits = Limits{Timeout: 5 * time.Second, MaxSteps: 1_000_000, MaxSize: 1 << 20, MaxDepth: 256}
+
+// MistralEnv is the Env of a Mistral workflow expression: data as `$` (and
+// Jinja's `_`) and Mistral's functions bound to host.
+func MistralEnv(data any, host MistralHost) *Env {
+	return &Env{Data: data, Funcs: MistralFuncs(host, data), FuncParams: MistralParams, host: host}
 }
 
 // Error is the error type of this package: the expression, the byte offset
@@ -68,8 +108,8 @@ func findExprs(s string) []segment {
 	}
 }
 
-// HasExpr reports whether s contains a YAQL expression.
-func HasExpr(s string) bool { return len(findExprs(s)) > 0 }
+// HasExpr reports whether s contains an expression, YAQL or Jinja.
+func HasExpr(s string) bool { return IsJinja(s) || len(findExprs(s)) > 0 }
 
 func (e *Env) yaqlEnv() *yaql.Env {
 	ye := &yaql.Env{}
@@ -77,6 +117,7 @@ func (e *Env) yaqlEnv() *yaql.Env {
 		return ye
 	}
 	ye.Data = e.Data
+	ye.FuncParams = e.FuncParams
 	if len(e.Funcs) > 0 {
 		ye.Funcs = make(map[string]yaql.HostFunc, len(e.Funcs))
 		for k, f := range e.Funcs {
@@ -90,12 +131,22 @@ func (e *Env) yaqlEnv() *yaql.Env {
 // yields the raw value; otherwise each expression is replaced by its value
 // rendered as Python's str() would (None, True, [1, 'a'], {'k': 1}), as
 // Mistral does. A string without expressions is returned unchanged.
+//
+// A string holding Jinja is evaluated as Jinja (see jinja.go).
 func Eval(s string, env *Env) (any, error) {
+	if IsJinja(s) {
+		return evalJinja(s, env)
+	}
 	segs := findExprs(s)
 	if len(segs) == 0 {
 		return s, nil
 	}
 	ye := env.yaqlEnv()
+	lim := env.limits()
+	ye.Limits = yaql.Limits{MaxSteps: lim.MaxSteps, MaxSize: lim.MaxSize, MaxDepth: lim.MaxDepth}
+	if lim.Timeout > 0 {
+		ye.Limits.Deadline = time.Now().Add(lim.Timeout)
+	}
 	if len(segs) == 1 && segs[0].start == 0 && segs[0].end == len(s) {
 		return evalOne(segs[0], ye)
 	}
@@ -122,6 +173,9 @@ func evalOne(sg segment, ye *yaql.Env) (any, error) {
 	}
 	if _, ok := v.(*yaql.Scope); ok {
 		return nil, &Error{Kind: yaql.EvalError, Expr: src, Msg: "the result is a context (from let()), not a value"}
+	}
+	if err := checkSize(v, ye.Limits.MaxSize, 0, ye.Limits.MaxDepth); err != nil {
+		return nil, &Error{Kind: yaql.LimitError, Expr: src, Msg: err.Error(), Err: err}
 	}
 	return v, nil
 }
@@ -157,9 +211,16 @@ func EvalData(v any, env *Env) (any, error) {
 	return v, nil
 }
 
-// Validate checks the syntax of every `<% %>` in s without evaluating it,
-// for workflow validation at upload time.
+// Validate checks the syntax of every expression in s without evaluating
+// it, for workflow validation at upload time. As in Mistral, one string
+// may not mix Jinja and YAQL.
 func Validate(s string) error {
+	if IsJinja(s) {
+		if len(findExprs(s)) > 0 {
+			return &JinjaError{Expr: s, Syntax: true, Msg: "the line already contains an expression of type 'jinja'; mixing expression types in a single line is not allowed"}
+		}
+		return validateJinja(s)
+	}
 	for _, sg := range findExprs(s) {
 		if _, err := yaql.Parse(strings.TrimSpace(sg.expr)); err != nil {
 			return err
@@ -217,4 +278,49 @@ func fromNumbers(v any) (any, error) {
 		return x, nil
 	}
 	return v, nil
+}
+
+// checkSize refuses a result nested deeper than maxDepth or holding a
+// container larger than maxSize, so that what an evaluation returns can be
+// stored and printed.
+func checkSize(v any, maxSize, depth, maxDepth int) error {
+	if depth > maxDepth {
+		return &LimitExceeded{What: fmt.Sprintf("result nested deeper than %d levels", maxDepth)}
+	}
+	switch x := v.(type) {
+	case string:
+		if len(x) > maxSize {
+			return &LimitExceeded{What: fmt.Sprintf("string of %d bytes exceeds the size limit of %d", len(x), maxSize)}
+		}
+	case []any:
+		if len(x) > maxSize {
+			return &LimitExceeded{What: fmt.Sprintf("list of %d items exceeds the size limit of %d", len(x), maxSize)}
+		}
+		for _, e := range x {
+			if err := checkSize(e, maxSize, depth+1, maxDepth); err != nil {
+				return err
+			}
+		}
+	case map[string]any:
+		if len(x) > maxSize {
+			return &LimitExceeded{What: fmt.Sprintf("dict of %d items exceeds the size limit of %d", len(x), maxSize)}
+		}
+		for _, e := range x {
+			if err := checkSize(e, maxSize, depth+1, maxDepth); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// IsLimit reports whether err comes from an evaluation that ran past its
+// limits, in either language.
+func IsLimit(err error) bool {
+	var le *LimitExceeded
+	if errors.As(err, &le) {
+		return true
+	}
+	var ye *Error
+	return errors.As(err, &ye) && ye.Kind == yaql.LimitError
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
+	"time"
 )
 
 // HostFunc is a function the embedding program provides (Mistral's task(),
@@ -14,13 +16,19 @@ type HostFunc func(args ...any) (any, error)
 // Limits bound one evaluation so that a hostile expression can neither spin
 // nor allocate without end. Zero fields take the defaults.
 type Limits struct {
-	MaxSteps int // evaluation steps (node visits and per-item work)
-	MaxSize  int // elements of a produced list/dict, bytes of a produced string
+	MaxSteps int       // evaluation steps (node visits and per-item work)
+	MaxSize  int       // elements of a produced list/dict, bytes of a produced string
+	MaxDepth int       // nesting of evaluation (lambdas within lambdas, nested calls)
+	Deadline time.Time // wall clock; zero means none. Checked every deadlineEvery steps.
 }
 
 // DefaultLimits are generous for workflow data and small for an attacker:
 // a million steps take well under a second.
-var DefaultLimits = Limits{MaxSteps: 1_000_000, MaxSize: 1 << 20}
+var DefaultLimits = Limits{MaxSteps: 1_000_000, MaxSize: 1 << 20, MaxDepth: 256}
+
+// deadlineEvery is how many steps pass between two looks at the clock:
+// often enough to stop within a millisecond, rarely enough to cost nothing.
+const deadlineEvery = 1024
 
 // Scope is the variable scope of an evaluation: `$` and `$name` values.
 // Lambdas (the selector of select, the predicate of where) run in a child
@@ -65,19 +73,29 @@ func (s *Scope) lookup(name string) (any, bool) {
 
 // Env is everything one evaluation needs besides the tree.
 type Env struct {
-	Data   any                 // the value of `$`
-	Vars   map[string]any      // extra `$name` variables (name without "$")
-	Funcs  map[string]HostFunc // host functions; they shadow built-ins of the same name
-	Limits Limits
+	Data  any                 // the value of `$`
+	Vars  map[string]any      // extra `$name` variables (name without "$")
+	Funcs map[string]HostFunc // host functions; they shadow built-ins of the same name
+	// FuncParams names the parameters of host functions, so that
+	// `name => value` arguments bind to their positions (missing ones
+	// before a bound one are null). A function not listed takes no
+	// keyword arguments.
+	FuncParams map[string][]string
+	Limits     Limits
 }
 
 // state is per evaluation: budgets, host functions and the source for errors.
 type state struct {
 	src      string
 	funcs    map[string]HostFunc
+	fparams  map[string][]string
 	steps    int
 	maxSteps int
 	maxSize  int
+	maxDepth int
+	depth    int
+	deadline time.Time
+	nextTime int
 }
 
 // Eval evaluates a parsed expression. src is the text n was parsed from; it
@@ -97,7 +115,11 @@ func Eval(src string, n Node, env *Env) (any, error) {
 	if lim.MaxSize <= 0 {
 		lim.MaxSize = DefaultLimits.MaxSize
 	}
-	st := &state{src: src, funcs: env.Funcs, maxSteps: lim.MaxSteps, maxSize: lim.MaxSize}
+	if lim.MaxDepth <= 0 {
+		lim.MaxDepth = DefaultLimits.MaxDepth
+	}
+	st := &state{src: src, funcs: env.Funcs, fparams: env.FuncParams, maxSteps: lim.MaxSteps, maxSize: lim.MaxSize,
+		maxDepth: lim.MaxDepth, deadline: lim.Deadline, nextTime: deadlineEvery}
 	scope := NewScope(data)
 	if len(env.Vars) > 0 {
 		vars := make(map[string]any, len(env.Vars))
@@ -115,13 +137,43 @@ func Eval(src string, n Node, env *Env) (any, error) {
 	return finalize(v), nil
 }
 
-// EvalString parses and evaluates in one step.
+// EvalString parses (through a small cache: workflows evaluate the same
+// few texts over and over) and evaluates in one step.
 func EvalString(src string, env *Env) (any, error) {
-	n, err := Parse(src)
+	n, err := ParseCached(src)
 	if err != nil {
 		return nil, err
 	}
 	return Eval(src, n, env)
+}
+
+var parseCache = struct {
+	sync.Mutex
+	m map[string]Node
+}{m: map[string]Node{}}
+
+const parseCacheSize = 4096
+
+// ParseCached is Parse with a bounded cache of successful parses. Trees
+// are immutable, so one may be shared by concurrent evaluations.
+func ParseCached(src string) (Node, error) {
+	parseCache.Lock()
+	n, ok := parseCache.m[src]
+	parseCache.Unlock()
+	if ok {
+		return n, nil
+	}
+	n, err := Parse(src)
+	if err != nil {
+		return nil, err
+	}
+	parseCache.Lock()
+	if len(parseCache.m) >= parseCacheSize {
+		clear(parseCache.m)
+	}
+	parseCache.m[src] = n
+	parseCache.Unlock()
+	return n, nil
 }
 
 func (st *state) errAt(n Node, format string, args ...any) *Error {
@@ -144,6 +196,12 @@ func (st *state) step(n Node, k int) error {
 	st.steps += k
 	if st.steps > st.maxSteps {
 		return &Error{Kind: LimitError, Expr: st.src, Pos: n.Pos(), Msg: fmt.Sprintf("more than %d evaluation steps", st.maxSteps)}
+	}
+	if st.steps >= st.nextTime {
+		st.nextTime = st.steps + deadlineEvery
+		if !st.deadline.IsZero() && time.Now().After(st.deadline) {
+			return &Error{Kind: LimitError, Expr: st.src, Pos: n.Pos(), Msg: "evaluation ran past its deadline"}
+		}
 	}
 	return nil
 }
@@ -172,6 +230,14 @@ func (st *state) checkSize(n Node, v any) error {
 func (st *state) eval(n Node, sc *Scope) (any, error) {
 	if err := st.step(n, 1); err != nil {
 		return nil, err
+	}
+	st.depth++
+	defer func() { st.depth-- }()
+	if st.depth > st.maxDepth*8 {
+		// A parsed tree is at most maxDepth deep in brackets; calls and
+		// lambdas add a few frames per level, so this bound only trips on
+		// recursion that the grammar does not bound (def/call).
+		return nil, &Error{Kind: LimitError, Expr: st.src, Pos: n.Pos(), Msg: fmt.Sprintf("evaluation nested deeper than %d", st.maxDepth*8)}
 	}
 	switch n := n.(type) {
 	case *Const:
@@ -427,9 +493,36 @@ func (st *state) call(n Node, name string, recv any, method bool, args []Node, s
 		if method {
 			vals = append(vals, recv)
 		}
+		var named map[int]any
 		for _, a := range args {
 			if m, ok := a.(*Mapping); ok {
-				return nil, st.errAt(m, "function %q takes no key => value arguments", name)
+				k, isKw := m.Key.(*Keyword)
+				idx := -1
+				if isKw {
+					for i, p := range st.fparams[name] {
+						if p == k.Name {
+							idx = i
+						}
+					}
+				}
+				if idx < 0 {
+					return nil, st.errAt(m, "function %q has no parameter %s", name, describeKey(m.Key))
+				}
+				v, err := st.eval(m.Value, sc)
+				if err != nil {
+					return nil, err
+				}
+				if named == nil {
+					named = map[int]any{}
+				}
+				if _, dup := named[idx]; dup {
+					return nil, st.errAt(m, "%s() got parameter %q twice", name, k.Name)
+				}
+				named[idx] = finalize(v)
+				continue
+			}
+			if named != nil {
+				return nil, st.errAt(a, "positional argument after key => value argument")
 			}
 			v, err := st.eval(a, sc)
 			if err != nil {
@@ -439,6 +532,15 @@ func (st *state) call(n Node, name string, recv any, method bool, args []Node, s
 		}
 		if method {
 			vals[0] = finalize(vals[0])
+		}
+		for idx, v := range named {
+			if idx < len(vals) {
+				return nil, st.errAt(n, "%s() got parameter %q twice", name, st.fparams[name][idx])
+			}
+			for len(vals) <= idx {
+				vals = append(vals, nil)
+			}
+			vals[idx] = v
 		}
 		res, err := hf(vals...)
 		if err != nil {
@@ -510,4 +612,11 @@ func (st *state) arrow(n *Binary, sc *Scope) (any, error) {
 		return nil, st.errAt(n, "left side of -> must be a context (from let()), got %s", typeName(l))
 	}
 	return st.eval(n.R, s)
+}
+
+func describeKey(n Node) string {
+	if k, ok := n.(*Keyword); ok {
+		return fmt.Sprintf("%q", k.Name)
+	}
+	return "named by an expression"
 }

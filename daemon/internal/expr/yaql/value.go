@@ -125,7 +125,7 @@ func Normalize(v any) (any, error) {
 func sameValue(a, b any) bool {
 	switch a.(type) {
 	case []any, map[string]any:
-		return reflect.TypeOf(a) == reflect.TypeOf(b)
+		return sameContainer(a, b)
 	}
 	return reflect.TypeOf(a) == reflect.TypeOf(b) && a == b
 }
@@ -513,4 +513,30 @@ func yaqlStr(v any) string {
 	var b strings.Builder
 	pyRepr(&b, v, true)
 	return b.String()
+}
+
+// PyFloat renders a float as Python's repr does; the expr package prints
+// JSON and YAML with it so that numbers read as Mistral prints them.
+func PyFloat(f float64) string { return pyFloat(f) }
+
+// PyJSONKey turns a scalar into a JSON object key as Python's json.dumps
+// does (1 -> "1", true -> "true", null -> "null"); containers print as
+// Python would, which JSON would refuse.
+func PyJSONKey(k any) string {
+	switch x := k.(type) {
+	case string:
+		return x
+	case nil:
+		return "null"
+	case bool:
+		if x {
+			return "true"
+		}
+		return "false"
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		return pyFloat(x)
+	}
+	return PyStr(k)
 }

@@ -1,0 +1,631 @@
+package expr
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/nikolalohinski/gonja/v2/builtins"
+	"github.com/nikolalohinski/gonja/v2/config"
+	"github.com/nikolalohinski/gonja/v2/exec"
+	"github.com/nikolalohinski/gonja/v2/loaders"
+	"github.com/nikolalohinski/gonja/v2/nodes"
+	"github.com/nikolalohinski/gonja/v2/parser"
+	"github.com/nikolalohinski/gonja/v2/tokens"
+
+	"github.com/sirocco-wf/sirocco/daemon/internal/expr/yaql"
+)
+
+// Jinja follows mistral/expressions/jinja_expression.py: a string holding
+// `{{ ... }}` or `{% ... %}` (found with Python's non-greedy, single-line
+// patterns) is Jinja. A string that is exactly one `{{ expr }}` evaluates
+// to the expression's native value; any other string renders as a
+// template. The context is `_`; Mistral's functions are globals and also
+// filters; an undefined name is an error (StrictUndefined); blocks trim as
+// with trim_blocks and lstrip_blocks.
+//
+// The engine is gonja, restricted: no include, import, from or extends
+// (they would read files), no lipsum, and range() is bounded. Output values
+// print as Python's str() prints them, so rendered text matches Mistral.
+
+var (
+	jinjaVarRe   = regexp.MustCompile(`\{\{(.*?)\}\}`)
+	jinjaBlockRe = regexp.MustCompile(`\{%(.*?)%\}`)
+)
+
+// IsJinja reports whether Mistral would treat s as a Jinja expression.
+func IsJinja(s string) bool {
+	return jinjaVarRe.MatchString(s) || jinjaBlockRe.MatchString(s)
+}
+
+var jinjaConfig = func() *config.Config {
+	c := config.New()
+	c.StrictUndefined = true
+	c.TrimBlocks = true
+	c.LeftStripBlocks = true
+	return c
+}()
+
+// hiddenKey holds the per-evaluation state in the gonja context; it is not
+// a valid Jinja name, so templates cannot reach it.
+const hiddenKey = "sirocco state"
+
+// jinjaState is what filters and bounded built-ins need during one
+// evaluation.
+type jinjaState struct {
+	env      *Env
+	lim      Limits
+	deadline time.Time
+	steps    int
+}
+
+func (js *jinjaState) charge(k int) error {
+	js.steps += k
+	if js.steps > js.lim.MaxSteps {
+		return &LimitExceeded{What: fmt.Sprintf("more than %d evaluation steps", js.lim.MaxSteps)}
+	}
+	if !js.deadline.IsZero() && time.Now().After(js.deadline) {
+		return &LimitExceeded{What: fmt.Sprintf("evaluation took longer than %s", js.lim.Timeout)}
+	}
+	return nil
+}
+
+// LimitExceeded is the cause of an error from an evaluation that ran past
+// its limits (Limits); errors.As finds it.
+type LimitExceeded struct{ What string }
+
+func (e *LimitExceeded) Error() string { return "limit exceeded: " + e.What }
+
+var jinjaEnvironment = func() *exec.Environment {
+	cs := map[string]bool{"include": true, "import": true, "from": true, "extends": true}
+	all := builtins.ControlStructures
+	safe := exec.NewControlStructureSet(map[string]parser.ControlStructureParser{})
+	for _, name := range []string{"autoescape", "block", "filter", "for", "if", "macro", "raw", "set", "with", "do", "break", "continue", "call"} {
+		if cs[name] {
+			continue
+		}
+		p, ok := all.Get(name)
+		if ok {
+			_ = safe.Register(name, p)
+		}
+	}
+	filters := exec.NewFilterSet(map[string]exec.FilterFunction{})
+	filters.Update(builtins.Filters)
+	for name := range MistralParams {
+		registerMistralFilter(filters, name)
+	}
+	for _, name := range []string{"uuid", "env", "execution"} {
+		registerMistralFilter(filters, name)
+	}
+	_ = filters.Register("__pystr", func(e *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value {
+		v, err := fromJinja(in)
+		if err != nil {
+			return exec.AsValue(err)
+		}
+		return exec.AsSafeValue(yaql.PyStr(v))
+	})
+	ctx := exec.EmptyContext()
+	for _, name := range []string{"dict", "namespace", "cycler", "joiner"} {
+		if f, ok := builtins.GlobalFunctions.Get(name); ok {
+			ctx.Set(name, f)
+		}
+	}
+	ctx.Set("range", boundedRange)
+	ctx.Set("none", nil)
+	ctx.Set("None", nil)
+	ctx.Set("True", true)
+	ctx.Set("False", false)
+	return &exec.Environment{
+		Context:           ctx,
+		Filters:           filters,
+		Tests:             builtins.Tests,
+		ControlStructures: safe,
+		Methods:           builtins.Methods,
+	}
+}()
+
+// registerMistralFilter makes `value | name(args)` call Mistral's function
+// name with value as its context, as Mistral's filters do: the value takes
+// the place of Mistral's `context` argument.
+func registerMistralFilter(fs *exec.FilterSet, name string) {
+	_ = fs.Register(name, func(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
+		js := stateOf(e)
+		if js == nil {
+			return exec.AsValue(errors.New("no evaluation state"))
+		}
+		ctxv, err := fromJinja(in)
+		if err != nil {
+			return exec.AsValue(err)
+		}
+		var host MistralHost
+		if js.env != nil {
+			host = js.env.host
+		}
+		f := MistralFuncs(host, ctxv)[name]
+		if js.env != nil && host == nil {
+			if g, ok := js.env.Funcs[name]; ok {
+				f = g
+			}
+		}
+		return callFunc(js, name, f, params)
+	})
+}
+
+func stateOf(e *exec.Evaluator) *jinjaState {
+	v, ok := e.Environment.Context.Get(hiddenKey)
+	if !ok {
+		return nil
+	}
+	js, _ := v.(*jinjaState)
+	return js
+}
+
+// callFunc calls a host function with gonja arguments; keyword arguments
+// bind by MistralParams names.
+func callFunc(js *jinjaState, name string, f Func, params *exec.VarArgs) *exec.Value {
+	if err := js.charge(1); err != nil {
+		return exec.AsValue(err)
+	}
+	args := make([]any, 0, len(params.Args))
+	for _, a := range params.Args {
+		v, err := fromJinja(a)
+		if err != nil {
+			return exec.AsValue(err)
+		}
+		args = append(args, v)
+	}
+	if len(params.KwArgs) > 0 {
+		ps := js.env.FuncParams[name]
+		for k, a := range params.KwArgs {
+			idx := -1
+			for i, p := range ps {
+				if p == k {
+					idx = i
+				}
+			}
+			if idx < 0 {
+				return exec.AsValue(fmt.Errorf("%s() got an unexpected keyword argument '%s'", name, k))
+			}
+			if idx < len(args) {
+				return exec.AsValue(fmt.Errorf("%s() got multiple values for argument '%s'", name, k))
+			}
+			v, err := fromJinja(a)
+			if err != nil {
+				return exec.AsValue(err)
+			}
+			for len(args) <= idx {
+				args = append(args, nil)
+			}
+			args[idx] = v
+		}
+	}
+	res, err := f(args...)
+	if err != nil {
+		return exec.AsValue(fmt.Errorf("%s(): %w", name, err))
+	}
+	res, err = yaql.Normalize(res)
+	if err != nil {
+		return exec.AsValue(fmt.Errorf("%s() returned %w", name, err))
+	}
+	return exec.AsValue(res)
+}
+
+// boundedRange is Jinja's range() returning a list (gonja's streams from a
+// goroutine) and charging the evaluation budget for every item.
+func boundedRange(e *exec.Evaluator, params *exec.VarArgs) (any, error) {
+	var ints []int
+	for _, a := range params.Args {
+		if !a.IsInteger() {
+			return nil, fmt.Errorf("range(): '%s' object cannot be interpreted as an integer", jinjaTypeName(a))
+		}
+		ints = append(ints, a.Integer())
+	}
+	if len(ints) == 0 || len(ints) > 3 || len(params.KwArgs) > 0 {
+		return nil, errors.New("range expected 1 to 3 integer arguments")
+	}
+	start, stop, step := 0, ints[0], 1
+	if len(ints) > 1 {
+		start, stop = ints[0], ints[1]
+	}
+	if len(ints) == 3 {
+		step = ints[2]
+	}
+	if step == 0 {
+		return nil, errors.New("range() arg 3 must not be zero")
+	}
+	n := 0
+	if step > 0 && stop > start {
+		n = (stop - start + step - 1) / step
+	} else if step < 0 && stop < start {
+		n = (start - stop - step - 1) / -step
+	}
+	js := stateOf(e)
+	if js != nil {
+		if n > js.lim.MaxSize {
+			return nil, &LimitExceeded{What: fmt.Sprintf("range of %d items exceeds the size limit of %d", n, js.lim.MaxSize)}
+		}
+		if err := js.charge(n); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]any, n)
+	for i := range out {
+		out[i] = start + i*step
+	}
+	return out, nil
+}
+
+func jinjaTypeName(v *exec.Value) string {
+	switch {
+	case v.IsNil():
+		return "NoneType"
+	case v.IsString():
+		return "str"
+	case v.IsBool():
+		return "bool"
+	case v.IsFloat():
+		return "float"
+	case v.IsList():
+		return "list"
+	case v.IsDict():
+		return "dict"
+	}
+	return "object"
+}
+
+// noFiles is the loader of every template: it refuses to read anything, so
+// no template can reach the file system.
+type noFiles struct{ src string }
+
+func (l noFiles) Read(path string) (io.Reader, error) {
+	if path == "expression" {
+		return strings.NewReader(l.src), nil
+	}
+	return nil, fmt.Errorf("templates cannot load %q: files are not accessible from expressions", path)
+}
+func (l noFiles) Resolve(path string) (string, error)    { return path, nil }
+func (l noFiles) Inherit(string) (loaders.Loader, error) { return l, nil }
+
+// jinjaCache keeps parsed templates; workflows evaluate the same few
+// strings over and over. It is cleared when full rather than evicting in
+// order: simple, and bounded.
+var jinjaCache = struct {
+	sync.Mutex
+	m map[string]*exec.Template
+}{m: map[string]*exec.Template{}}
+
+const jinjaCacheSize = 4096
+
+// parseJinja parses a template (or, with native, the one `{{ expr }}`)
+// with every output wrapped so that it prints as Python's str().
+func parseJinja(src string) (*exec.Template, error) {
+	jinjaCache.Lock()
+	cached, ok := jinjaCache.m[src]
+	jinjaCache.Unlock()
+	if ok {
+		return cached, nil
+	}
+	t, err := newTemplate(src)
+	if err != nil {
+		return nil, err
+	}
+	pyOutputs(t)
+	jinjaCache.Lock()
+	if len(jinjaCache.m) >= jinjaCacheSize {
+		clear(jinjaCache.m)
+	}
+	jinjaCache.m[src] = t
+	jinjaCache.Unlock()
+	return t, nil
+}
+
+func newTemplate(src string) (t *exec.Template, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			t, err = nil, fmt.Errorf("jinja: cannot parse %q: %v", src, r)
+		}
+	}()
+	return exec.NewTemplate("expression", jinjaConfig, noFiles{src: src}, jinjaEnvironment)
+}
+
+// pyOutputs makes every `{{ x }}` of a parsed template print as Python's
+// str() of x, by appending the __pystr filter to the output's expression
+// (and to its else branch). Outputs nested in control structures sit in
+// gonja's unexported fields, so the walk goes through reflect and unsafe;
+// the tree is fresh from the parser and not yet shared.
+func pyOutputs(t *exec.Template) {
+	seen := map[uintptr]bool{}
+	var walk func(v reflect.Value, depth int)
+	walk = func(v reflect.Value, depth int) {
+		if depth > 10_000 {
+			return
+		}
+		switch v.Kind() {
+		case reflect.Pointer:
+			if v.IsNil() || seen[v.Pointer()] {
+				return
+			}
+			seen[v.Pointer()] = true
+			if v.Type() == outputType {
+				o := (*nodes.Output)(unsafe.Pointer(v.Pointer()))
+				o.Expression = withPyStr(o.Expression)
+				if o.Alternative != nil {
+					o.Alternative = withPyStr(o.Alternative)
+				}
+				return
+			}
+			if v.Type() == tokenType {
+				return
+			}
+			walk(v.Elem(), depth+1)
+		case reflect.Interface:
+			if !v.IsNil() {
+				walk(v.Elem(), depth+1)
+			}
+		case reflect.Struct:
+			for i := 0; i < v.NumField(); i++ {
+				walk(v.Field(i), depth+1)
+			}
+		case reflect.Slice, reflect.Array:
+			for i := 0; i < v.Len(); i++ {
+				walk(v.Index(i), depth+1)
+			}
+		case reflect.Map:
+			it := v.MapRange()
+			for it.Next() {
+				walk(it.Value(), depth+1)
+			}
+		}
+	}
+	walk(reflect.ValueOf(t.Root()), 0)
+}
+
+var (
+	outputType = reflect.TypeFor[*nodes.Output]()
+	tokenType  = reflect.TypeFor[*tokens.Token]()
+)
+
+func withPyStr(e nodes.Expression) nodes.Expression {
+	return &nodes.FilteredExpression{Expression: e, Filters: []*nodes.FilterCall{{Token: e.Position(), Name: "__pystr"}}}
+}
+
+// JinjaError is an error from a Jinja expression: its text and what went
+// wrong. A syntax error found at upload has Syntax set.
+type JinjaError struct {
+	Expr   string
+	Msg    string
+	Syntax bool
+	Err    error
+}
+
+func (e *JinjaError) Error() string {
+	shown := e.Expr
+	if len(shown) > 200 {
+		shown = shown[:200] + "..."
+	}
+	if e.Syntax {
+		return fmt.Sprintf("jinja: syntax error in %q: %s", shown, e.Msg)
+	}
+	return fmt.Sprintf("jinja: evaluation error in %q: %s", shown, e.Msg)
+}
+
+// Unwrap exposes the cause (a host function's error, LimitExceeded).
+func (e *JinjaError) Unwrap() error { return e.Err }
+
+func (env *Env) limits() Limits {
+	l := DefaultLimits
+	if env != nil {
+		if env.Limits.Timeout > 0 {
+			l.Timeout = env.Limits.Timeout
+		}
+		if env.Limits.MaxSteps > 0 {
+			l.MaxSteps = env.Limits.MaxSteps
+		}
+		if env.Limits.MaxSize > 0 {
+			l.MaxSize = env.Limits.MaxSize
+		}
+		if env.Limits.MaxDepth > 0 {
+			l.MaxDepth = env.Limits.MaxDepth
+		}
+	}
+	return l
+}
+
+// jinjaContext builds the variables of one evaluation: `_`, Mistral's
+// __env/__execution/__task_execution, the host functions as globals.
+func jinjaContext(env *Env, js *jinjaState) (*exec.Context, error) {
+	var data any
+	if env != nil {
+		d, err := yaql.Normalize(env.Data)
+		if err != nil {
+			return nil, fmt.Errorf("bad input data: %w", err)
+		}
+		data = d
+	}
+	m := map[string]any{"_": data, hiddenKey: js}
+	if dm, ok := data.(map[string]any); ok {
+		for _, k := range []string{"__env", "__execution", "__task_execution"} {
+			m[k] = dm[k]
+		}
+	}
+	if env != nil {
+		for name, f := range env.Funcs {
+			m[name] = func(_ *exec.Evaluator, params *exec.VarArgs) *exec.Value {
+				return callFunc(js, name, f, params)
+			}
+		}
+	}
+	return exec.NewContext(m), nil
+}
+
+// evalJinja evaluates a Jinja string as Mistral's InlineJinjaEvaluator.
+func evalJinja(s string, env *Env) (any, error) {
+	lim := env.limits()
+	js := &jinjaState{env: env, lim: lim}
+	if lim.Timeout > 0 {
+		js.deadline = time.Now().Add(lim.Timeout)
+	}
+	ctx, err := jinjaContext(env, js)
+	if err != nil {
+		return nil, &JinjaError{Expr: s, Msg: err.Error(), Err: err}
+	}
+	m := jinjaVarRe.FindStringSubmatchIndex(s)
+	if m == nil {
+		// Mistral indexes the first `{{ }}` match unconditionally, so a
+		// string with only `{% %}` blocks fails ("list index out of range").
+		return nil, &JinjaError{Expr: s, Msg: "a Jinja string with blocks needs at least one {{ }} expression (Mistral: list index out of range)"}
+	}
+	if m[0] == 0 && m[1] == len(s) {
+		return evalJinjaNative(s, s[m[2]:m[3]], ctx, js)
+	}
+	t, err := parseJinja(s)
+	if err != nil {
+		return nil, jinjaErr(s, err)
+	}
+	w := &limitedWriter{js: js}
+	if err := t.Execute(w, ctx); err != nil {
+		if w.err != nil {
+			err = w.err
+		}
+		return nil, jinjaErr(s, err)
+	}
+	return w.b.String(), nil
+}
+
+// evalJinjaNative is Mistral's JinjaEvaluator: the expression's value, not
+// its text.
+func evalJinjaNative(whole, inner string, ctx *exec.Context, js *jinjaState) (any, error) {
+	t, err := parseJinja("{{" + inner + "}}")
+	if err != nil {
+		return nil, jinjaErr(whole, err)
+	}
+	out, ok := t.Root().Nodes[0].(*nodes.Output)
+	if !ok || len(t.Root().Nodes) != 1 {
+		return nil, &JinjaError{Expr: whole, Msg: "not a single expression", Syntax: true}
+	}
+	expr := out.Expression
+	if fe, ok := expr.(*nodes.FilteredExpression); ok && len(fe.Filters) > 0 && fe.Filters[len(fe.Filters)-1].Name == "__pystr" {
+		if len(fe.Filters) == 1 {
+			expr = fe.Expression
+		} else {
+			expr = &nodes.FilteredExpression{Expression: fe.Expression, Filters: fe.Filters[:len(fe.Filters)-1]}
+		}
+	}
+	ev := &exec.Evaluator{
+		Config: jinjaConfig,
+		Environment: &exec.Environment{
+			Context:           jinjaEnvironment.Context.Inherit().Update(ctx),
+			Filters:           jinjaEnvironment.Filters,
+			Tests:             jinjaEnvironment.Tests,
+			ControlStructures: jinjaEnvironment.ControlStructures,
+			Methods:           jinjaEnvironment.Methods,
+		},
+		Loader: noFiles{},
+	}
+	var v *exec.Value
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				v = exec.AsValue(fmt.Errorf("%v", r))
+			}
+		}()
+		if out.Condition != nil {
+			c := ev.Eval(out.Condition)
+			if c.IsError() {
+				v = c
+				return
+			}
+			if c.IsTrue() {
+				v = ev.Eval(expr)
+			} else if out.Alternative != nil {
+				v = ev.Eval(out.Alternative)
+			} else {
+				v = exec.AsValue(nil)
+			}
+			return
+		}
+		v = ev.Eval(expr)
+	}()
+	if v.IsError() {
+		return nil, jinjaErr(whole, errors.New(v.Error()))
+	}
+	res, err := fromJinja(v)
+	if err != nil {
+		return nil, jinjaErr(whole, err)
+	}
+	if err := checkSize(res, js.lim.MaxSize, 0, js.lim.MaxDepth); err != nil {
+		return nil, jinjaErr(whole, err)
+	}
+	return res, nil
+}
+
+func jinjaErr(s string, err error) error {
+	var le *LimitExceeded
+	msg := err.Error()
+	if errors.As(err, &le) {
+		return &JinjaError{Expr: s, Msg: le.Error(), Err: le}
+	}
+	var je *JinjaError
+	if errors.As(err, &je) {
+		return je
+	}
+	syntax := strings.Contains(msg, "failed to parse template")
+	return &JinjaError{Expr: s, Msg: msg, Syntax: syntax, Err: err}
+}
+
+// limitedWriter collects rendered text, failing once it passes the size
+// limit or the deadline: every write is a step.
+type limitedWriter struct {
+	js  *jinjaState
+	b   strings.Builder
+	err error
+}
+
+func (w *limitedWriter) Write(p []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	if w.b.Len()+len(p) > w.js.lim.MaxSize {
+		w.err = &LimitExceeded{What: fmt.Sprintf("rendered text exceeds the size limit of %d bytes", w.js.lim.MaxSize)}
+		return 0, w.err
+	}
+	if err := w.js.charge(1); err != nil {
+		w.err = err
+		return 0, err
+	}
+	return w.b.Write(p)
+}
+
+// fromJinja converts a gonja value into the JSON value model.
+func fromJinja(v *exec.Value) (any, error) {
+	if v == nil || v.IsNil() {
+		return nil, nil
+	}
+	if v.IsError() {
+		return nil, errors.New(v.Error())
+	}
+	g := v.ToGoSimpleType(false)
+	if err, ok := g.(error); ok {
+		return nil, err
+	}
+	return yaql.Normalize(g)
+}
+
+// validateJinja checks a Jinja string's syntax as Mistral does at upload.
+func validateJinja(s string) error {
+	if _, err := parseJinja(s); err != nil {
+		e := jinjaErr(s, err)
+		var je *JinjaError
+		if errors.As(e, &je) {
+			je.Syntax = true
+		}
+		return e
+	}
+	return nil
+}
