@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sirocco-wf/sirocco/daemon/internal/expr"
 )
 
 // oracleEntry is one verdict of Mistral 15's own parser
@@ -27,9 +29,6 @@ var knownDifferences = map[string]string{
 	"inline:test_task_skip.py:25:workflow":  "on-skip is newer than 15.0.0",
 	"inline:test_task_skip.py:155:workflow": "publish-on-skip is newer than 15.0.0",
 	"inline:test_task_skip.py:211:workflow": "on-skip is newer than 15.0.0",
-	// Rejected only by the YAQL parser, which lang does not hold
-	// (Options.ValidateExpr plugs it in).
-	"inline:test_workflows.py:179:WF_DEF_YAQL_PARSE_EXCEPTION": "needs ValidateExpr",
 }
 
 func loadOracle(t *testing.T) []oracleEntry {
@@ -82,37 +81,134 @@ func mistralSources(t *testing.T) map[string]string {
 
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
 
-// TestMistralConformance loads every workflow document from Mistral's
-// repositories and checks that Sirocco accepts exactly what Mistral
-// accepts.
+// verdict is the real Mistral 15 API's answer to one definition, as
+// testdata/record_verdicts.py recorded it from /v2/{workflows,workbooks,
+// actions}/validate.
+type verdict struct {
+	Name   string `json:"name"`
+	Kind   string `json:"kind"` // wf, wb or actions: the endpoint used
+	Status int    `json:"status"`
+	Valid  bool   `json:"valid"`
+	Error  string `json:"error"`
+}
+
+func loadVerdicts(t *testing.T) []verdict {
+	t.Helper()
+	b, err := os.ReadFile("testdata/mistral/verdicts.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v []verdict
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// parseKind loads a definition with the entry point of its kind and
+// checks the JSON round trip of what it returns.
+func parseKind(t *testing.T, kind, name, text string) error {
+	t.Helper()
+	// The engine's expression check, as the API uses it: Mistral rejects
+	// definitions whose YAQL or Jinja does not parse.
+	opts := Options{Source: name, ValidateExpr: expr.Validate}
+	switch kind {
+	case "wf":
+		doc, err := ParseWorkflows([]byte(text), opts)
+		if err == nil {
+			checkRoundTrip(t, doc)
+		}
+		return err
+	case "wb":
+		wb, err := ParseWorkbook([]byte(text), opts)
+		if err == nil {
+			checkRoundTripOf(t, wb, &Workbook{})
+		}
+		return err
+	case "actions":
+		doc, err := ParseActions([]byte(text), opts)
+		if err == nil {
+			checkRoundTripOf(t, doc, &ActionDocument{})
+		}
+		return err
+	}
+	t.Fatalf("%s: unknown kind %q", name, kind)
+	return nil
+}
+
+// TestMistralConformance loads every definition from Mistral's
+// repositories with the entry point of its kind and checks that Sirocco
+// accepts exactly what the real Mistral 15 API accepted.
 func TestMistralConformance(t *testing.T) {
 	src := mistralSources(t)
-	accepted, rejected := 0, 0
-	for _, o := range loadOracle(t) {
-		if o.Kind != "wf" {
-			continue
-		}
-		text, ok := src[o.Name]
+	counts := map[string][2]int{}
+	for _, v := range loadVerdicts(t) {
+		text, ok := src[v.Name]
 		if !ok {
-			t.Errorf("%s: no source", o.Name)
+			t.Errorf("%s: no source", v.Name)
 			continue
 		}
-		doc, err := ParseWorkflows([]byte(text), Options{Source: o.Name})
+		err := parseKind(t, v.Kind, v.Name, text)
 		got := err == nil
-		want := o.OK
-		if _, known := knownDifferences[o.Name]; known {
+		want := v.Valid
+		if _, known := knownDifferences[v.Name]; known {
 			want = !want
 		}
 		if got != want {
-			t.Errorf("%s: Sirocco ok=%v, Mistral ok=%v (%s)\n%v", o.Name, got, o.OK, o.Error, err)
+			t.Errorf("%s (%s): Sirocco valid=%v, Mistral valid=%v (%s)\n%v", v.Name, v.Kind, got, v.Valid, firstLine(v.Error), err)
 			continue
 		}
+		c := counts[v.Kind]
 		if got {
-			accepted++
-			checkRoundTrip(t, doc)
+			c[0]++
 		} else {
-			rejected++
+			c[1]++
+		}
+		counts[v.Kind] = c
+	}
+	for _, k := range []string{"wf", "wb", "actions"} {
+		t.Logf("%-7s %d accepted and %d rejected, as Mistral does", k, counts[k][0], counts[k][1])
+	}
+	if len(knownDifferences) > 0 {
+		t.Logf("%d known differences", len(knownDifferences))
+	}
+}
+
+// TestVerdictsMatchOracle reconciles the two recordings of Mistral's
+// verdicts: oracle.json (Mistral's parser called in-process) and
+// verdicts.json (its HTTP validate endpoints). They must agree on every
+// definition's kind and verdict.
+func TestVerdictsMatchOracle(t *testing.T) {
+	oracle := map[string]oracleEntry{}
+	for _, o := range loadOracle(t) {
+		oracle[o.Name] = o
+	}
+	n := 0
+	for _, v := range loadVerdicts(t) {
+		if strings.HasPrefix(v.Name, "cases/") {
+			continue // written for Sirocco, recorded from the API only
+		}
+		o, ok := oracle[v.Name]
+		if !ok {
+			t.Errorf("%s: not in oracle.json", v.Name)
+			continue
+		}
+		n++
+		if o.Kind != v.Kind || o.OK != v.Valid {
+			t.Errorf("%s: in-process parser %s ok=%v (%s), API %s valid=%v (%s)", v.Name, o.Kind, o.OK, o.Error, v.Kind, v.Valid, firstLine(v.Error))
+		}
+		if v.Status != 200 {
+			t.Errorf("%s: Mistral answered HTTP %d", v.Name, v.Status)
 		}
 	}
-	t.Logf("%d accepted and %d rejected, as Mistral does", accepted, rejected)
+	if n != len(oracle) {
+		t.Errorf("verdicts.json covers %d of the %d oracle entries", n, len(oracle))
+	}
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }

@@ -4,9 +4,23 @@
 // mistral/lang/v2: what Mistral accepts is accepted, what it rejects is
 // rejected, and every error names its line and column.
 //
-// ParseWorkflows reads a workflow document (version '2.0' and one or more
-// workflows) into a Document. The engine compiles and stores the Workflow
-// values it returns, as JSON.
+// Three entry points, one per kind of definition Mistral's API takes,
+// share Options and report every problem as an ErrorList:
+//
+//   - ParseWorkflows reads a workflow document (version '2.0' and one or
+//     more workflows) into a Document (POST /v2/workflows).
+//   - ParseWorkbook reads a workbook (name, workflows, actions) into a
+//     Workbook whose workflow and action names carry the workbook's name
+//     as a prefix (POST /v2/workbooks).
+//   - ParseActions reads a document of ad-hoc actions into an
+//     ActionDocument (POST /v2/actions).
+//
+// The engine compiles and stores the Workflow values they return, as
+// JSON.
+//
+// testdata/mistral/verdicts.json holds the real Mistral 15 API's verdict
+// on every definition of testdata/mistral (testdata/record_verdicts.py
+// records it); TestMistralConformance checks that Sirocco agrees.
 //
 // Where Sirocco differs from Mistral, on purpose or not yet:
 //
@@ -26,12 +40,17 @@
 //     '*' as plain text: Sirocco recovers that text from the source line,
 //     but an alias to an undefined anchor is a yaml.v3 syntax error and a
 //     multi-line anchored scalar keeps only its first line. yaml.v3
-//     reports the line of the construct it was reading for some syntax
-//     errors, so that line can be earlier than the bad character.
+//     reads the YAML; when it finds a syntax error, goccy/go-yaml's
+//     parser places it (line and column of the offending token) and the
+//     message is reworded for authors (yamlpos.go). A float with no
+//     fraction (2.0) reads back from the stored JSON as the integer 2.
 //   - on-skip and publish-on-skip are accepted (they are in the Mistral
 //     sources the conformance data comes from, not in the 15.0.0 package).
 //   - Inline parameters that combine with an `input:` expression string
 //     are an error here; Mistral fails with an internal TypeError.
 //   - Expressions are checked for mixing YAQL and Jinja; their syntax is
 //     checked only through Options.ValidateExpr.
+//   - In a workbook, a task naming an action or workflow of the same
+//     workbook by its short name is resolved to the prefixed name at load
+//     time; Mistral resolves it the same way, at run time.
 package lang

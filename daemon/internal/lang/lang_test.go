@@ -136,7 +136,7 @@ var badCases = map[string][]string{
 	// yaml.v3 reports the line of the construct being read (here the
 	// mapping of t1), not always the line of the offending character.
 	"malformed.bad.yaml": {
-		`malformed.bad.yaml:3:1: invalid YAML: did not find expected key`,
+		`malformed.bad.yaml:6:6: invalid YAML: this line is not indented like the lines above it: a key here does not belong to the mapping or list before it (check the indentation)`,
 	},
 	"version.bad.yaml": {
 		`version.bad.yaml:1:1: missing required key 'version' (it must be '2.0') (is "verison" a misspelling of it?)`,

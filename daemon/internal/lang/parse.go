@@ -16,14 +16,8 @@ import (
 // it finds, not only the first, as an ErrorList sorted by position.
 func ParseWorkflows(src []byte, opts Options) (*Document, error) {
 	p := &parser{opts: opts}
-	root, err := parseYAML(src)
-	if err != nil {
-		var ye *yamlError
-		if errors.As(err, &ye) {
-			p.errs = append(p.errs, &Error{Source: opts.Source, Line: ye.line, Col: ye.col, Msg: ye.msg})
-		} else {
-			p.errs = append(p.errs, &Error{Source: opts.Source, Line: 1, Col: 1, Msg: err.Error()})
-		}
+	root, ok := p.load(src)
+	if !ok {
 		return nil, p.errs
 	}
 	doc := p.document(root)
@@ -34,6 +28,22 @@ func ParseWorkflows(src []byte, opts Options) (*Document, error) {
 	p.warns.sort()
 	doc.Warnings = p.warns
 	return doc, nil
+}
+
+// load reads the YAML of a definition; on a syntax error it records
+// the error and returns false.
+func (p *parser) load(src []byte) (*node, bool) {
+	root, err := parseYAML(src)
+	if err == nil {
+		return root, true
+	}
+	var ye *yamlError
+	if errors.As(err, &ye) {
+		p.errs = append(p.errs, &Error{Source: p.opts.Source, Line: ye.line, Col: ye.col, Msg: ye.msg})
+	} else {
+		p.errs = append(p.errs, &Error{Source: p.opts.Source, Line: 1, Col: 1, Msg: err.Error()})
+	}
+	return nil, false
 }
 
 // parser collects errors while walking a document; wf and task name the

@@ -168,14 +168,14 @@ func parseYAML(src []byte) (*node, error) {
 		if errors.Is(err, io.EOF) {
 			return &node{kind: kindMap, line: 1, col: 1}, nil
 		}
-		return nil, convertYAMLError(err)
+		return nil, convertYAMLError(src, err)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		return nil, &yamlError{line: extra.Line, col: extra.Column,
 			msg: "expected a single document in the stream, but found another document"}
 	} else if !errors.Is(err, io.EOF) {
-		return nil, convertYAMLError(err)
+		return nil, convertYAMLError(src, err)
 	}
 	if len(doc.Content) == 0 {
 		return &node{kind: kindMap, line: 1, col: 1}, nil
@@ -192,18 +192,37 @@ func parseYAML(src []byte) (*node, error) {
 	return n, nil
 }
 
-// convertYAMLError turns a yaml.v3 error into a positioned error. yaml.v3
-// reports only a line ("yaml: line 7: ..."); the column is then 1.
-func convertYAMLError(err error) error {
+// convertYAMLError turns a yaml.v3 error into a positioned error.
+// yaml.v3 reports at most a line ("yaml: line 7: ..."), often the line of
+// the enclosing construct; locateSyntaxError finds the offending token's
+// line and column when it can (see yamlpos.go). Otherwise the column is
+// that of the line's first character.
+func convertYAMLError(src []byte, err error) error {
 	msg := err.Error()
-	line := 1
+	line := 0
 	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
 		line, _ = strconv.Atoi(m[1])
 		msg = msg[len(m[0]):]
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
-	return &yamlError{line: line, col: 1, msg: "invalid YAML: " + msg}
+	minLine := line
+	if strings.Contains(msg, "end of stream") {
+		// The end of the stream is after the error, not before it.
+		minLine = 0
+	}
+	if l, c, words, ok := locateSyntaxError(src, minLine); ok {
+		return &yamlError{line: l, col: c, msg: "invalid YAML: " + words}
+	}
+	if line == 0 {
+		line = 1
+	}
+	lines := strings.Split(string(src), "\n")
+	if line > len(lines) {
+		// yaml.v3 counts the end of the stream as one line more.
+		line = len(lines)
+	}
+	return &yamlError{line: line, col: firstNonBlankCol(lines, line), msg: "invalid YAML: " + msg}
 }
 
 // maxDepth bounds nesting so that hostile input cannot exhaust the stack.
