@@ -6,6 +6,7 @@
 package controller
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -382,53 +383,122 @@ func (c *Controller) output(s *State, clause any) (map[string]any, error) {
 	return m, nil
 }
 
-// env is what an expression of task t (nil outside a task) sees.
+// env is what an expression of task t (nil outside a task) sees: the data
+// as `$` (YAQL) and `_` (Jinja), and Mistral's functions answered from s.
 func (c *Controller) env(s *State, cur *Task, data map[string]any) *expr.Env {
-	return &expr.Env{
-		Data: data,
-		Funcs: map[string]expr.Func{
-			"task": func(args ...any) (any, error) {
-				if len(args) == 0 {
-					if cur == nil {
-						return nil, fmt.Errorf("task() without a name is only valid inside a task")
-					}
-					return taskView(s, cur), nil
-				}
-				name, ok := args[0].(string)
-				if !ok {
-					return nil, fmt.Errorf("task(name): name must be a string, got %s", typeName(args[0]))
-				}
-				for i := len(s.Tasks) - 1; i >= 0; i-- {
-					if s.Tasks[i].Name == name {
-						return taskView(s, s.Tasks[i]), nil
-					}
-				}
-				return nil, nil
-			},
-			"execution": func(args ...any) (any, error) {
-				return map[string]any{
-					"id":     s.Exec.ID,
-					"name":   s.Exec.Name,
-					"input":  s.Exec.Input,
-					"params": s.Exec.Params,
-					"state":  s.Exec.State,
-				}, nil
-			},
-		},
-	}
+	return expr.MistralEnv(data, exprHost{s: s, cur: cur})
 }
 
-// taskView is what task() returns, with Mistral's field names.
+// exprHost answers Mistral's expression functions (task(), tasks(),
+// execution(), env(), global()) from the state of one execution.
+type exprHost struct {
+	s   *State
+	cur *Task
+}
+
+var _ expr.MistralHost = exprHost{}
+
+func (h exprHost) CurrentTask() (map[string]any, bool) {
+	if h.cur == nil {
+		return nil, false
+	}
+	return taskView(h.s, h.cur), true
+}
+
+func (h exprHost) TaskByName(name string) (map[string]any, bool) {
+	for i := len(h.s.Tasks) - 1; i >= 0; i-- {
+		if h.s.Tasks[i].Name == name {
+			return taskView(h.s, h.s.Tasks[i]), true
+		}
+	}
+	return nil, false
+}
+
+// Tasks lists this execution's tasks. Mistral without an execution id lists
+// every task in its database; the controller knows one execution, so that
+// is what it lists. Sub-workflow executions are not known here yet, so
+// recursive and flat change nothing.
+func (h exprHost) Tasks(q expr.TasksQuery) ([]map[string]any, error) {
+	if q.WorkflowExecutionID != "" && q.WorkflowExecutionID != h.s.Exec.ID {
+		return []map[string]any{}, nil
+	}
+	out := []map[string]any{}
+	for _, t := range h.s.Tasks {
+		if q.State != "" && t.State != q.State {
+			continue
+		}
+		out = append(out, taskView(h.s, t))
+	}
+	return out, nil
+}
+
+func (h exprHost) Execution() (map[string]any, error) {
+	return map[string]any{
+		"id":                h.s.Exec.ID,
+		"name":              h.s.Exec.Name,
+		"spec":              specView(h.s.Spec),
+		"input":             h.s.Exec.Input,
+		"params":            h.s.Exec.Params,
+		"state":             h.s.Exec.State,
+		"created_at":        nil,
+		"updated_at":        nil,
+		"root_execution_id": nil,
+	}, nil
+}
+
+func (h exprHost) Env() map[string]any {
+	if e, ok := h.s.Exec.Params["env"].(map[string]any); ok {
+		return e
+	}
+	return nil
+}
+
+func (h exprHost) Global(name string) (any, bool) {
+	// Globally published variables are not modelled yet; Mistral's
+	// global() reads the execution's context, where they would be.
+	return nil, false
+}
+
+// taskView is what task() returns, with Mistral's field names
+// (expr.MistralTaskFields).
 func taskView(s *State, t *Task) map[string]any {
+	typ := "ACTION"
+	var spec any
+	if s.Spec != nil {
+		if ts := s.Spec.Task(t.Name); ts != nil {
+			if ts.Workflow != "" {
+				typ = "WORKFLOW"
+			}
+			spec = specView(ts)
+		}
+	}
 	return map[string]any{
 		"id":                    t.ID,
 		"name":                  t.Name,
+		"spec":                  spec,
 		"state":                 t.State,
 		"state_info":            nilIfEmpty(t.StateInfo),
 		"result":                t.Result,
 		"published":             t.Published,
+		"type":                  typ,
 		"workflow_execution_id": s.Exec.ID,
+		"created_at":            nil,
+		"updated_at":            nil,
 	}
+}
+
+// specView is a parsed definition as the JSON value model, for the "spec"
+// fields of task() and execution().
+func specView(v any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	out, err := expr.FromJSON(b)
+	if err != nil {
+		return nil
+	}
+	return out
 }
 
 func (s *State) task(id string) *Task {
