@@ -331,6 +331,9 @@ func (e *Engine) persist(tx store.Tx, ex *store.Execution, st *controller.State,
 	// An action no live host serves fails its task at once, with a message
 	// that says so; the controller then decides what that failure means.
 	for {
+		if err := e.rejectBadInput(st, d); err != nil {
+			return err
+		}
 		var unrouted []controller.RunAction
 		var routed []controller.RunAction
 		for _, a := range d.Actions {
