@@ -22,9 +22,9 @@ import (
 // of its workflows. Nothing is stored unless every workflow is valid and
 // new.
 func (e *Engine) CreateWorkflows(ctx context.Context, definition string) ([]*store.WorkflowDef, error) {
-	doc, err := lang.ParseWorkflows([]byte(definition), lang.Options{Source: "definition", ValidateExpr: expr.Validate})
+	doc, err := parseWorkflowDocument(definition)
 	if err != nil {
-		return nil, &definitionError{err: err}
+		return nil, err
 	}
 	now := time.Now().UTC()
 	defs := make([]*store.WorkflowDef, 0, len(doc.Workflows))
@@ -214,16 +214,16 @@ func checkInput(spec *lang.Workflow, input map[string]any) (map[string]any, erro
 	return out, nil
 }
 
-// checkActions makes sure every action the workflow names is served by a
-// live executor host, so that a typo is an answer to the request, not a
-// failed execution later.
+// checkActions makes sure every action the workflow names is one some
+// executor host serves (or served: its requests then wait for a host), so
+// that a typo is an answer to the request, not a failed execution later.
 func (e *Engine) checkActions(spec *lang.Workflow) error {
 	for _, t := range spec.Tasks {
 		if t.Workflow != "" || t.Action == "" || expr.HasExpr(t.Action) || expr.HasExpr(t.Target) {
 			continue
 		}
-		if _, ok := e.pluginFor(t.Target, t.Action); !ok {
-			return badf("workflow %q, task %q: unknown action %q: no executor host on target %q serves it", spec.Name, t.Name, t.Action, targetOr(t.Target))
+		if _, _, ok := e.route(t.Target, t.Action); !ok {
+			return badf("workflow %q, task %q: unknown action %q: no executor host on target %q has ever served it", spec.Name, t.Name, t.Action, targetOr(t.Target))
 		}
 	}
 	return nil

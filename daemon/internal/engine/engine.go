@@ -328,8 +328,10 @@ func (e *Engine) load(tx store.Tx, ex *store.Execution) (*controller.State, erro
 // persist writes a decision: the tasks it created or changed, an action
 // execution and an outbox message per action to run, and the execution.
 func (e *Engine) persist(tx store.Tx, ex *store.Execution, st *controller.State, d *controller.Decision) error {
-	// An action no live host serves fails its task at once, with a message
-	// that says so; the controller then decides what that failure means.
+	// An action no host has ever served fails its task at once, with a
+	// message that says so; the controller then decides what that failure
+	// means. One whose hosts are all gone now is queued anyway: it waits in
+	// its plugin's work queue, and its task says what it waits for.
 	for {
 		if err := e.rejectBadInput(st, d); err != nil {
 			return err
@@ -337,8 +339,11 @@ func (e *Engine) persist(tx store.Tx, ex *store.Execution, st *controller.State,
 		var unrouted []controller.RunAction
 		var routed []controller.RunAction
 		for _, a := range d.Actions {
-			if _, ok := e.pluginFor(a.Target, a.Action); ok {
+			if _, live, ok := e.route(a.Target, a.Action); ok {
 				routed = append(routed, a)
+				if !live {
+					e.markWaiting(d, a)
+				}
 			} else {
 				unrouted = append(unrouted, a)
 			}
@@ -375,7 +380,7 @@ func (e *Engine) persist(tx store.Tx, ex *store.Execution, st *controller.State,
 		}
 	}
 	for _, a := range d.Actions {
-		plugin, _ := e.pluginFor(a.Target, a.Action)
+		plugin, _, _ := e.route(a.Target, a.Action)
 		input, err := json.Marshal(a.Input)
 		if err != nil {
 			return fmt.Errorf("action input of task execution %s: %w", a.TaskID, err)
@@ -466,8 +471,20 @@ func taskRow(ex *store.Execution, t *controller.Task, now time.Time) (*store.Tas
 	return row, nil
 }
 
-func (e *Engine) pluginFor(target, action string) (string, bool) {
-	return e.reg.PluginFor(targetOr(target), action)
+func (e *Engine) route(target, action string) (plugin string, live, ok bool) {
+	return e.reg.Route(targetOr(target), action)
+}
+
+// markWaiting tells, in the task's state info, why its action has not
+// started: the API shows it until the result comes.
+func (e *Engine) markWaiting(d *controller.Decision, a controller.RunAction) {
+	plugin, _, _ := e.route(a.Target, a.Action)
+	for _, t := range d.Tasks {
+		if t.ID == a.TaskID {
+			t.StateInfo = fmt.Sprintf("waiting for an executor host on target %q with plugin %q (action %s): none is registered now",
+				targetOr(a.Target), plugin, a.Action)
+		}
+	}
 }
 
 func targetOr(t string) string {

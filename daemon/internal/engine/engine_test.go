@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,6 +35,8 @@ type rig struct {
 	reg   *transport.Registry
 	eng   *Engine
 	stop  func()
+	// stopHost stops the rig's executor host.
+	stopHost func()
 }
 
 func newRig(t *testing.T) *rig {
@@ -64,22 +68,33 @@ func newRig(t *testing.T) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ex, err := executor.New(executor.Config{ID: "h", Conn: conn, Registry: reg})
+	r := &rig{store: st, conn: conn, reg: reg}
+	r.stopHost = r.startExecutor(t)
+	t.Cleanup(func() { r.stopHost() })
+	eng, err := New(Config{Store: st, Conn: conn, Registry: reg, Logger: hclog.NewNullLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.eng = eng
+	return r
+}
+
+// startExecutor starts an executor host with the built-in actions; the
+// returned function stops it (idempotent).
+func (r *rig) startExecutor(t *testing.T) func() {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ex, err := executor.New(executor.Config{Conn: r.conn, Registry: r.reg})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := ex.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	exCtx, exCancel := context.WithCancel(ctx)
-	exDone := make(chan struct{})
-	go func() { _ = ex.Serve(exCtx); close(exDone) }()
-	t.Cleanup(func() { exCancel(); <-exDone })
-	eng, err := New(Config{Store: st, Conn: conn, Registry: reg, Logger: hclog.NewNullLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &rig{store: st, conn: conn, reg: reg, eng: eng}
+	done := make(chan struct{})
+	go func() { _ = ex.Serve(ctx); close(done) }()
+	var once sync.Once
+	return func() { once.Do(func() { cancel(); <-done }) }
 }
 
 // run starts the engine's loops; stop ends them and waits.
@@ -243,5 +258,37 @@ func TestDuplicateResultDropped(t *testing.T) {
 	again, _ := r.eng.ListTasks(ctx, ex.ID)
 	if after.State != done.State || string(after.Output) != string(done.Output) || len(again) != len(tasks) {
 		t.Fatalf("a duplicate result changed the execution: %s %s, %d tasks", after.State, after.Output, len(again))
+	}
+}
+
+// An action whose hosts are all gone is queued anyway: the task says what
+// it waits for, and runs when a host comes back.
+func TestWaitsForAHost(t *testing.T) {
+	r := newRig(t)
+	r.run(t)
+	ctx := context.Background()
+	if _, err := r.eng.CreateWorkflows(ctx, chain); err != nil {
+		t.Fatal(err)
+	}
+	// The rig's host is the only one; take it away.
+	r.stopHost()
+	if n := len(r.reg.Hosts()); n != 0 {
+		t.Fatalf("%d hosts still registered", n)
+	}
+	ex, err := r.eng.StartExecution(ctx, api.StartRequest{WorkflowName: "chain"})
+	if err != nil {
+		t.Fatalf("an action served before must be accepted while no host is up: %v", err)
+	}
+	tasks, err := r.eng.ListTasks(ctx, ex.ID)
+	if err != nil || len(tasks) != 1 {
+		t.Fatalf("tasks = %v, %v", tasks, err)
+	}
+	if tasks[0].State != store.StateRunning || !strings.Contains(tasks[0].StateInfo, "waiting for an executor host") {
+		t.Fatalf("task = %s %q, want RUNNING and saying what it waits for", tasks[0].State, tasks[0].StateInfo)
+	}
+	stop := r.startExecutor(t)
+	defer stop()
+	if done := r.wait(t, ex.ID); done.State != store.StateSuccess {
+		t.Fatalf("execution = %s %s after a host came back", done.State, done.StateInfo)
 	}
 }

@@ -327,8 +327,10 @@ func (c *Conn) DeleteAll(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
-	if err := c.js.DeleteKeyValue(ctx, c.streamName("EXECUTORS")); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
-		errs = append(errs, err)
+	for _, b := range []string{c.streamName("EXECUTORS"), c.streamName("ROUTES")} {
+		if err := c.js.DeleteKeyValue(ctx, b); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }

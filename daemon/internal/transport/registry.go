@@ -69,7 +69,8 @@ type ActionSpec struct {
 // announce themselves. Engines watch it to know which plugin serves an
 // action, and the API lists it.
 type Registry struct {
-	kv jetstream.KeyValue
+	kv     jetstream.KeyValue
+	routes *routes
 
 	mu    sync.RWMutex
 	hosts map[string]ExecutorInfo
@@ -86,7 +87,11 @@ func (c *Conn) Registry(ctx context.Context) (*Registry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("executor registry: %w", err)
 	}
-	return &Registry{kv: kv, hosts: map[string]ExecutorInfo{}}, nil
+	rt, err := c.openRoutes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Registry{kv: kv, routes: rt, hosts: map[string]ExecutorInfo{}}, nil
 }
 
 // Put announces or refreshes a host.
@@ -101,7 +106,7 @@ func (r *Registry) Put(ctx context.Context, info ExecutorInfo) error {
 		return fmt.Errorf("register executor %s: %w", info.ID, err)
 	}
 	r.store(info)
-	return nil
+	return r.routes.learn(ctx, info)
 }
 
 // Remove withdraws a host that is shutting down cleanly.
@@ -118,9 +123,21 @@ func (r *Registry) Remove(ctx context.Context, id string) error {
 // Watch keeps the in-memory view current until ctx ends. It returns once the
 // initial values have been read, so a caller can Lookup right away.
 func (r *Registry) Watch(ctx context.Context) error {
-	w, err := r.kv.WatchAll(ctx)
-	if err != nil {
+	if err := watchBucket(ctx, r.routes.kv, r.routes.apply); err != nil {
+		return fmt.Errorf("watch action routes: %w", err)
+	}
+	if err := watchBucket(ctx, r.kv, r.apply); err != nil {
 		return fmt.Errorf("watch executor registry: %w", err)
+	}
+	return nil
+}
+
+// watchBucket applies every entry of a bucket, then every change, until
+// ctx ends; it returns once the initial values are in (or after 10 s).
+func watchBucket(ctx context.Context, kv jetstream.KeyValue, apply func(jetstream.KeyValueEntry)) error {
+	w, err := kv.WatchAll(ctx)
+	if err != nil {
+		return err
 	}
 	initial := make(chan struct{})
 	go func() {
@@ -140,7 +157,7 @@ func (r *Registry) Watch(ctx context.Context) error {
 					once.Do(func() { close(initial) })
 					continue
 				}
-				r.apply(e)
+				apply(e)
 			}
 		}
 	}()
@@ -188,7 +205,19 @@ func (r *Registry) Hosts() []ExecutorInfo {
 	return out
 }
 
-// PluginFor finds the plugin that serves action on executor pool target.
+// Route finds the plugin that serves action on executor pool target. live
+// says whether a host serving it is registered now; a known route without
+// a live host means the request will wait in the queue for one.
+func (r *Registry) Route(target, action string) (plugin string, live, ok bool) {
+	if p, ok := r.PluginFor(target, action); ok {
+		return p, true, true
+	}
+	p, ok := r.routes.lookup(target, action)
+	return p, false, ok
+}
+
+// PluginFor finds the plugin that a live host serves action with on
+// executor pool target.
 func (r *Registry) PluginFor(target, action string) (string, bool) {
 	for _, h := range r.Hosts() {
 		if h.Target != target {
