@@ -14,12 +14,17 @@ RACE_PKGS := ./daemon/internal/engine/... ./daemon/internal/transport/... \
 
 all: build
 
+# The plugins are built outside bin/ and installed into it, so bin/'s
+# catalog records their sha256 and the daemon (which looks beside its own
+# binary) runs them.
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/sirocco ./daemon
+	@mkdir -p $(BIN)/.build
 	@for p in $(PLUGINS); do \
-		echo "$(GO) build -o $(BIN)/sirocco-plugin-$$p ./plugins/$$p"; \
-		$(GO) build -o $(BIN)/sirocco-plugin-$$p ./plugins/$$p || exit 1; \
+		echo "$(GO) build -o $(BIN)/.build/sirocco-plugin-$$p ./plugins/$$p"; \
+		$(GO) build -o $(BIN)/.build/sirocco-plugin-$$p ./plugins/$$p || exit 1; \
 	done
+	$(BIN)/sirocco plugin install --plugin-dir $(BIN) $(foreach p,$(PLUGINS),$(BIN)/.build/sirocco-plugin-$(p))
 
 run: build
 	$(BIN)/sirocco server

@@ -63,7 +63,7 @@ func NewRoot(serverCmd, executorCmd *cobra.Command) *cobra.Command {
 	root.PersistentFlags().StringVar(&o.url, "url", url, "Sirocco server URL (env SIROCCO_URL)")
 	root.PersistentFlags().StringVarP(&o.output, "output", "o", "table", "output format: table or json")
 
-	root.AddCommand(workflowCmd(o), executionCmd(o), taskCmd(o))
+	root.AddCommand(workflowCmd(o), executionCmd(o), taskCmd(o), pluginCmd(o))
 	for _, c := range []*cobra.Command{serverCmd, executorCmd} {
 		if c != nil {
 			root.AddCommand(c)
