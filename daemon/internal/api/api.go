@@ -113,6 +113,7 @@ func New(b Backend, log hclog.Logger, opts Options) http.Handler {
 	s.registerHealth(hapi)
 	s.registerWorkflows(hapi)
 	s.registerExecutions(hapi)
+	s.registerValidate(hapi)
 	s.registerCatalog(hapi)
 
 	// Unknown paths get a problem+json 404 instead of ServeMux's plain text,
