@@ -64,6 +64,7 @@ func NewRoot(serverCmd, executorCmd *cobra.Command) *cobra.Command {
 	root.PersistentFlags().StringVarP(&o.output, "output", "o", "table", "output format: table or json")
 
 	root.AddCommand(workflowCmd(o), executionCmd(o), taskCmd(o), pluginCmd(o))
+	root.AddCommand(validateCmd(o))
 	for _, c := range []*cobra.Command{serverCmd, executorCmd} {
 		if c != nil {
 			root.AddCommand(c)
