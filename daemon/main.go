@@ -13,6 +13,7 @@ var version = "dev"
 
 func main() {
 	root := cli.NewRoot(server.Command(version), server.ExecutorCommand(version))
+	root.AddCommand(server.MigrateCommand())
 	root.Version = version
 	if err := root.Execute(); err != nil {
 		os.Exit(1)

@@ -88,6 +88,42 @@ func ExecutorCommand(version string) *cobra.Command {
 	return cmd
 }
 
+// MigrateCommand is `sirocco migrate`: apply the database migrations and
+// exit. Servers also migrate at start; this is for operators who upgrade
+// the schema as a separate step before rolling out new servers.
+func MigrateCommand() *cobra.Command {
+	cfg := Config{}
+	var logLevel string
+	cmd := &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply the database migrations and exit",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := envflag.Apply(cmd); err != nil {
+				return err
+			}
+			cmd.SilenceUsage = true
+			cfg.Logger = newLogger(logLevel)
+			if cfg.DatabaseURL == "" {
+				if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+					return err
+				}
+			}
+			st, err := openStore(cmd.Context(), cfg, cfg.Logger)
+			if err != nil {
+				return err
+			}
+			return st.Close()
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.DataDir, "data-dir", "./sirocco-data", "directory of the SQLite database (when --database-url is not given)")
+	f.StringVar(&cfg.DatabaseURL, "database-url", "", "postgres:// URL of an external PostgreSQL (default: SQLite in the data dir)")
+	f.StringVar(&logLevel, "log-level", "info", "trace, debug, info, warn or error")
+	envflag.Annotate(f)
+	return cmd
+}
+
 func runUntilSignal(cfg Config) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +19,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/jackc/pgx/v5"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+	_ "modernc.org/sqlite"             // the "sqlite" database/sql driver
 
 	"github.com/sirocco-wf/sirocco/daemon/internal/transport"
 )
@@ -436,5 +439,43 @@ func deleteStreams(t *testing.T, prefix string) {
 	defer c.Close()
 	if err := c.DeleteAll(ctx); err != nil {
 		t.Logf("cleanup: %v", err)
+	}
+}
+
+// `sirocco migrate` applies the schema to SQLite and to PostgreSQL and
+// exits; running it again changes nothing.
+func TestMigrateCommand(t *testing.T) {
+	dataDir := t.TempDir()
+	tests := []struct {
+		name string
+		args []string
+		dsn  func() (driver, dsn string)
+	}{
+		{"sqlite", []string{"--data-dir", dataDir}, func() (string, string) { return "sqlite", filepath.Join(dataDir, "sirocco.db") }},
+		{"postgres", nil, nil},
+	}
+	pg := freshDatabase(t)
+	tests[1].args = []string{"--database-url", pg}
+	tests[1].dsn = func() (string, string) { return "pgx", pg }
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for i := 0; i < 2; i++ {
+				cmd := MigrateCommand()
+				cmd.SetArgs(append(tc.args, "--log-level", "error"))
+				if err := cmd.ExecuteContext(context.Background()); err != nil {
+					t.Fatalf("run %d: %v", i+1, err)
+				}
+			}
+			driver, dsn := tc.dsn()
+			db, err := sql.Open(driver, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			var n int
+			if err := db.QueryRow("SELECT count(*) FROM schema_migrations").Scan(&n); err != nil || n == 0 {
+				t.Fatalf("schema_migrations: %d rows, %v", n, err)
+			}
+		})
 	}
 }
