@@ -5,6 +5,9 @@ package main
 
 import (
 	"errors"
+	"os"
+	"strings"
+	"syscall"
 
 	"github.com/sirocco-wf/sirocco/sdk"
 )
@@ -14,6 +17,10 @@ type echoIn struct {
 }
 
 type empty struct{}
+
+type bigIn struct {
+	MiB int `json:"mib"`
+}
 
 type httpIn struct {
 	URL string `json:"url,omitempty"`
@@ -39,6 +46,13 @@ func main() {
 				<-ctx.Done()
 				return nil, ctx.Err()
 			}, sdk.Cancellable()),
+			sdk.Action("test.big", "Returns a string of mib MiB.", func(_ sdk.Context, in bigIn) (string, error) {
+				return strings.Repeat("x", in.MiB<<20), nil
+			}),
+			sdk.Action("test.hang", "Stops the whole plugin process: it never answers again.", func(sdk.Context, empty) (any, error) {
+				_ = syscall.Kill(os.Getpid(), syscall.SIGSTOP)
+				select {}
+			}),
 			sdk.Action("std.http", "Pretends to be std.http.", func(sdk.Context, httpIn) (string, error) {
 				return "testkit", nil
 			}),
