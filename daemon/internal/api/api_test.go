@@ -513,6 +513,7 @@ func TestServiceEndpoints(t *testing.T) {
 	want := []string{
 		"GET /healthz", "POST /v2/workflows", "GET /v2/workflows", "GET /v2/workflows/{identifier}",
 		"POST /v2/executions", "GET /v2/executions", "GET /v2/executions/{id}", "GET /v2/executions/{id}/tasks",
+		"POST /v2/workflows/validate", "POST /v2/workbooks/validate", "POST /v2/actions/validate",
 	}
 	n := 0
 	for path, ops := range doc.Paths {
