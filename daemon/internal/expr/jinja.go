@@ -31,7 +31,10 @@ import (
 // with trim_blocks and lstrip_blocks.
 //
 // The engine is gonja, restricted: no include, import, from or extends
-// (they would read files), no lipsum, and range() is bounded. Output values
+// (they would read files), no macro or call (gonja does not bound their
+// recursion, and a recursive macro would overflow the stack; Mistral's
+// one-line expressions do not use them), no lipsum, and range() is
+// bounded. Output values
 // print as Python's str() prints them, so rendered text matches Mistral.
 
 var (
@@ -86,7 +89,7 @@ var jinjaEnvironment = func() *exec.Environment {
 	cs := map[string]bool{"include": true, "import": true, "from": true, "extends": true}
 	all := builtins.ControlStructures
 	safe := exec.NewControlStructureSet(map[string]parser.ControlStructureParser{})
-	for _, name := range []string{"autoescape", "block", "filter", "for", "if", "macro", "raw", "set", "with", "do", "break", "continue", "call"} {
+	for _, name := range []string{"autoescape", "block", "filter", "for", "if", "raw", "set", "with", "do", "break", "continue"} {
 		if cs[name] {
 			continue
 		}
@@ -97,6 +100,7 @@ var jinjaEnvironment = func() *exec.Environment {
 	}
 	filters := exec.NewFilterSet(map[string]exec.FilterFunction{})
 	filters.Update(builtins.Filters)
+	pythonTyping(filters)
 	for name := range MistralParams {
 		registerMistralFilter(filters, name)
 	}
@@ -129,6 +133,74 @@ var jinjaEnvironment = func() *exec.Environment {
 		Methods:           builtins.Methods,
 	}
 }()
+
+// pythonTyping makes gonja's built-in filters as strict about their input
+// as Jinja2's: gonja returns a zero value where Python raises (an int
+// through `length`), and prints non-strings in Go's way where Jinja2's
+// string filters first apply str().
+func pythonTyping(fs *exec.FilterSet) {
+	wrap := func(names []string, pre func(name string, in *exec.Value) (*exec.Value, error)) {
+		for _, name := range names {
+			f, ok := fs.Get(name)
+			if !ok {
+				continue
+			}
+			_ = fs.Replace(name, func(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
+				in2, err := pre(name, in)
+				if err != nil {
+					return exec.AsValue(err)
+				}
+				return f(e, in2, params)
+			})
+		}
+	}
+	iterable := func(v *exec.Value) bool { return !v.IsNil() && (v.IsString() || v.IsList() || v.IsDict()) }
+	wrap([]string{"length", "count", "list", "first", "last", "min", "max", "sum", "sort", "unique",
+		"reverse", "join", "batch", "slice", "map", "select", "reject", "selectattr", "rejectattr",
+		"groupby", "dictsort", "random", "items"},
+		func(name string, in *exec.Value) (*exec.Value, error) {
+			if in.IsError() || iterable(in) {
+				return in, nil
+			}
+			return nil, fmt.Errorf("%s: '%s' object is not iterable", name, jinjaTypeName(in))
+		})
+	wrap([]string{"upper", "lower", "capitalize", "title", "trim", "center", "replace", "striptags",
+		"wordcount", "truncate", "indent", "urlencode", "wordwrap"},
+		func(name string, in *exec.Value) (*exec.Value, error) {
+			if in.IsError() || (in.IsString() && !in.IsNil()) {
+				return in, nil
+			}
+			v, err := fromJinja(in)
+			if err != nil {
+				return nil, err
+			}
+			return exec.AsValue(yaql.PyStr(v)), nil
+		})
+	wrap([]string{"abs", "round"}, func(name string, in *exec.Value) (*exec.Value, error) {
+		if in.IsError() {
+			return in, nil
+		}
+		if in.IsBool() {
+			if in.Bool() {
+				return exec.AsValue(1), nil
+			}
+			return exec.AsValue(0), nil
+		}
+		if in.IsNil() || !in.IsNumber() {
+			return nil, fmt.Errorf("bad operand type for %s(): '%s'", name, jinjaTypeName(in))
+		}
+		return in, nil
+	})
+	wrap([]string{"float", "int"}, func(name string, in *exec.Value) (*exec.Value, error) {
+		if in.IsBool() && !in.IsNil() {
+			if in.Bool() {
+				return exec.AsValue(1), nil
+			}
+			return exec.AsValue(0), nil
+		}
+		return in, nil
+	})
+}
 
 // registerMistralFilter makes `value | name(args)` call Mistral's function
 // name with value as its context, as Mistral's filters do: the value takes
@@ -391,6 +463,15 @@ var (
 	tokenType  = reflect.TypeFor[*tokens.Token]()
 )
 
+// withoutPyStr undoes withPyStr, for the native value of one expression.
+func withoutPyStr(e nodes.Expression) nodes.Expression {
+	fe, ok := e.(*nodes.FilteredExpression)
+	if !ok || len(fe.Filters) != 1 || fe.Filters[0].Name != "__pystr" {
+		return e
+	}
+	return fe.Expression
+}
+
 func withPyStr(e nodes.Expression) nodes.Expression {
 	return &nodes.FilteredExpression{Expression: e, Filters: []*nodes.FilterCall{{Token: e.Position(), Name: "__pystr"}}}
 }
@@ -509,14 +590,8 @@ func evalJinjaNative(whole, inner string, ctx *exec.Context, js *jinjaState) (an
 	if !ok || len(t.Root().Nodes) != 1 {
 		return nil, &JinjaError{Expr: whole, Msg: "not a single expression", Syntax: true}
 	}
-	expr := out.Expression
-	if fe, ok := expr.(*nodes.FilteredExpression); ok && len(fe.Filters) > 0 && fe.Filters[len(fe.Filters)-1].Name == "__pystr" {
-		if len(fe.Filters) == 1 {
-			expr = fe.Expression
-		} else {
-			expr = &nodes.FilteredExpression{Expression: fe.Expression, Filters: fe.Filters[:len(fe.Filters)-1]}
-		}
-	}
+	expr := withoutPyStr(out.Expression)
+	alt := withoutPyStr(out.Alternative)
 	ev := &exec.Evaluator{
 		Config: jinjaConfig,
 		Environment: &exec.Environment{
@@ -543,8 +618,8 @@ func evalJinjaNative(whole, inner string, ctx *exec.Context, js *jinjaState) (an
 			}
 			if c.IsTrue() {
 				v = ev.Eval(expr)
-			} else if out.Alternative != nil {
-				v = ev.Eval(out.Alternative)
+			} else if alt != nil {
+				v = ev.Eval(alt)
 			} else {
 				v = exec.AsValue(nil)
 			}
