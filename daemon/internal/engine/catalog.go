@@ -352,3 +352,22 @@ func (e *Engine) rejectBadInput(st *controller.State, d *controller.Decision) er
 		}
 	}
 }
+
+var _ api.Executors = (*Engine)(nil)
+
+// ListExecutors lists the live executor hosts from the registry.
+func (e *Engine) ListExecutors(context.Context) ([]api.Executor, error) {
+	hosts := e.reg.Hosts()
+	out := make([]api.Executor, 0, len(hosts))
+	for _, h := range hosts {
+		x := api.Executor{
+			ID: h.ID, Host: h.Host, Target: h.Target, Capacity: h.Capacity, Running: h.Running,
+			StartedAt: h.StartedAt.UTC().Format(api.TimeFormat), SeenAt: h.SeenAt.UTC().Format(api.TimeFormat),
+		}
+		for _, p := range h.Plugins {
+			x.Plugins = append(x.Plugins, api.ExecutorPlugin{Name: p.Name, Version: p.Version, Health: p.Health, Actions: p.Actions})
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}

@@ -292,6 +292,29 @@ func TestDistributed(t *testing.T) {
 	d := start(t, apiCfg)
 
 	checkSuccess(t, d, runWorkflow(t, d, jsonServer(t).URL))
+
+	// The API process sees the executor host in the registry.
+	var list struct {
+		Executors []struct {
+			Target  string `json:"target"`
+			Plugins []struct {
+				Name string `json:"name"`
+			} `json:"plugins"`
+		} `json:"executors"`
+	}
+	if code, body := call(t, "GET", d.url+"/v2/executors", "", "", &list); code != http.StatusOK {
+		t.Fatalf("executors: %d %s", code, body)
+	}
+	if len(list.Executors) != 1 || list.Executors[0].Target != "default" {
+		t.Fatalf("executors = %+v, want the one executor host on target default", list.Executors)
+	}
+	var names []string
+	for _, p := range list.Executors[0].Plugins {
+		names = append(names, p.Name)
+	}
+	if got := strings.Join(names, ","); !strings.Contains(got, "builtin") || !strings.Contains(got, "http") {
+		t.Fatalf("executor plugins = %s, want builtin and http among them", got)
+	}
 }
 
 // TestBadInput checks that bad requests get a 4xx problem+json answer that
