@@ -63,4 +63,3 @@ func benchDir(b *testing.B) string {
 	}
 	return dir
 }
-
