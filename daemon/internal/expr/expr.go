@@ -324,3 +324,7 @@ func IsLimit(err error) bool {
 	var ye *Error
 	return errors.As(err, &ye) && ye.Kind == yaql.LimitError
 }
+
+// Truthy is Python's truth test on the value model: what a transition guard
+// or a boolean task key given as an expression means.
+func Truthy(v any) bool { return yaql.Truthy(v) }

@@ -126,7 +126,7 @@ func MistralFuncs(host MistralHost, data any) map[string]Func {
 						q.State = s
 					}
 				case 1, 3:
-					b := pyTruth(a)
+					b := yaql.Truthy(a)
 					if i == 1 {
 						q.Recursive = b
 					} else {
@@ -207,7 +207,7 @@ func MistralFuncs(host MistralHost, data any) map[string]Func {
 				return nil, err
 			}
 			v := data
-			if len(args) == 1 && pyTruth(args[0]) {
+			if len(args) == 1 && yaql.Truthy(args[0]) {
 				v = args[0] // Mistral: `data or context`
 			}
 			s, err := PyJSON(v, 4)
@@ -336,25 +336,4 @@ func typeWord(v any) string {
 		return "dict"
 	}
 	return fmt.Sprintf("%T", v)
-}
-
-// pyTruth is Python's truth test on the JSON value model.
-func pyTruth(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return false
-	case bool:
-		return x
-	case int64:
-		return x != 0
-	case float64:
-		return x != 0
-	case string:
-		return x != ""
-	case []any:
-		return len(x) > 0
-	case map[string]any:
-		return len(x) > 0
-	}
-	return true
 }

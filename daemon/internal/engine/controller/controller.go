@@ -229,7 +229,7 @@ func (c *Controller) guard(s *State, t *Task, data map[string]any, guard string)
 	if err != nil {
 		return false, err
 	}
-	return truthy(v), nil
+	return expr.Truthy(v), nil
 }
 
 // schedule creates a task execution and runs its action.
@@ -292,9 +292,9 @@ func (c *Controller) flag(v any, env *expr.Env) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		return truthy(r), nil
+		return expr.Truthy(r), nil
 	}
-	return truthy(v), nil
+	return expr.Truthy(v), nil
 }
 
 // checkCompletion ends the execution once nothing runs any more: in ERROR
@@ -567,27 +567,6 @@ func startTasks(w *lang.Workflow) []*lang.Task {
 		}
 	}
 	return out
-}
-
-// truthy is YAQL's and Python's idea of a true value.
-func truthy(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return false
-	case bool:
-		return x
-	case int64:
-		return x != 0
-	case float64:
-		return x != 0
-	case string:
-		return x != ""
-	case []any:
-		return len(x) > 0
-	case map[string]any:
-		return len(x) > 0
-	}
-	return true
 }
 
 func typeName(v any) string {

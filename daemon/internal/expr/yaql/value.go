@@ -224,7 +224,10 @@ func typeName(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-// truthy is Python's truth test, which yaql's and, or, not and bool() use.
+// Truthy is Python's truth test, which yaql's and, or, not and bool() use,
+// and which Mistral applies to transition guards and boolean task keys.
+func Truthy(v any) bool { return truthy(v) }
+
 func truthy(v any) bool {
 	switch x := v.(type) {
 	case nil:
