@@ -91,9 +91,10 @@ func chaosOutput(n int) map[string]any {
 }
 
 // executorLostRE is the error S5 promises for a non-safe-rerun action
-// whose host died: it must say "executor lost" in so many words, so that
-// operators can search for it.
-var executorLostRE = regexp.MustCompile(`(?i)executor lost`)
+// whose host died: the task's state_info must say "executor lost" (or name
+// the error type, ExecutorLost) in so many words, so that operators can
+// search for it.
+var executorLostRE = regexp.MustCompile(`(?i)executor ?lost`)
 
 // TestChaos is S5 item 6: two servers (api and engine) and two executor
 // hosts on a private PostgreSQL and a private NATS run 500 executions
