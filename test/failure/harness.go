@@ -729,6 +729,7 @@ type Server struct {
 	*Proc
 	URL  string // http://127.0.0.1:PORT, empty without the api role
 	args []string
+	cfg  ServerConfig
 	h    *Harness
 }
 
@@ -753,7 +754,7 @@ func (h *Harness) StartServer(name string, c ServerConfig) *Server {
 		args = append(args, "--capacity", strconv.Itoa(c.Capacity))
 	}
 	args = append(args, c.Extra...)
-	s := &Server{h: h, args: args}
+	s := &Server{h: h, args: args, cfg: c}
 	if c.Roles == "" || strings.Contains(c.Roles, "api") {
 		s.URL = fmt.Sprintf("http://127.0.0.1:%d", port)
 	}
@@ -770,10 +771,10 @@ func (s *Server) start(name string) {
 			return fmt.Errorf("%s exited with %d:\n%s", s.Name, s.ExitCode(), s.Tail(20))
 		}
 		if s.URL == "" {
-			if len(s.Grep(readyRE)) == 0 {
-				return fmt.Errorf("%s: no readiness line in its log yet", s.Name)
+			if len(s.Grep(readyRE)) > 0 || engineConsuming(s.cfg) == nil {
+				return nil
 			}
-			return nil
+			return fmt.Errorf("%s: neither a readiness line in its log nor an engine pulling results yet", s.Name)
 		}
 		resp, err := http.Get(s.URL + "/healthz")
 		if err != nil {
@@ -798,6 +799,39 @@ func (s *Server) Restart() {
 }
 
 var readyRE = regexp.MustCompile(`executor host ready|API listening|engine (started|running|ready)`)
+
+// engineConsuming says whether an engine pulls from the results stream of
+// c's NATS and prefix: how an engine-only server, which logs no line when
+// it is up, is seen to be ready.
+func engineConsuming(c ServerConfig) error {
+	if c.NATSURL == "" {
+		return errors.New("embedded NATS")
+	}
+	nc, err := nats.Connect(c.NATSURL, nats.Timeout(time.Second))
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	stream := strings.ToUpper(strings.ReplaceAll(or(c.Prefix, "sirocco"), "-", "_")) + "_RESULTS"
+	cons, err := js.Consumer(ctx, stream, "engine")
+	if err != nil {
+		return err
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return err
+	}
+	if info.NumWaiting == 0 {
+		return errors.New("no pull request waiting on the engines' consumer")
+	}
+	return nil
+}
 
 // ExecutorConfig is the command line of one `sirocco executor`.
 type ExecutorConfig struct {
