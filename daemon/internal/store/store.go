@@ -107,6 +107,41 @@ type OutboxMsg struct {
 	Payload []byte
 }
 
+// Timer is a durable wake-up: at FireAt an engine's scheduler claims it and
+// runs the handler registered for Kind in the claiming transaction, which
+// also deletes the row. Timers are rows so that nothing waits only in a
+// process's memory (a restart loses no wait, retry delay, timeout or cron
+// tick) and so that two engines never fire the same one.
+type Timer struct {
+	ID int64 // assigned by the store
+	// Key is unique: adding a timer whose key exists is ErrConflict, which
+	// makes scheduling idempotent (e.g. "cron/<trigger id>/<unix time>").
+	Key     string
+	Kind    string // selects the handler: "cron", later "retry", "timeout", ...
+	Ref     string // what the timer is about (a trigger id, a task execution id)
+	FireAt  time.Time
+	Payload []byte // handler-specific, opaque to the store
+}
+
+// CronTrigger starts a workflow on a cron schedule, with the fields of
+// Mistral's v2 API. Zero FirstExecutionTime and UpdatedAt and a nil
+// RemainingExecutions mean "not set" (null on the wire).
+type CronTrigger struct {
+	ID                  string
+	Name                string // unique
+	Pattern             string // 5-field cron syntax
+	WorkflowName        string
+	WorkflowID          string
+	WorkflowInput       []byte // JSON object
+	WorkflowParams      []byte // JSON object
+	FirstExecutionTime  time.Time
+	NextExecutionTime   time.Time
+	RemainingExecutions *int // nil: unlimited; the trigger is deleted after its last run
+	Scope               string
+	CreatedAt           time.Time
+	UpdatedAt           time.Time // zero until the first update
+}
+
 // ListOpts pages a listing the way Mistral's API does: by marker (the id of
 // the last row of the previous page), limit, and sort keys.
 type ListOpts struct {
@@ -163,4 +198,36 @@ type Tx interface {
 	// ListOutbox returns up to limit messages in the order they were added.
 	ListOutbox(limit int) ([]*OutboxMsg, error)
 	DeleteOutbox(seqs ...int64) error
+
+	// AddTimer schedules t and sets t.ID; a timer with the same Key is
+	// ErrConflict (the transaction stays usable).
+	AddTimer(t *Timer) error
+	// ClaimTimers returns up to limit timers due at now, oldest first, and
+	// locks them until the transaction ends; on PostgreSQL timers another
+	// transaction holds are skipped, so concurrent engines claim disjoint
+	// sets. The caller deletes what it handled in the same transaction.
+	ClaimTimers(now time.Time, limit int) ([]*Timer, error)
+	// DeleteTimer removes a timer; ErrNotFound when it is gone.
+	DeleteTimer(id int64) error
+	// DeleteTimerByKey removes the timer with key, for a caller that
+	// cancels what it scheduled (a deleted trigger's next tick, a timeout
+	// that no longer applies); ErrNotFound when there is none.
+	DeleteTimerByKey(key string) error
+	// NextTimerAt is the earliest FireAt of all timers; ok is false when
+	// there are none. A scheduler sleeps until then.
+	NextTimerAt() (at time.Time, ok bool, err error)
+
+	// CreateCronTrigger inserts c, giving it an id and CreatedAt when it has
+	// none; the name is unique (ErrConflict).
+	CreateCronTrigger(c *CronTrigger) error
+	// GetCronTrigger finds a trigger by id or name, as Mistral's
+	// GET /v2/cron_triggers/{identifier}; lock holds its row until the
+	// transaction ends (FOR UPDATE on PostgreSQL).
+	GetCronTrigger(identifier string, lock bool) (*CronTrigger, error)
+	ListCronTriggers(o ListOpts) ([]*CronTrigger, error)
+	// UpdateCronTrigger writes every field of c (found by c.ID) but its id
+	// and CreatedAt, and sets UpdatedAt.
+	UpdateCronTrigger(c *CronTrigger) error
+	// DeleteCronTrigger deletes a trigger by id or name.
+	DeleteCronTrigger(identifier string) error
 }

@@ -43,6 +43,10 @@ func Run(t *testing.T, open Open) {
 		{"TimestampsAreUTC", testTimestampsUTC},
 		{"CancelledContext", testCancelledContext},
 		{"FailedStatementFailsTx", testFailedStatementFailsTx},
+		{"Timers", testTimers},
+		{"TimerClaimsAreDisjoint", testTimerClaimsDisjoint},
+		{"CronTriggers", testCronTriggers},
+		{"ListCronTriggers", testListCronTriggers},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, open(t)) })
@@ -698,5 +702,305 @@ func testCancelledContext(t *testing.T, s store.Store) {
 	// The store still works afterwards.
 	tx(t, s, func(tx store.Tx) error {
 		return tx.CreateExecution(&store.Execution{WorkflowName: "wf", State: store.StateIdle})
+	})
+}
+
+func testTimers(t *testing.T, s store.Store) {
+	tx(t, s, func(tx store.Tx) error {
+		_, ok, err := tx.NextTimerAt()
+		wantErr(t, "next of none", err, nil)
+		equal(t, "no timers", ok, false)
+		return nil
+	})
+	// Added out of order; fire times tie for b and c, so id breaks the tie.
+	ts := []*store.Timer{
+		{Key: "k/c", Kind: "cron", Ref: "t1", FireAt: t0.Add(2 * time.Second), Payload: []byte(`{"n":3}`)},
+		{Key: "k/a", Kind: "retry", Ref: "task-1", FireAt: t0},
+		{Key: "k/b", Kind: "cron", Ref: "t1", FireAt: t0.Add(2 * time.Second)},
+		{Key: "k/late", Kind: "cron", FireAt: t0.Add(time.Hour)},
+	}
+	tx(t, s, func(tx store.Tx) error {
+		for _, tm := range ts {
+			wantErr(t, "add "+tm.Key, tx.AddTimer(tm), nil)
+			if tm.ID == 0 {
+				t.Fatalf("AddTimer did not set the id of %s", tm.Key)
+			}
+		}
+		// The same key again is a conflict that leaves the transaction usable.
+		dup := &store.Timer{Key: "k/a", Kind: "retry", FireAt: t0.Add(-time.Hour)}
+		wantErr(t, "duplicate key", tx.AddTimer(dup), store.ErrConflict)
+		wantFailure(t, "missing kind", tx.AddTimer(&store.Timer{Key: "x", FireAt: t0}))
+		return nil
+	})
+	tx(t, s, func(tx store.Tx) error {
+		at, ok, err := tx.NextTimerAt()
+		wantErr(t, "next", err, nil)
+		if !ok || !at.Equal(t0) {
+			t.Fatalf("NextTimerAt = %v %v, want %v (the duplicate must not have replaced k/a)", at, ok, t0)
+		}
+		none, err := tx.ClaimTimers(t0.Add(-time.Second), 10)
+		wantErr(t, "claim before due", err, nil)
+		equal(t, "claimed before due", len(none), 0)
+		got, err := tx.ClaimTimers(t0.Add(2*time.Second), 2)
+		wantErr(t, "claim 2", err, nil)
+		equal(t, "oldest first, limited", timerKeys(got), []string{"k/a", "k/c"})
+		equal(t, "claimed row", got[1], ts[0])
+		got, err = tx.ClaimTimers(t0.Add(2*time.Second), 10)
+		wantErr(t, "claim all due", err, nil)
+		equal(t, "all due", timerKeys(got), []string{"k/a", "k/c", "k/b"})
+		_, err = tx.ClaimTimers(t0, 0)
+		wantFailure(t, "limit 0", err)
+		return nil
+	})
+	// A claim that is rolled back leaves the timers in place.
+	err := s.InTx(context.Background(), func(tx store.Tx) error {
+		got, err := tx.ClaimTimers(t0, 10)
+		if err != nil {
+			return err
+		}
+		for _, tm := range got {
+			if err := tx.DeleteTimer(tm.ID); err != nil {
+				return err
+			}
+		}
+		return errStop
+	})
+	wantErr(t, "rolled back claim", err, errStop)
+	tx(t, s, func(tx store.Tx) error {
+		got, err := tx.ClaimTimers(t0.Add(2*time.Second), 10)
+		wantErr(t, "claim after rollback", err, nil)
+		equal(t, "still due after rollback", len(got), 3)
+		wantErr(t, "delete", tx.DeleteTimer(got[0].ID), nil)
+		wantErr(t, "delete again", tx.DeleteTimer(got[0].ID), store.ErrNotFound)
+		wantErr(t, "delete by key", tx.DeleteTimerByKey("k/b"), nil)
+		wantErr(t, "delete by key again", tx.DeleteTimerByKey("k/b"), store.ErrNotFound)
+		// A deleted key may be used again.
+		wantErr(t, "re-add k/a", tx.AddTimer(&store.Timer{Key: "k/a", Kind: "retry", FireAt: t0.Add(time.Minute)}), nil)
+		return nil
+	})
+	tx(t, s, func(tx store.Tx) error {
+		got, err := tx.ClaimTimers(t0.Add(24*time.Hour), 10)
+		wantErr(t, "claim rest", err, nil)
+		equal(t, "left", timerKeys(got), []string{"k/c", "k/a", "k/late"})
+		at, ok, err := tx.NextTimerAt()
+		wantErr(t, "next", err, nil)
+		if !ok || !at.Equal(t0.Add(2*time.Second)) {
+			t.Fatalf("NextTimerAt = %v %v, want %v", at, ok, t0.Add(2*time.Second))
+		}
+		return nil
+	})
+}
+
+// wantFailure fails unless err is an error (of any kind).
+func wantFailure(t *testing.T, what string, err error) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("%s: no error", what)
+	}
+}
+
+func timerKeys(ts []*store.Timer) []string {
+	out := make([]string, len(ts))
+	for i, tm := range ts {
+		out[i] = tm.Key
+	}
+	return out
+}
+
+// testTimerClaimsDisjoint claims the same due timers from two transactions
+// at once, as two engines' schedulers do. Transaction A claims half and
+// holds them; B then claims everything due. Where transactions run
+// concurrently (PostgreSQL) B must skip A's locked rows without waiting
+// (FOR UPDATE SKIP LOCKED); where they are serialised (SQLite) B runs
+// after A's commit. Either way every timer is claimed exactly once.
+func testTimerClaimsDisjoint(t *testing.T, s store.Store) {
+	const n = 10
+	tx(t, s, func(tx store.Tx) error {
+		for i := 0; i < n; i++ {
+			if err := tx.AddTimer(&store.Timer{Key: fmt.Sprintf("t%02d", i), Kind: "cron", FireAt: t0.Add(time.Duration(i) * time.Millisecond)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	claimAndDelete := func(tx store.Tx, limit int) ([]string, error) {
+		got, err := tx.ClaimTimers(t0.Add(time.Second), limit)
+		if err != nil {
+			return nil, err
+		}
+		for _, tm := range got {
+			if err := tx.DeleteTimer(tm.ID); err != nil {
+				return nil, err
+			}
+		}
+		return timerKeys(got), nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	aHolds := make(chan struct{})
+	bClaimed := make(chan struct{})
+	var aKeys, bKeys []string
+	var overlapped bool
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		errs <- s.InTx(ctx, func(tx store.Tx) error {
+			var err error
+			if aKeys, err = claimAndDelete(tx, n/2); err != nil {
+				return err
+			}
+			close(aHolds)
+			select {
+			case <-bClaimed:
+				overlapped = true
+			case <-time.After(time.Second):
+				// B is waiting for this transaction: the store serialises.
+			}
+			return nil
+		})
+	}()
+	go func() {
+		defer wg.Done()
+		<-aHolds
+		errs <- s.InTx(ctx, func(tx store.Tx) error {
+			var err error
+			bKeys, err = claimAndDelete(tx, n)
+			close(bClaimed)
+			return err
+		})
+	}()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		wantErr(t, "concurrent claim", err, nil)
+	}
+	t.Logf("A claimed %v, B claimed %v, B claimed while A held its timers: %v", aKeys, bKeys, overlapped)
+	equal(t, "A's share", len(aKeys), n/2)
+	equal(t, "B's share", len(bKeys), n-n/2)
+	seen := map[string]int{}
+	for _, k := range append(append([]string{}, aKeys...), bKeys...) {
+		seen[k]++
+	}
+	for i := 0; i < n; i++ {
+		if k := fmt.Sprintf("t%02d", i); seen[k] != 1 {
+			t.Errorf("timer %s claimed %d times, want once", k, seen[k])
+		}
+	}
+	tx(t, s, func(tx store.Tx) error {
+		_, ok, err := tx.NextTimerAt()
+		wantErr(t, "next", err, nil)
+		equal(t, "no timer left", ok, false)
+		return nil
+	})
+}
+
+func testCronTriggers(t *testing.T, s store.Store) {
+	three := 3
+	c := &store.CronTrigger{
+		Name: "nightly", Pattern: "0 0 * * *", WorkflowName: "wf", WorkflowID: "wf-id",
+		WorkflowInput: []byte(`{"name":"x"}`), WorkflowParams: []byte(`{"env":{"k":1}}`),
+		FirstExecutionTime: t0.Add(time.Hour), NextExecutionTime: t0.Add(time.Hour), RemainingExecutions: &three,
+	}
+	plain := &store.CronTrigger{Name: "plain", Pattern: "* * * * *", WorkflowName: "wf", WorkflowID: "wf-id", NextExecutionTime: t0}
+	tx(t, s, func(tx store.Tx) error {
+		wantErr(t, "create", tx.CreateCronTrigger(c), nil)
+		wantErr(t, "create plain", tx.CreateCronTrigger(plain), nil)
+		wantErr(t, "duplicate name", tx.CreateCronTrigger(&store.CronTrigger{Name: "nightly", Pattern: "x", NextExecutionTime: t0}), store.ErrConflict)
+		wantFailure(t, "no next time", tx.CreateCronTrigger(&store.CronTrigger{Name: "n", Pattern: "x"}))
+		return nil
+	})
+	if c.ID == "" || c.CreatedAt.IsZero() || !c.UpdatedAt.IsZero() || c.Scope != "private" {
+		t.Fatalf("create did not fill id, created_at, scope or set updated_at: %+v", c)
+	}
+	tx(t, s, func(tx store.Tx) error {
+		for _, ident := range []string{"nightly", c.ID} {
+			for _, lock := range []bool{false, true} {
+				got, err := tx.GetCronTrigger(ident, lock)
+				wantErr(t, "get "+ident, err, nil)
+				equal(t, fmt.Sprintf("get %s lock=%v", ident, lock), got, c)
+			}
+		}
+		got, err := tx.GetCronTrigger("plain", false)
+		wantErr(t, "get plain", err, nil)
+		if got.RemainingExecutions != nil || !got.FirstExecutionTime.IsZero() || got.WorkflowInput != nil {
+			t.Fatalf("unset fields read back set: %+v", got)
+		}
+		_, err = tx.GetCronTrigger("nope", false)
+		wantErr(t, "get missing", err, store.ErrNotFound)
+		if err != nil && !strings.Contains(err.Error(), `"nope"`) {
+			t.Errorf("not-found error %q does not name the trigger", err)
+		}
+		return nil
+	})
+	two := 2
+	c.RemainingExecutions = &two
+	c.NextExecutionTime = t0.Add(25 * time.Hour)
+	tx(t, s, func(tx store.Tx) error { return tx.UpdateCronTrigger(c) })
+	if c.UpdatedAt.IsZero() {
+		t.Fatal("update did not set updated_at")
+	}
+	tx(t, s, func(tx store.Tx) error {
+		got, err := tx.GetCronTrigger(c.ID, false)
+		wantErr(t, "get after update", err, nil)
+		equal(t, "after update", got, c)
+		wantErr(t, "update missing", tx.UpdateCronTrigger(&store.CronTrigger{ID: "ghost", Name: "ghost", NextExecutionTime: t0}), store.ErrNotFound)
+		wantErr(t, "delete by name", tx.DeleteCronTrigger("nightly"), nil)
+		wantErr(t, "delete again", tx.DeleteCronTrigger("nightly"), store.ErrNotFound)
+		wantErr(t, "delete by id", tx.DeleteCronTrigger(plain.ID), nil)
+		left, err := tx.ListCronTriggers(store.ListOpts{})
+		wantErr(t, "list", err, nil)
+		equal(t, "left after deletes", len(left), 0)
+		return nil
+	})
+}
+
+func testListCronTriggers(t *testing.T, s store.Store) {
+	names := []string{"d", "b", "e", "a", "c"}
+	tx(t, s, func(tx store.Tx) error {
+		for i, n := range names {
+			// b and e share created_at, so id breaks the tie.
+			created := t0.Add(time.Duration(i) * time.Second)
+			if n == "e" {
+				created = t0.Add(time.Second)
+			}
+			if err := tx.CreateCronTrigger(&store.CronTrigger{
+				ID: "id-" + n, Name: n, Pattern: "* * * * *", WorkflowName: "wf" + fmt.Sprint(i%2), WorkflowID: "x",
+				NextExecutionTime: t0.Add(time.Duration(10-i) * time.Minute), CreatedAt: created,
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	page := func(o store.ListOpts) []string {
+		t.Helper()
+		var out []string
+		tx(t, s, func(tx store.Tx) error {
+			got, err := tx.ListCronTriggers(o)
+			if err != nil {
+				return err
+			}
+			for _, c := range got {
+				out = append(out, c.Name)
+			}
+			return nil
+		})
+		return out
+	}
+	equal(t, "default order (created_at, id)", page(store.ListOpts{}), []string{"d", "b", "e", "a", "c"})
+	equal(t, "by name desc", page(store.ListOpts{SortKeys: []string{"name"}, SortDirs: []string{"desc"}}), []string{"e", "d", "c", "b", "a"})
+	equal(t, "by next_execution_time", page(store.ListOpts{SortKeys: []string{"next_execution_time"}}), []string{"c", "a", "e", "b", "d"})
+	equal(t, "page 1", page(store.ListOpts{Limit: 2}), []string{"d", "b"})
+	equal(t, "page 2", page(store.ListOpts{Limit: 2, Marker: "id-b"}), []string{"e", "a"})
+	equal(t, "page 3", page(store.ListOpts{Limit: 2, Marker: "id-a"}), []string{"c"})
+	equal(t, "filter", page(store.ListOpts{Filters: map[string]string{"workflow_name": "wf1"}}), []string{"b", "a"})
+	tx(t, s, func(tx store.Tx) error {
+		_, err := tx.ListCronTriggers(store.ListOpts{SortKeys: []string{"updated_at"}})
+		wantErr(t, "nullable sort key", err, store.ErrBadListOpts)
+		_, err = tx.ListCronTriggers(store.ListOpts{Marker: "id-missing"})
+		wantErr(t, "missing marker", err, store.ErrNotFound)
+		return nil
 	})
 }
