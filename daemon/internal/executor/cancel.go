@@ -52,6 +52,16 @@ func (r *running) cancel(id string) bool {
 	return ok
 }
 
+// cancelAll cancels every run on this host with cause and says how many.
+func (r *running) cancelAll(cause error) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, cancel := range r.runs {
+		cancel(cause)
+	}
+	return len(r.runs)
+}
+
 // onCancel handles one cancel request from the engine.
 func (e *Executor) onCancel(req transport.CancelRequest) {
 	if e.runs.cancel(req.ActionExecutionID) {

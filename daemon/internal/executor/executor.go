@@ -30,7 +30,23 @@ type Config struct {
 	Registry *transport.Registry
 	Plugins  *pluginhost.Host // started already; nil runs built-ins only
 	Logger   hclog.Logger
+	// Grace is how long a host that is told to stop waits for its running
+	// actions before it hands them back; DefaultGrace when zero.
+	Grace time.Duration
 }
+
+// DefaultGrace is the shutdown grace period of an executor host: shorter
+// than JetStream's AckWait, so a handed-back action is not also redelivered
+// as lost.
+const DefaultGrace = 20 * time.Second
+
+// handBackDelay is how long a request given back at shutdown waits before
+// JetStream offers it again.
+const handBackDelay = 2 * time.Second
+
+// errShuttingDown is the cause of the runs a stopping host cancels when its
+// grace period is over.
+var errShuttingDown = errors.New("executor host shutting down")
 
 // Executor is one executor host.
 type Executor struct {
@@ -43,6 +59,9 @@ type Executor struct {
 	info       transport.ExecutorInfo
 	runs       running
 	stopCancel func()
+	// handingBack is set when the grace period is over: runs that end with
+	// an error from then on are given back to JetStream, not reported.
+	handingBack atomic.Bool
 }
 
 // New checks the configuration and builds the host.
@@ -64,6 +83,9 @@ func New(cfg Config) (*Executor, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.NewNullLogger()
+	}
+	if cfg.Grace <= 0 {
+		cfg.Grace = DefaultGrace
 	}
 	return &Executor{cfg: cfg, log: cfg.Logger}, nil
 }
@@ -121,9 +143,7 @@ func (e *Executor) Serve(ctx context.Context) error {
 			}
 			e.log.Info("plugins changed; announced them", "plugins", len(plugins))
 		case <-ctx.Done():
-			rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			_ = e.cfg.Registry.Remove(rctx, e.cfg.ID)
-			cancel()
+			e.shutdown()
 			return nil
 		case <-tick.C:
 			// Health changes (a plugin restarting) show in the refresh.
@@ -137,6 +157,31 @@ func (e *Executor) Serve(ctx context.Context) error {
 				e.log.Warn("registry refresh failed", "error", err)
 			}
 		}
+	}
+}
+
+// shutdown is a graceful stop: withdraw from the registry, take no new
+// work, let running actions finish within the grace period, then cancel
+// the rest and give their requests back to JetStream (another host reruns
+// a safe-rerun task; the others end as ExecutorLost, as after a crash).
+func (e *Executor) shutdown() {
+	rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	_ = e.cfg.Registry.Remove(rctx, e.cfg.ID)
+	cancel()
+	for _, s := range e.subs {
+		s.StopFetching()
+	}
+	if n := e.running.Load(); n > 0 {
+		e.log.Info("stopping: waiting for running actions", "running", n, "grace", e.cfg.Grace)
+	}
+	deadline := time.Now().Add(e.cfg.Grace)
+	for e.running.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if e.running.Load() > 0 {
+		e.handingBack.Store(true)
+		n := e.runs.cancelAll(errShuttingDown)
+		e.log.Warn("grace period over: handing running actions back", "actions", n)
 	}
 }
 
@@ -236,11 +281,19 @@ func (e *Executor) handle(msg jetstream.Msg) {
 			"action", req.Action, "action_execution_id", req.ActionExecutionID, "deliveries", md.NumDelivered)
 		aerr = &transport.ActionError{
 			Type: transport.ErrTypeExecutorLost,
-			Message: fmt.Sprintf("the executor host running action %s stopped answering before it reported a result; "+
+			Message: fmt.Sprintf("executor lost: the executor host running action %s stopped answering before it reported a result; "+
 				"the task is not safe-rerun, so the action was not run again", req.Action),
 		}
 	} else {
 		output, aerr = e.runWithHeartbeat(msg, &req)
+		if aerr != nil && e.handingBack.Load() {
+			// Cancelled by a stop whose grace ran out: give the request
+			// back for another host rather than report the cancellation.
+			// The delay outlasts this host's last pull request, so the
+			// request cannot come straight back here.
+			_ = msg.NakWithDelay(handBackDelay)
+			return
+		}
 	}
 
 	res := transport.ActionResult{

@@ -67,12 +67,21 @@ func newRig(t *testing.T, start bool) *rig {
 
 func (r *rig) startExecutor(t *testing.T) {
 	t.Helper()
+	stop := r.startHost(t, Config{ID: "h1"})
+	t.Cleanup(stop)
+}
+
+// startHost starts an executor host; the returned function stops it as
+// SIGTERM does and waits until it has stopped.
+func (r *rig) startHost(t *testing.T, cfg Config) func() {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	reg, err := r.conn.Registry(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ex, err := New(Config{ID: "h1", Conn: r.conn, Registry: reg, Capacity: 8})
+	cfg.Conn, cfg.Registry, cfg.Capacity = r.conn, reg, 8
+	ex, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +90,8 @@ func (r *rig) startExecutor(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- ex.Serve(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	var once sync.Once
+	return func() { once.Do(func() { cancel(); <-done }) }
 }
 
 func (r *rig) send(t *testing.T, req transport.ActionRequest) {
@@ -126,7 +136,7 @@ func (r *rig) noResult(t *testing.T, id string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if res, ok := r.results[id]; ok {
-		t.Fatalf("unexpected result for %s: %+v", id, res)
+		t.Fatalf("unexpected result for %s: %+v (error %+v)", id, res, res.Error)
 	}
 }
 
@@ -226,5 +236,34 @@ func TestRedeliveryAfterLostHost(t *testing.T) {
 	}
 	if res := r.result(t, "rerun"); res.Error != nil || string(res.Output) != "2" {
 		t.Fatalf("safe-rerun task: %+v, want it run again with output 2", res)
+	}
+}
+
+// A stopping host finishes what ends within its grace period and hands the
+// rest back: another host then reruns a safe-rerun task and reports the
+// others as lost, as after a crash; nothing is reported as cancelled.
+func TestGracefulStop(t *testing.T) {
+	r := newRig(t, false)
+	stop := r.startHost(t, Config{ID: "old", Grace: 300 * time.Millisecond})
+	r.send(t, transport.ActionRequest{ActionExecutionID: "short", Action: "std.sleep", Input: json.RawMessage(`{"seconds": 0.05}`), Attempt: 1})
+	r.send(t, transport.ActionRequest{ActionExecutionID: "long", Action: "std.sleep", Input: json.RawMessage(`{"seconds": 30}`), Attempt: 1})
+	r.send(t, transport.ActionRequest{ActionExecutionID: "long-rerun", Action: "std.sleep", Input: json.RawMessage(`{"seconds": 0.5}`), Attempt: 1, SafeRerun: true})
+	time.Sleep(100 * time.Millisecond) // all three started
+	begin := time.Now()
+	stop()
+	if d := time.Since(begin); d > 3*time.Second {
+		t.Fatalf("stop took %v with a grace of 300ms", d)
+	}
+	if res := r.result(t, "short"); res.Error != nil || res.Executor != "old" {
+		t.Fatalf("short action: %+v, want finished by the old host", res)
+	}
+	r.noResult(t, "long")
+
+	defer r.startHost(t, Config{ID: "new"})()
+	if res := r.result(t, "long"); res.Error == nil || res.Error.Type != transport.ErrTypeExecutorLost {
+		t.Fatalf("long action: %+v, want ExecutorLost from the new host", res)
+	}
+	if res := r.result(t, "long-rerun"); res.Error != nil || res.Executor != "new" {
+		t.Fatalf("safe-rerun action: %+v, want rerun by the new host", res)
 	}
 }

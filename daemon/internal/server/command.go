@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sirocco-wf/sirocco/daemon/internal/envflag"
+	"github.com/sirocco-wf/sirocco/daemon/internal/executor"
 	"github.com/sirocco-wf/sirocco/daemon/internal/transport"
 )
 
@@ -54,6 +55,7 @@ what this process runs.`,
 	f.StringVar(&roles, "roles", "api,engine,executor", "what this process runs: any of api, engine, executor")
 	f.StringVar(&cfg.Target, "target", transport.DefaultTarget, "executor pool the executor host serves")
 	f.IntVar(&cfg.Capacity, "capacity", 64, "actions the executor host runs at once per plugin")
+	f.DurationVar(&cfg.Grace, "shutdown-grace", executor.DefaultGrace, "on SIGTERM, how long running actions may finish before they are handed back")
 	f.StringVar(&logLevel, "log-level", "info", "trace, debug, info, warn or error")
 	envflag.Annotate(f)
 	return cmd
@@ -83,6 +85,7 @@ func ExecutorCommand(version string) *cobra.Command {
 	f.StringSliceVar(&cfg.PluginDirs, "plugin-dir", nil, "directories searched for sirocco-plugin-* binaries (default: DATA_DIR/plugins and the directory of the sirocco binary)")
 	f.StringVar(&cfg.Target, "target", transport.DefaultTarget, "executor pool this host serves")
 	f.IntVar(&cfg.Capacity, "capacity", 64, "actions run at once per plugin")
+	f.DurationVar(&cfg.Grace, "shutdown-grace", executor.DefaultGrace, "on SIGTERM, how long running actions may finish before they are handed back")
 	f.StringVar(&logLevel, "log-level", "info", "trace, debug, info, warn or error")
 	envflag.Annotate(f)
 	return cmd

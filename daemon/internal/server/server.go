@@ -46,8 +46,11 @@ type Config struct {
 	Roles       []string
 	Target      string // executor pool this host serves
 	Capacity    int    // actions run at once per plugin on this host
-	Version     string
-	Logger      hclog.Logger
+	// Grace is how long a stopping executor host lets running actions
+	// finish before it hands them back.
+	Grace   time.Duration
+	Version string
+	Logger  hclog.Logger
 	// OnReady, when set, is called with the API's address once every
 	// component is up (tests listen on port 0).
 	OnReady func(apiAddr string)
@@ -127,14 +130,14 @@ func Run(ctx context.Context, cfg Config) error {
 		if len(dirs) == 0 {
 			dirs = DefaultPluginDirs(cfg.DataDir)
 		}
-		plugins := pluginhost.New(pluginhost.Config{Dirs: dirs, Logger: log})
+		plugins := pluginhost.New(pluginhost.Config{Dirs: dirs, Logger: log, MaxConcurrentRuns: cfg.Capacity})
 		if err := plugins.Start(ctx); err != nil {
 			return fmt.Errorf("plugin host: %w", err)
 		}
 		defer plugins.Close()
 		ex, err := executor.New(executor.Config{
 			Target: cfg.Target, Capacity: cfg.Capacity, Conn: conn, Registry: reg,
-			Plugins: plugins, Logger: log.Named("executor"),
+			Plugins: plugins, Logger: log.Named("executor"), Grace: cfg.Grace,
 		})
 		if err != nil {
 			return err
@@ -171,6 +174,13 @@ func Run(ctx context.Context, cfg Config) error {
 			runEngine = eng.RunOutbox
 		}
 		g.Add(func() error { return runEngine(enCtx) }, func(error) { enCancel() })
+		if cfg.has(RoleEngine) {
+			// Timers (cron ticks) fire on engines; an API-only process's
+			// new timers are found by the engines' sweeps.
+			sched := eng.NewScheduler(engine.SchedulerConfig{Logger: log.Named("scheduler")})
+			scCtx, scCancel := context.WithCancel(runCtx)
+			g.Add(func() error { return sched.Run(scCtx) }, func(error) { scCancel() })
+		}
 	}
 
 	apiAddr := ""

@@ -196,11 +196,19 @@ type Handler func(msg jetstream.Msg)
 
 // Subscription is a running consumer.
 type Subscription struct {
-	stop func()
+	stopFetching func() // asks for no more messages; idempotent
+	wait         func() // waits for the handlers already running
 }
 
+// StopFetching asks for no more messages and returns at once; handlers
+// already running go on. It is the first step of a graceful shutdown.
+func (s *Subscription) StopFetching() { s.stopFetching() }
+
 // Stop stops delivery and waits for handlers already running to return.
-func (s *Subscription) Stop() { s.stop() }
+func (s *Subscription) Stop() {
+	s.stopFetching()
+	s.wait()
+}
 
 // ConsumeActions binds to the durable consumer of one executor pool and
 // plugin. Every host that serves the plugin binds to the same consumer, so
@@ -279,11 +287,11 @@ func (c *Conn) ConsumeActions(ctx context.Context, target, plugin string, maxInF
 			}
 		}
 	}()
-	return &Subscription{stop: func() {
-		close(done)
-		<-stopped
-		wg.Wait()
-	}}, nil
+	var once sync.Once
+	return &Subscription{
+		stopFetching: func() { once.Do(func() { close(done) }) },
+		wait:         func() { <-stopped; wg.Wait() },
+	}, nil
 }
 
 // fetchWait bounds one pull request. It is also how long Stop may wait for
@@ -312,10 +320,10 @@ func (c *Conn) ConsumeResults(ctx context.Context, maxInFlight int, h Handler) (
 	if err != nil {
 		return nil, fmt.Errorf("consume results: %w", err)
 	}
-	return &Subscription{stop: func() {
-		cc.Stop()
-		<-cc.Closed()
-	}}, nil
+	return &Subscription{
+		stopFetching: cc.Stop,
+		wait:         func() { <-cc.Closed() },
+	}, nil
 }
 
 // DeleteAll removes this prefix's streams and registry bucket. Tests use it
