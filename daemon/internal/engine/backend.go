@@ -108,44 +108,68 @@ func (e *Engine) StartExecution(ctx context.Context, r api.StartRequest) (*store
 	if r.WorkflowName == "" {
 		return nil, badf("workflow_name is required")
 	}
-	def, err := e.GetWorkflow(ctx, r.WorkflowName)
+	if r.ID == "" {
+		r.ID = uuid.NewString()
+	}
+	var ex *store.Execution
+	var spec *lang.Workflow
+	err := e.store.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		ex, spec, err = e.startExecution(tx, r)
+		return err
+	})
 	if err != nil {
+		e.forgetSpec(r.ID)
 		return nil, err
+	}
+	if ex.State == store.StateRunning {
+		e.cacheSpec(ex.ID, spec)
+	}
+	e.wake()
+	return ex, nil
+}
+
+// startExecution does the work of StartExecution inside tx (r.ID must be
+// set): a caller that already holds a transaction, such as a cron tick
+// consuming its timer, starts the execution in the same commit. It must not
+// call InTx (SQLite has one connection). The caller wakes the outbox relay
+// after the commit.
+func (e *Engine) startExecution(tx store.Tx, r api.StartRequest) (*store.Execution, *lang.Workflow, error) {
+	def, err := tx.GetWorkflowDef(r.WorkflowName)
+	if err != nil {
+		return nil, nil, err
 	}
 	spec := &lang.Workflow{}
 	if err := json.Unmarshal(def.Spec, spec); err != nil {
-		return nil, fmt.Errorf("workflow %q: stored spec: %w", def.Name, err)
+		return nil, nil, fmt.Errorf("workflow %q: stored spec: %w", def.Name, err)
 	}
 	input, err := normalizeObject(r.Input)
 	if err != nil {
-		return nil, badf("input: %v", err)
+		return nil, nil, badf("input: %v", err)
 	}
 	if input, err = checkInput(spec, input); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	params, err := normalizeObject(r.Params)
 	if err != nil {
-		return nil, badf("params: %v", err)
+		return nil, nil, badf("params: %v", err)
 	}
 	if err := checkSupported(spec); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := e.checkActions(spec); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	inJSON, err := json.Marshal(input)
 	if err != nil {
-		return nil, badf("input: %v", err)
+		return nil, nil, badf("input: %v", err)
 	}
 	paramsJSON, err := json.Marshal(params)
 	if err != nil {
-		return nil, badf("params: %v", err)
+		return nil, nil, badf("params: %v", err)
 	}
 	now := time.Now().UTC()
 	id := r.ID
-	if id == "" {
-		id = uuid.NewString()
-	}
 	ex := &store.Execution{
 		ID: id, WorkflowID: def.ID, WorkflowName: def.Name, Namespace: def.Namespace,
 		Description: r.Description, State: store.StateRunning, Input: inJSON,
@@ -154,32 +178,24 @@ func (e *Engine) StartExecution(ctx context.Context, r api.StartRequest) (*store
 	st := &controller.State{Spec: spec, Exec: &controller.Execution{
 		ID: id, Name: def.Name, State: store.StateRunning, Input: input, Params: params,
 	}}
-	err = e.store.InTx(ctx, func(tx store.Tx) error {
-		// The spec goes in first so the row is complete even if Start
-		// changes nothing else about the execution.
-		b, err := json.Marshal(execContext{Spec: spec})
-		if err != nil {
-			return err
-		}
-		ex.Context = b
-		if err := tx.CreateExecution(ex); err != nil {
-			return err
-		}
-		d, err := e.ctrl.Start(st)
-		if err != nil {
-			return err
-		}
-		return e.persist(tx, ex, st, d)
-	})
+	// The spec goes in first so the row is complete even if Start
+	// changes nothing else about the execution.
+	b, err := json.Marshal(execContext{Spec: spec})
 	if err != nil {
-		e.forgetSpec(id)
-		return nil, err
+		return nil, nil, err
 	}
-	if ex.State == store.StateRunning {
-		e.cacheSpec(id, spec)
+	ex.Context = b
+	if err := tx.CreateExecution(ex); err != nil {
+		return nil, nil, err
 	}
-	e.wake()
-	return ex, nil
+	d, err := e.ctrl.Start(st)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := e.persist(tx, ex, st, d); err != nil {
+		return nil, nil, err
+	}
+	return ex, spec, nil
 }
 
 // checkInput rejects input names the workflow does not declare and
