@@ -65,6 +65,7 @@ func NewRoot(serverCmd, executorCmd *cobra.Command) *cobra.Command {
 
 	root.AddCommand(workflowCmd(o), executionCmd(o), taskCmd(o), pluginCmd(o))
 	root.AddCommand(validateCmd(o))
+	root.AddCommand(cronTriggerCmd(o))
 	for _, c := range []*cobra.Command{serverCmd, executorCmd} {
 		if c != nil {
 			root.AddCommand(c)
