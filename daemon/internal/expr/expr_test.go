@@ -1,11 +1,17 @@
 package expr
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/nikolalohinski/gonja/v2/logging"
+	"github.com/sirupsen/logrus"
 )
 
 func testEnv() *Env {
@@ -208,5 +214,51 @@ func TestFromJSON(t *testing.T) {
 	r, err := Eval("<% $.a / 2 %>", &Env{Data: v})
 	if err != nil || r != int64(3) {
 		t.Fatalf("integer division on JSON data = %v, %v; want 3", r, err)
+	}
+}
+
+// TestJinjaRepetitionLimit: a repetition larger than the size limit fails
+// before it allocates, in both languages.
+func TestJinjaRepetitionLimit(t *testing.T) {
+	env := MistralEnv(map[string]any{}, nil)
+	for _, s := range []string{
+		"{{ 'x' * 100000000 }}", "{{ 100000000 * 'x' }}", "{{ [1] * 100000000 }}",
+		"<% 'x' * 100000000 %>", "<% [1] * 100000000 %>", "<% 'x'.repeat(100000000) %>",
+	} {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		before := ms.TotalAlloc
+		_, err := Eval(s, env)
+		if err == nil || !IsLimit(err) {
+			t.Errorf("%s: want a limit error, got %v", s, err)
+		}
+		runtime.ReadMemStats(&ms)
+		if grew := ms.TotalAlloc - before; grew > 16<<20 {
+			t.Errorf("%s: allocated %d bytes before failing", s, grew)
+		}
+	}
+	for s, want := range map[string]any{
+		"{{ 'ab' * 2 }}": "abab", "{{ 2 * 'ab' }}": "abab", "{{ [1, 2] * 2 }}": []any{int64(1), int64(2), int64(1), int64(2)},
+		"{{ 'a' * true }}": "a", "{{ 'a' * -1 }}": "", "{{ 3 * 4 }}": int64(12), "{{ 1.5 * 2 }}": 3.0,
+	} {
+		got, err := Eval(s, env)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s = %#v, %v; want %#v", s, got, err, want)
+		}
+	}
+}
+
+// TestJinjaLoggingSilenced: gonja's logrus messages never reach the
+// process's log, even when gonja's logging was switched on.
+func TestJinjaLoggingSilenced(t *testing.T) {
+	var buf bytes.Buffer
+	logrus.SetOutput(&buf)
+	logrus.SetLevel(logrus.TraceLevel)
+	defer func() { logrus.SetOutput(os.Stderr); logrus.SetLevel(logrus.InfoLevel) }()
+	logging.SetEnabled(true)
+	defer logging.SetEnabled(false)
+	_, _ = Eval("{% for x in 5 %}{{ x }}{% endfor %}{{ -'a' }}{{ 1 | length }}", MistralEnv(map[string]any{}, nil))
+	if buf.Len() > 0 {
+		t.Errorf("gonja logged: %s", buf.String())
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"reflect"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/nikolalohinski/gonja/v2/config"
 	"github.com/nikolalohinski/gonja/v2/exec"
 	"github.com/nikolalohinski/gonja/v2/loaders"
+	"github.com/nikolalohinski/gonja/v2/logging"
 	"github.com/nikolalohinski/gonja/v2/nodes"
 	"github.com/nikolalohinski/gonja/v2/parser"
 	"github.com/nikolalohinski/gonja/v2/tokens"
@@ -66,6 +68,9 @@ type jinjaState struct {
 	lim      Limits
 	deadline time.Time
 	steps    int
+	// limit is a limit a filter hit: gonja keeps only the text of a
+	// filter's error, so the type is recovered from here.
+	limit *LimitExceeded
 }
 
 func (js *jinjaState) charge(k int) error {
@@ -107,6 +112,7 @@ var jinjaEnvironment = func() *exec.Environment {
 	for _, name := range []string{"uuid", "env", "execution"} {
 		registerMistralFilter(filters, name)
 	}
+	_ = filters.Register("__mul", pyMul)
 	_ = filters.Register("__pystr", func(e *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value {
 		v, err := fromJinja(in)
 		if err != nil {
@@ -164,6 +170,33 @@ func pythonTyping(fs *exec.FilterSet) {
 			}
 			return nil, fmt.Errorf("%s: '%s' object is not iterable", name, jinjaTypeName(in))
 		})
+	// items: in key order, as the value model orders dicts (gonja's order
+	// is Go's map order, which changes from run to run).
+	if f, ok := fs.Get("items"); ok {
+		_ = fs.Replace("items", func(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
+			if in.IsError() || !in.IsDict() {
+				return f(e, in, params)
+			}
+			v, err := fromJinja(in)
+			if err != nil {
+				return exec.AsValue(err)
+			}
+			d, ok := v.(map[string]any)
+			if !ok {
+				return f(e, in, params)
+			}
+			keys := make([]string, 0, len(d))
+			for k := range d {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			out := make([]any, len(keys))
+			for i, k := range keys {
+				out[i] = []any{k, d[k]}
+			}
+			return exec.AsValue(out)
+		})
+	}
 	wrap([]string{"upper", "lower", "capitalize", "title", "trim", "center", "replace", "striptags",
 		"wordcount", "truncate", "indent", "urlencode", "wordwrap"},
 		func(name string, in *exec.Value) (*exec.Value, error) {
@@ -406,6 +439,97 @@ func newTemplate(src string) (t *exec.Template, err error) {
 	return exec.NewTemplate("expression", jinjaConfig, noFiles{src: src}, jinjaEnvironment)
 }
 
+// pyMul is Python's `*` for the value model: numbers multiply, a string
+// or a list repeats (a boolean counts 0 or 1), and a repetition larger
+// than the size limit fails before anything is allocated.
+func pyMul(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
+	if in.IsError() {
+		return in
+	}
+	if len(params.Args) != 1 {
+		return exec.AsValue(fmt.Errorf("*: needs two operands"))
+	}
+	r := params.Args[0]
+	if r.IsError() {
+		return r
+	}
+	l, err := fromJinja(in)
+	if err != nil {
+		return exec.AsValue(err)
+	}
+	rv, err := fromJinja(r)
+	if err != nil {
+		return exec.AsValue(err)
+	}
+	count := func(v any) (int64, bool) {
+		switch x := v.(type) {
+		case int64:
+			return x, true
+		case bool:
+			if x {
+				return 1, true
+			}
+			return 0, true
+		}
+		return 0, false
+	}
+	seq, k := l, int64(0)
+	n, ok := count(rv)
+	if !ok {
+		seq = rv
+		n, ok = count(l)
+	}
+	switch seq.(type) {
+	case string, []any:
+		if !ok {
+			break
+		}
+		k = max(n, 0)
+		size := int64(0)
+		switch x := seq.(type) {
+		case string:
+			size = int64(len(x))
+		case []any:
+			size = int64(len(x))
+		}
+		maxSize := int64(DefaultLimits.MaxSize)
+		if js := stateOf(e); js != nil {
+			maxSize = int64(js.lim.MaxSize)
+		}
+		if k > 0 && size > maxSize/k {
+			le := &LimitExceeded{What: fmt.Sprintf("repetition of %d × %d exceeds the size limit of %d", size, k, maxSize)}
+			if js := stateOf(e); js != nil {
+				js.limit = le
+			}
+			return exec.AsValue(le)
+		}
+		if s, isStr := seq.(string); isStr {
+			return exec.AsValue(strings.Repeat(s, int(k)))
+		}
+		xs := seq.([]any)
+		out := make([]any, 0, int(size*k))
+		for i := int64(0); i < k; i++ {
+			out = append(out, xs...)
+		}
+		return exec.AsValue(out)
+	}
+	_, lNum := l.(float64)
+	_, rNum := rv.(float64)
+	li, lInt := count(l)
+	ri, rInt := count(rv)
+	switch {
+	case lInt && rInt:
+		p := li * ri
+		if li != 0 && p/li != ri {
+			return exec.AsValue(fmt.Errorf("*: integer overflow"))
+		}
+		return exec.AsValue(p)
+	case (lNum || lInt) && (rNum || rInt):
+		return exec.AsValue(in.Float() * r.Float())
+	}
+	return exec.AsValue(fmt.Errorf("unsupported operand type(s) for *: '%s' and '%s'", jinjaTypeName(in), jinjaTypeName(r)))
+}
+
 // pyOutputs makes every `{{ x }}` of a parsed template print as Python's
 // str() of x, by appending the __pystr filter to the output's expression
 // (and to its else branch). Outputs nested in control structures sit in
@@ -425,6 +549,7 @@ func pyOutputs(t *exec.Template) {
 			}
 			seen[v.Pointer()] = true
 			if v.Type() == outputType {
+				walk(v.Elem(), depth+1)
 				o := (*nodes.Output)(unsafe.Pointer(v.Pointer()))
 				o.Expression = withPyStr(o.Expression)
 				if o.Alternative != nil {
@@ -439,6 +564,18 @@ func pyOutputs(t *exec.Template) {
 		case reflect.Interface:
 			if !v.IsNil() {
 				walk(v.Elem(), depth+1)
+				e := v.Elem()
+				if e.Type() != binaryType || !v.CanAddr() {
+					return
+				}
+				if be := (*nodes.BinaryExpression)(unsafe.Pointer(e.Pointer())); be.Operator != nil &&
+					be.Operator.Token != nil && be.Operator.Token.Type == tokens.Multiply {
+					// a * b becomes a|__mul(b): Python's repetition, sized
+					// before it allocates (gonja repeats first).
+					fe := &nodes.FilteredExpression{Expression: be.Left, Filters: []*nodes.FilterCall{
+						{Token: be.Operator.Token, Name: "__mul", Args: []nodes.Expression{be.Right}}}}
+					reflect.NewAt(v.Type(), unsafe.Pointer(v.UnsafeAddr())).Elem().Set(reflect.ValueOf(fe))
+				}
 			}
 		case reflect.Struct:
 			for i := 0; i < v.NumField(); i++ {
@@ -460,6 +597,7 @@ func pyOutputs(t *exec.Template) {
 
 var (
 	outputType = reflect.TypeFor[*nodes.Output]()
+	binaryType = reflect.TypeFor[*nodes.BinaryExpression]()
 	tokenType  = reflect.TypeFor[*tokens.Token]()
 )
 
@@ -547,6 +685,12 @@ func jinjaContext(env *Env, js *jinjaState) (*exec.Context, error) {
 
 // evalJinja evaluates a Jinja string as Mistral's InlineJinjaEvaluator.
 func evalJinja(s string, env *Env) (any, error) {
+	// gonja logs through logrus's global logger, at error level, whenever a
+	// template misuses a value: user input must not write to our logs, so
+	// its logging stays off even if something in the process turned it on.
+	if logging.Enabled() {
+		logging.SetEnabled(false)
+	}
 	lim := env.limits()
 	js := &jinjaState{env: env, lim: lim}
 	if lim.Timeout > 0 {
@@ -573,6 +717,8 @@ func evalJinja(s string, env *Env) (any, error) {
 	if err := t.Execute(w, ctx); err != nil {
 		if w.err != nil {
 			err = w.err
+		} else if js.limit != nil {
+			err = js.limit
 		}
 		return nil, jinjaErr(s, err)
 	}
@@ -628,6 +774,9 @@ func evalJinjaNative(whole, inner string, ctx *exec.Context, js *jinjaState) (an
 		v = ev.Eval(expr)
 	}()
 	if v.IsError() {
+		if js.limit != nil {
+			return nil, jinjaErr(whole, js.limit)
+		}
 		return nil, jinjaErr(whole, errors.New(v.Error()))
 	}
 	res, err := fromJinja(v)

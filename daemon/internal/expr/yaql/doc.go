@@ -21,10 +21,15 @@
 // a workflow can observe it (missing keys are errors, `/` on integers
 // floors, `$.l.where(false) or x` is an empty list because iterators are
 // true). Known divergences, each tested: 64-bit integers (overflow is an
-// error), dict key order (sorted, Python keeps insertion order), toSet()
-// and keys()/items() return lists, \N{name} escapes are not decoded,
-// regular expressions use Go's RE2 syntax, and the once-only consumption
-// of a Python iterator is not modelled.
+// error), dict key order (sorted, Python keeps insertion order), keys()
+// and items() return lists (Mistral stores keys() as a list in hash order
+// and fails on items() as a result: its output conversion puts lists into
+// a set), set() and toSet() keep first-seen order (Mistral stores a set in
+// hash order), \N{name} escapes are not decoded, regular expressions use
+// Go's RE2 syntax (no lookarounds or backreferences in patterns), the
+// once-only consumption of a Python iterator is not modelled, and
+// localtz() is UTC. Endless iterators (cycle, repeat, sequence) can be
+// read with take/first/takeWhile/skip; a result holding one is an error.
 //
 // testdata/oracle.json holds the reference yaql's answers for
 // testdata/corpus.json; `go test -run 'TestOracleTable|TestMistralCorpusSyntax' -update`

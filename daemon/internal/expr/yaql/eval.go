@@ -96,6 +96,9 @@ type state struct {
 	depth    int
 	deadline time.Time
 	nextTime int
+	// orderings maps the first item of an orderBy result to its sort
+	// levels, for thenBy (see sortLevels).
+	orderings map[*any]ordering
 }
 
 // Eval evaluates a parsed expression. src is the text n was parsed from; it
@@ -134,7 +137,11 @@ func Eval(src string, n Node, env *Env) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return finalize(v), nil
+	v = finalize(v)
+	if bad := unstorable(v); bad != nil {
+		return nil, &Error{Kind: EvalError, Expr: src, Pos: n.Pos(), Msg: fmt.Sprintf("the result holds a %s, which cannot be stored as JSON", typeName(bad))}
+	}
+	return v, nil
 }
 
 // EvalString parses (through a small cache: workflows evaluate the same
@@ -333,9 +340,11 @@ func (st *state) evalUnary(n *Unary, sc *Scope) (any, error) {
 			return -v, nil
 		case float64:
 			return -v, nil
+		case timeSpan:
+			return -v, nil
 		}
 	case "+":
-		if isNumber(x) {
+		if isNumber(x) || isTimeSpan(x) {
 			return x, nil
 		}
 	}
@@ -396,6 +405,9 @@ func (st *state) dot(n Node, recv any, rhs Node, sc *Scope) (any, error) {
 }
 
 func (st *state) attr(n Node, recv any, name string) (any, error) {
+	if v, ok := timeAttr(recv, name); ok {
+		return v, nil
+	}
 	switch x := recv.(type) {
 	case map[string]any:
 		v, ok := x[name]

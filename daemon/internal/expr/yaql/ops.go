@@ -15,6 +15,15 @@ var errOverflow = errors.New("integer overflow (YAQL integers are limited to 64 
 // int op int stays int, "/" on ints is floor division.
 func (st *state) binop(n Node, op string, l, r any) (any, error) {
 	switch op {
+	case "+", "-", "*", "/", "=", "!=":
+		if v, ok, err := timeOp(op, l, r); ok {
+			if err != nil {
+				return nil, st.wrapAt(n, err)
+			}
+			return v, nil
+		}
+	}
+	switch op {
 	case "=":
 		return equal(l, r), nil
 	case "!=":
@@ -116,8 +125,15 @@ func (st *state) sizeErr(n Node, size int) error {
 	return &Error{Kind: LimitError, Expr: st.src, Pos: n.Pos(), Msg: fmt.Sprintf("result of %d exceeds the size limit of %d", size, st.maxSize)}
 }
 
-// repeatOperands recognises str*int, int*str, list*int and int*list.
+// repeatOperands recognises str*int, int*str, list*int and int*list; a
+// boolean counts as 0 or 1, as in Python.
 func repeatOperands(l, r any) (any, int64, bool) {
+	if b, ok := r.(bool); ok {
+		r = int64(btoi(b))
+	}
+	if b, ok := l.(bool); ok {
+		l = int64(btoi(b))
+	}
 	if k, ok := r.(int64); ok {
 		switch l.(type) {
 		case string, []any:

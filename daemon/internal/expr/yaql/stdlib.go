@@ -3,6 +3,7 @@ package yaql
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"sort"
 	"strconv"
 	"strings"
@@ -242,7 +243,13 @@ func init() {
 		}
 		return false, nil
 	}))
-	register("indexOf", "M", 2, 2, eager(func(c *inv, a []any) (any, error) {
+	register("indexOf", "M", 2, 4, eager(func(c *inv, a []any) (any, error) {
+		if _, ok := a[0].(string); ok {
+			return strFind(c, a, false)
+		}
+		if len(a) != 2 {
+			return nil, c.errf("indexOf() on a list takes one item")
+		}
 		xs, err := listArg(c, a[0])
 		if err != nil {
 			return nil, err
@@ -300,7 +307,8 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		return dedup(c, xs)
+		out, err := dedup(c, xs)
+		return pySet(out), err
 	}))
 	register("toList", "M", 1, 1, eager(func(c *inv, a []any) (any, error) { return listArg(c, a[0]) }))
 	register("append", "MF", 1, -1, eager(func(c *inv, a []any) (any, error) {
@@ -326,6 +334,13 @@ func init() {
 	}))
 	register("concat", "M", 1, -1, eager(concatLists))
 	register("skip", "M", 2, 2, eager(func(c *inv, a []any) (any, error) {
+		if e, ok := a[0].(endless); ok {
+			n, ok := a[1].(int64)
+			if !ok || n < 0 {
+				return nil, c.errf("skip() count must be a non-negative integer")
+			}
+			return endless{at: func(i int64) any { return e.at(i + n) }}, nil
+		}
 		xs, n, err := listAndCount(c, a)
 		if err != nil {
 			return nil, err
@@ -336,6 +351,13 @@ func init() {
 		return append([]any{}, xs[n:]...), nil
 	}))
 	take := eager(func(c *inv, a []any) (any, error) {
+		if e, ok := a[0].(endless); ok {
+			n, ok := a[1].(int64)
+			if !ok || n < 0 {
+				return nil, c.errf("%s() count must be a non-negative integer", c.name)
+			}
+			return takeEndless(c, e, n)
+		}
 		xs, n, err := listAndCount(c, a)
 		if err != nil {
 			return nil, err
@@ -561,9 +583,12 @@ func init() {
 	})
 	// Sets are lists without duplicates here (see toSet); the set
 	// operations keep the order of their left operand.
-	register("set", "F", 0, -1, eager(func(c *inv, a []any) (any, error) { return dedup(c, a) }))
+	register("set", "F", 0, -1, eager(func(c *inv, a []any) (any, error) {
+		out, err := dedup(c, a)
+		return pySet(out), err
+	}))
 	register("union", "M", 2, 2, eager(func(c *inv, a []any) (any, error) {
-		l, err := listArg(c, a[0])
+		l, err := setArg(c, a[0])
 		if err != nil {
 			return nil, err
 		}
@@ -571,7 +596,8 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		return dedup(c, append(append([]any{}, l...), r...))
+		out, err := dedup(c, append(append([]any{}, l...), r...))
+		return pySet(out), err
 	}))
 	register("intersect", "M", 2, 2, eager(setFilter(true)))
 	register("difference", "M", 2, 2, eager(setFilter(false)))
@@ -653,6 +679,48 @@ func init() {
 	}))
 	register("split", "M", 1, 3, eager(splitFn))
 	register("replace", "M", 3, 4, eager(func(c *inv, a []any) (any, error) {
+		count := int64(-1)
+		if len(a) == 4 {
+			k, ok := a[3].(int64)
+			if !ok {
+				return nil, c.errf("replace() count must be an integer")
+			}
+			count = k
+		}
+		if xs, ok := asList(a[0]); ok {
+			// collection.replace(position, value, count => 1)
+			pos, ok := a[1].(int64)
+			if !ok {
+				return nil, c.errf("replace() position must be an integer, got %s", typeName(a[1]))
+			}
+			if len(a) < 4 {
+				count = 1
+			}
+			out := make([]any, 0, len(xs))
+			for i, x := range xs {
+				if int64(i) == pos {
+					out = append(out, a[2])
+				}
+				if int64(i) >= pos && (count < 0 || int64(i) < pos+count) {
+					continue
+				}
+				out = append(out, x)
+			}
+			return out, nil
+		}
+		re, rok := a[0].(*regexVal)
+		str, sok := a[1].(string)
+		if !rok {
+			re, rok = a[1].(*regexVal)
+			str, sok = a[0].(string)
+		}
+		if rok && sok {
+			repl, ok := a[2].(string)
+			if !ok {
+				return nil, c.errf("replace() replacement must be a string")
+			}
+			return regexReplace(c, re, str, repl, max(count, 0))
+		}
 		s, ok1 := a[0].(string)
 		old, ok2 := a[1].(string)
 		nw, ok3 := a[2].(string)
@@ -685,11 +753,25 @@ func init() {
 			return f(s), nil
 		}))
 	}
-	strMethod("toUpper", func(s string) any { return strings.ToUpper(s) })
+	strMethod("toUpper", func(s string) any { return pyUpper(s) })
 	strMethod("toLower", func(s string) any { return strings.ToLower(s) })
-	strMethod("trim", func(s string) any { return strings.TrimFunc(s, unicode.IsSpace) })
-	strMethod("trimLeft", func(s string) any { return strings.TrimLeftFunc(s, unicode.IsSpace) })
-	strMethod("trimRight", func(s string) any { return strings.TrimRightFunc(s, unicode.IsSpace) })
+	trim := func(name string, left, right bool) {
+		register(name, "M", 1, 2, eager(func(c *inv, a []any) (any, error) {
+			s, ok := a[0].(string)
+			if !ok {
+				return nil, c.errf("%s() needs a string, got %s", name, typeName(a[0]))
+			}
+			var chars any
+			if len(a) == 2 {
+				chars = a[1]
+			}
+			return pyStrip(c, s, chars, left, right)
+		}))
+		named(name, "string", "chars")
+	}
+	trim("trim", true, true)
+	trim("trimLeft", true, false)
+	trim("trimRight", false, true)
 	strMethod("toCharArray", func(s string) any {
 		out := make([]any, 0, len(s))
 		for _, r := range s {
@@ -773,10 +855,14 @@ func init() {
 		if i, ok := a[0].(int64); ok && digits >= 0 {
 			return i, nil
 		}
-		x := toFloat(a[0])
-		p := math.Pow(10, float64(digits))
-		// Python rounds half to even.
-		return math.RoundToEven(x*p) / p, nil
+		if i, ok := a[0].(int64); ok {
+			p := int64(math.Pow(10, float64(-digits)))
+			if p == 0 || -digits > 18 {
+				return int64(0), nil
+			}
+			return int64(math.RoundToEven(float64(i)/float64(p))) * p, nil
+		}
+		return pyRound(toFloat(a[0]), digits), nil
 	}))
 	register("pow", "F", 2, 3, eager(func(c *inv, a []any) (any, error) {
 		b, ok1 := a[0].(int64)
@@ -795,6 +881,17 @@ func init() {
 			}
 			return r, nil
 		}
+		if len(a) == 3 {
+			m, ok3 := a[2].(int64)
+			if !ok1 || !ok2 || !ok3 || e < 0 || m == 0 {
+				return nil, c.errf("pow() with a modulus needs integers, a non-negative exponent and a non-zero modulus")
+			}
+			r := new(big.Int).Exp(big.NewInt(b), big.NewInt(e), big.NewInt(m))
+			if r.Sign() != 0 && m < 0 {
+				r.Add(r, big.NewInt(m))
+			}
+			return r.Int64(), nil
+		}
 		if isNumber(a[0]) && isNumber(a[1]) && len(a) == 2 {
 			return math.Pow(toFloat(a[0]), toFloat(a[1])), nil
 		}
@@ -809,6 +906,8 @@ func length(c *inv, v any) (any, error) {
 	case []any:
 		return int64(len(x)), nil
 	case iterator:
+		return int64(len(x)), nil
+	case pySet:
 		return int64(len(x)), nil
 	case map[string]any:
 		return int64(len(x)), nil
@@ -938,6 +1037,17 @@ func sortedKeys(d map[string]any) []string {
 
 func firstLast(first bool) func(c *inv) (any, error) {
 	return func(c *inv) (any, error) {
+		var def any
+		if c.nargs() == 2 {
+			// yaql evaluates the default before looking at the items.
+			var err error
+			if def, err = c.arg(1); err != nil {
+				return nil, err
+			}
+		}
+		if e, ok := c.recv.(endless); ok && first {
+			return e.at(0), nil
+		}
 		xs, err := listArg(c, c.recv)
 		if err != nil {
 			return nil, err
@@ -949,7 +1059,7 @@ func firstLast(first bool) func(c *inv) (any, error) {
 			return xs[len(xs)-1], nil
 		}
 		if c.nargs() == 2 {
-			return c.arg(1)
+			return def, nil
 		}
 		return nil, c.errf("%s() of an empty list with no default", c.name)
 	}
@@ -1049,39 +1159,73 @@ func orderBy(desc bool) func(c *inv) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		keys := make([]any, len(xs))
-		for i, x := range xs {
-			if keys[i], err = c.lambda(1, x); err != nil {
-				return nil, err
-			}
-		}
-		idx := make([]int, len(xs))
-		for i := range idx {
-			idx[i] = i
-		}
-		var cmpErr error
-		sort.SliceStable(idx, func(i, j int) bool {
-			r, ok := compare(keys[idx[i]], keys[idx[j]])
-			if !ok && cmpErr == nil {
-				cmpErr = c.errf("cannot order %s and %s", typeName(keys[idx[i]]), typeName(keys[idx[j]]))
-			}
-			if desc {
-				return r > 0
-			}
-			return r < 0
-		})
-		if cmpErr != nil {
-			return nil, cmpErr
-		}
-		if err := c.tick(len(xs)); err != nil {
+		return c.sortLevels(xs, nil, desc)
+	}
+}
+
+// sortLevels sorts xs by the keys of earlier levels (thenBy) and then by
+// argument 1 of c, and remembers the levels so that a following thenBy can
+// add one. The result is a list: yaql's OrderingIterable is iterable but
+// not an iterator (list() does not splice it).
+func (c *inv) sortLevels(xs []any, prev []sortLevel, desc bool) (any, error) {
+	keys := make([]any, len(xs))
+	for i, x := range xs {
+		var err error
+		if keys[i], err = c.lambda(1, x); err != nil {
 			return nil, err
 		}
-		out := make([]any, len(xs))
-		for i, k := range idx {
-			out[i] = xs[k]
-		}
-		return out, nil
 	}
+	levels := append(append([]sortLevel{}, prev...), sortLevel{keys: keys, desc: desc})
+	idx := make([]int, len(xs))
+	for i := range idx {
+		idx[i] = i
+	}
+	var cmpErr error
+	sort.SliceStable(idx, func(i, j int) bool {
+		for _, l := range levels {
+			a, b := l.keys[idx[i]], l.keys[idx[j]]
+			r, ok := compare(a, b)
+			if !ok {
+				if cmpErr == nil {
+					cmpErr = c.errf("cannot order %s and %s", typeName(a), typeName(b))
+				}
+				return false
+			}
+			if r != 0 {
+				return (r < 0) != l.desc
+			}
+		}
+		return false
+	})
+	if cmpErr != nil {
+		return nil, cmpErr
+	}
+	if err := c.tick(len(xs)); err != nil {
+		return nil, err
+	}
+	out := make([]any, len(xs))
+	for i, k := range idx {
+		out[i] = xs[k]
+	}
+	if len(out) > 0 {
+		if c.st.orderings == nil {
+			c.st.orderings = map[*any]ordering{}
+		}
+		c.st.orderings[&out[0]] = ordering{src: xs, levels: levels}
+	}
+	return out, nil
+}
+
+// ordering is what orderBy leaves for thenBy: the unsorted items and the
+// sort keys computed so far.
+type ordering struct {
+	src    []any
+	levels []sortLevel
+}
+
+type sortLevel struct {
+	keys []any
+	desc bool
 }
 
 func rangeFn(c *inv, a []any) (any, error) {
@@ -1123,6 +1267,25 @@ func rangeFn(c *inv, a []any) (any, error) {
 }
 
 func splitFn(c *inv, a []any) (any, error) {
+	if len(a) >= 2 {
+		re, rok := a[0].(*regexVal)
+		s, sok := a[1].(string)
+		if !rok {
+			re, rok = a[1].(*regexVal)
+			s, sok = a[0].(string)
+		}
+		if rok && sok {
+			max := int64(0)
+			if len(a) == 3 {
+				k, ok := a[2].(int64)
+				if !ok {
+					return nil, c.errf("split() maxSplit must be an integer")
+				}
+				max = k
+			}
+			return regexSplit(re, s, max), nil
+		}
+	}
 	s, ok := a[0].(string)
 	if !ok {
 		return nil, c.errf("split() needs a string, got %s", typeName(a[0]))
@@ -1180,6 +1343,21 @@ func splitFn(c *inv, a []any) (any, error) {
 // formatFn is Python's str.format with {} / {0} / {name} fields; values
 // print as Python's str() of yaql's internal values.
 func formatFn(c *inv) (any, error) {
+	if d, ok := c.recv.(dateTime); ok {
+		a, err := c.all()
+		if err != nil {
+			return nil, err
+		}
+		f, ok := a[len(a)-1].(string)
+		if len(a) != 2 || !ok {
+			return nil, c.errf("format() of a datetime takes one format string")
+		}
+		s, err := strftime(d, f)
+		if err != nil {
+			return nil, c.errf("format(): %v", err)
+		}
+		return s, nil
+	}
 	f, ok := c.recv.(string)
 	if !c.method {
 		return nil, c.errf("format() is a method: 'text'.format(...)")
@@ -1300,9 +1478,19 @@ func dedup(c *inv, xs []any) ([]any, error) {
 	return out, nil
 }
 
+// setArg accepts a set: yaql's union, intersect and difference are
+// methods of sets only.
+func setArg(c *inv, v any) ([]any, error) {
+	s, ok := v.(pySet)
+	if !ok {
+		return nil, c.errf("%s() needs a set (toSet() or set()), got %s", c.name, typeName(v))
+	}
+	return listArg(c, s)
+}
+
 func setFilter(keep bool) func(c *inv, a []any) (any, error) {
 	return func(c *inv, a []any) (any, error) {
-		l, err := listArg(c, a[0])
+		l, err := setArg(c, a[0])
 		if err != nil {
 			return nil, err
 		}
@@ -1326,6 +1514,7 @@ func setFilter(keep bool) func(c *inv, a []any) (any, error) {
 				out = append(out, x)
 			}
 		}
-		return dedup(c, out)
+		out, err = dedup(c, out)
+		return pySet(out), err
 	}
 }

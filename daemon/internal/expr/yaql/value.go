@@ -147,6 +147,8 @@ func asList(v any) ([]any, bool) {
 		return x, true
 	case iterator:
 		return []any(x), true
+	case pySet:
+		return []any(x), true
 	}
 	return nil, false
 }
@@ -155,6 +157,10 @@ func asList(v any) ([]any, bool) {
 // containers that hold one.
 func finalize(v any) any {
 	switch x := v.(type) {
+	case pySet:
+		return finalize(iterator(x))
+	case dateTime:
+		return x.mistralString()
 	case iterator:
 		out := make([]any, len(x))
 		for i, e := range x {
@@ -220,6 +226,16 @@ func typeName(v any) string {
 		return "iterator"
 	case map[string]any:
 		return "dict"
+	case pySet:
+		return "set"
+	case endless:
+		return "endless iterator"
+	case *regexVal:
+		return "regex"
+	case dateTime:
+		return "datetime"
+	case timeSpan:
+		return "timespan"
 	}
 	return fmt.Sprintf("%T", v)
 }
@@ -244,6 +260,10 @@ func truthy(v any) bool {
 		return len(x) > 0
 	case map[string]any:
 		return len(x) > 0
+	case pySet:
+		return len(x) > 0
+	case timeSpan:
+		return x != 0
 	}
 	return true // including an iterator, even an empty one
 }
@@ -277,6 +297,9 @@ func equal(a, b any) bool {
 	switch x := a.(type) {
 	case iterator:
 		return false // Python compares an iterator by identity
+	case dateTime, timeSpan:
+		c, ok := compareTime(a, b)
+		return ok && c == 0
 	case nil:
 		return b == nil
 	case bool, int64, float64:
@@ -337,6 +360,9 @@ func asInt(v any) (int64, bool) {
 // with numbers and strings with strings; null is below everything; other
 // pairs have no order (ok is false).
 func compare(a, b any) (int, bool) {
+	if c, ok := compareTime(a, b); ok {
+		return c, true
+	}
 	if a == nil && b == nil {
 		return 0, true
 	}
@@ -512,6 +538,10 @@ func yaqlStr(v any) string {
 		return "false"
 	case string:
 		return x
+	case dateTime:
+		return x.pyStr()
+	case timeSpan:
+		return x.pyStr()
 	}
 	var b strings.Builder
 	pyRepr(&b, v, true)
