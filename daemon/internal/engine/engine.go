@@ -33,16 +33,20 @@ type Config struct {
 	Conn     *transport.Conn
 	Registry *transport.Registry // watched; says which plugin serves an action
 	Logger   hclog.Logger
+	// APIURL is the base URL of this installation's HTTP API, from which
+	// async actions get the callback URL they report their result to.
+	APIURL string
 }
 
 // Engine runs workflow executions. Several engines may share one store and
 // one NATS: any of them applies any result.
 type Engine struct {
-	store store.Store
-	conn  *transport.Conn
-	reg   *transport.Registry
-	log   hclog.Logger
-	ctrl  *controller.Controller
+	apiURL string
+	store  store.Store
+	conn   *transport.Conn
+	reg    *transport.Registry
+	log    hclog.Logger
+	ctrl   *controller.Controller
 
 	kick chan struct{} // wakes the outbox flusher after a commit
 
@@ -61,13 +65,14 @@ func New(cfg Config) (*Engine, error) {
 		cfg.Logger = hclog.NewNullLogger()
 	}
 	return &Engine{
-		store: cfg.Store,
-		conn:  cfg.Conn,
-		reg:   cfg.Registry,
-		log:   cfg.Logger,
-		ctrl:  &controller.Controller{NewID: uuid.NewString},
-		kick:  make(chan struct{}, 1),
-		specs: map[string]*lang.Workflow{},
+		apiURL: strings.TrimRight(cfg.APIURL, "/"),
+		store:  cfg.Store,
+		conn:   cfg.Conn,
+		reg:    cfg.Registry,
+		log:    cfg.Logger,
+		ctrl:   &controller.Controller{NewID: uuid.NewString},
+		kick:   make(chan struct{}, 1),
+		specs:  map[string]*lang.Workflow{},
 	}, nil
 }
 
@@ -396,6 +401,7 @@ func (e *Engine) persist(tx store.Tx, ex *store.Execution, st *controller.State,
 			V: transport.ProtocolVersion, ActionExecutionID: a.ActionExecutionID,
 			TaskExecutionID: a.TaskID, ExecutionID: ex.ID, WorkflowName: ex.WorkflowName,
 			Action: a.Action, Input: input, Attempt: 1, SafeRerun: a.SafeRerun,
+			CallbackURL: e.callbackURL(a.ActionExecutionID),
 		})
 		if err != nil {
 			return err
@@ -485,6 +491,14 @@ func (e *Engine) markWaiting(d *controller.Decision, a controller.RunAction) {
 				targetOr(a.Target), plugin, a.Action)
 		}
 	}
+}
+
+// callbackURL is where an async action reports its result.
+func (e *Engine) callbackURL(actionExecutionID string) string {
+	if e.apiURL == "" {
+		return ""
+	}
+	return e.apiURL + "/v2/action_executions/" + actionExecutionID
 }
 
 func targetOr(t string) string {

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -290,5 +291,77 @@ func TestWaitsForAHost(t *testing.T) {
 	defer stop()
 	if done := r.wait(t, ex.ID); done.State != store.StateSuccess {
 		t.Fatalf("execution = %s %s after a host came back", done.State, done.StateInfo)
+	}
+}
+
+// An async action stays RUNNING until its result is given through the
+// API; the workflow then goes on from that result, once.
+func TestAsyncActionCompletedThroughTheAPI(t *testing.T) {
+	r := newRig(t)
+	r.eng.apiURL = "http://api.example"
+	r.run(t)
+	ctx := context.Background()
+	wf := `
+version: '2.0'
+waits:
+  output:
+    got: <% $.got %>
+  tasks:
+    wait:
+      action: std.async_noop
+      publish: {got: <% task().result.answer %>}
+      on-error: recover
+    recover:
+      action: std.echo output="recovered"
+      publish: {got: <% task(wait).result %>}
+`
+	if _, err := r.eng.CreateWorkflows(ctx, wf); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		state   string
+		output  any
+		wantOut string
+	}{
+		{store.StateSuccess, map[string]any{"answer": 42}, `{"got":42}`},
+		{store.StateError, "the callee gave up", `{"got":"the callee gave up"}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.state, func(t *testing.T) {
+			ex, err := r.eng.StartExecution(ctx, api.StartRequest{WorkflowName: "waits"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var actionID string
+			deadline := time.Now().Add(10 * time.Second)
+			for actionID == "" {
+				tasks, _ := r.eng.ListTasks(ctx, ex.ID)
+				for _, tk := range tasks {
+					var rt struct {
+						ActionExecutionID string `json:"action_execution_id"`
+					}
+					_ = json.Unmarshal(tk.Runtime, &rt)
+					actionID = rt.ActionExecutionID
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("no action execution")
+				}
+			}
+			time.Sleep(200 * time.Millisecond) // the host has run it and reported nothing
+			if got, _ := r.eng.GetExecution(ctx, ex.ID); got.State != store.StateRunning {
+				t.Fatalf("execution %s before the callback, want RUNNING", got.State)
+			}
+			if err := r.eng.CompleteActionExecution(ctx, actionID, tc.state, tc.output); err != nil {
+				t.Fatal(err)
+			}
+			done := r.wait(t, ex.ID)
+			if done.State != store.StateSuccess || string(done.Output) != tc.wantOut {
+				t.Fatalf("execution = %s %s %s, want SUCCESS %s", done.State, done.StateInfo, done.Output, tc.wantOut)
+			}
+			err = r.eng.CompleteActionExecution(ctx, actionID, store.StateSuccess, 1)
+			if !errors.Is(err, store.ErrConflict) {
+				t.Fatalf("a second completion: %v, want a conflict", err)
+			}
+		})
 	}
 }

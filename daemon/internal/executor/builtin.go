@@ -24,6 +24,11 @@ var builtins = map[string]builtinFunc{
 	"std.noop": func(context.Context, map[string]any) (any, *transport.ActionError) {
 		return nil, nil
 	},
+	// std.async_noop starts nothing; its result comes later through
+	// PUT /v2/action_executions/{id}, as with any async action.
+	"std.async_noop": func(context.Context, map[string]any) (any, *transport.ActionError) {
+		return nil, nil
+	},
 	"std.fail": func(_ context.Context, in map[string]any) (any, *transport.ActionError) {
 		e := &transport.ActionError{Type: "ActionException", Message: "Fail action expected exception."}
 		if d, ok := in["error_data"]; ok && d != nil {
@@ -67,6 +72,8 @@ var builtinSpecs = map[string]transport.ActionSpec{
 		`"properties":{"output":{"description":"the value to return"},"delay":{"type":"number","default":0,"description":"seconds to wait first (ignored)"}},` +
 		`"required":["output"],"additionalProperties":false}`)},
 	"std.noop": {Description: "Does nothing and returns null.", Input: json.RawMessage(`{"type":"object","properties":{},"additionalProperties":false}`)},
+	"std.async_noop": {Description: "Does nothing and stays running until its result is given through PUT /v2/action_executions/{id}.",
+		Async: true, Input: json.RawMessage(`{"type":"object","properties":{},"additionalProperties":false}`)},
 	"std.fail": {Description: "Always fails, with error_data as the task's error result.", Input: json.RawMessage(`{"type":"object",` +
 		`"properties":{"error_data":{"default":null,"description":"the error result"}},"additionalProperties":false}`)},
 	"std.sleep": {Description: "Waits the given number of seconds.", Cancellable: true, Input: json.RawMessage(`{"type":"object",` +

@@ -286,6 +286,12 @@ func (e *Executor) handle(msg jetstream.Msg) {
 		}
 	} else {
 		output, aerr = e.runWithHeartbeat(msg, &req)
+		if aerr == nil && e.async(req.Action) {
+			// An async action has only started: its result comes later
+			// through the API (the callback URL), not from this host.
+			_ = msg.Ack()
+			return
+		}
 		if aerr != nil && e.handingBack.Load() {
 			// Cancelled by a stop whose grace ran out: give the request
 			// back for another host rather than report the cancellation.
@@ -338,6 +344,24 @@ func (e *Executor) handle(msg jetstream.Msg) {
 	if err := msg.Ack(); err != nil {
 		e.log.Warn("ack failed; the engine will drop the duplicate result", "error", err)
 	}
+}
+
+// async reports whether action completes later through the API.
+func (e *Executor) async(action string) bool {
+	if _, ok := builtins[action]; ok {
+		return builtinSpecs[action].Async
+	}
+	if e.cfg.Plugins == nil {
+		return false
+	}
+	for _, p := range e.cfg.Plugins.Plugins() {
+		for _, a := range p.Actions {
+			if a.Name == action {
+				return a.Async
+			}
+		}
+	}
+	return false
 }
 
 // runWithHeartbeat runs the action under its deadline and keeps the request

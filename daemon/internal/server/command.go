@@ -47,6 +47,7 @@ what this process runs.`,
 	f := cmd.Flags()
 	f.StringVar(&cfg.Listen, "listen", "127.0.0.1:8989", "address of the HTTP API")
 	f.StringVar(&cfg.DataDir, "data-dir", "./sirocco-data", "directory for the SQLite database, embedded NATS storage and plugins/")
+	f.StringVar(&cfg.PublicURL, "public-url", "", "base URL at which clients and async actions reach the API (default: http:// and the --listen address)")
 	f.StringSliceVar(&cfg.PluginDirs, "plugin-dir", nil, "directories searched for sirocco-plugin-* binaries (default: DATA_DIR/plugins and the directory of the sirocco binary)")
 	f.StringVar(&cfg.NATSURL, "nats-url", "", "URL of an external NATS server with JetStream (default: start an embedded one)")
 	f.StringVar(&cfg.NATSListen, "nats-listen", "127.0.0.1:-1", "client address of the embedded NATS server (port -1: any free port)")

@@ -43,9 +43,12 @@ type Config struct {
 	NATSListen  string   // the embedded server's client address
 	NATSPrefix  string   // subject and stream root
 	DatabaseURL string   // postgres://...; empty uses SQLite in DataDir
-	Roles       []string
-	Target      string // executor pool this host serves
-	Capacity    int    // actions run at once per plugin on this host
+	// PublicURL is the base URL clients and async actions reach the API
+	// at; empty means http:// and the listen address.
+	PublicURL string
+	Roles     []string
+	Target    string // executor pool this host serves
+	Capacity  int    // actions run at once per plugin on this host
 	// Grace is how long a stopping executor host lets running actions
 	// finish before it hands them back.
 	Grace   time.Duration
@@ -120,6 +123,20 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 
+	// The API's listener opens first: its address is the base of the
+	// callback URLs the engine gives async actions.
+	var ln net.Listener
+	if cfg.has(RoleAPI) {
+		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+		}
+		defer ln.Close()
+	}
+	publicURL := cfg.PublicURL
+	if publicURL == "" && ln != nil {
+		publicURL = "http://" + ln.Addr().String()
+	}
+
 	var g run.Group
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -164,7 +181,7 @@ func Run(ctx context.Context, cfg Config) error {
 		if err := reg.Watch(wctx); err != nil {
 			return err
 		}
-		eng, err = engine.New(engine.Config{Store: st, Conn: conn, Registry: reg, Logger: log.Named("engine")})
+		eng, err = engine.New(engine.Config{Store: st, Conn: conn, Registry: reg, Logger: log.Named("engine"), APIURL: publicURL})
 		if err != nil {
 			return err
 		}
@@ -185,10 +202,6 @@ func Run(ctx context.Context, cfg Config) error {
 
 	apiAddr := ""
 	if cfg.has(RoleAPI) {
-		ln, err := net.Listen("tcp", cfg.Listen)
-		if err != nil {
-			return fmt.Errorf("listen %s: %w", cfg.Listen, err)
-		}
 		srv := &http.Server{
 			Handler:           api.New(eng, log, api.Options{Version: cfg.Version}),
 			ReadHeaderTimeout: 10 * time.Second,

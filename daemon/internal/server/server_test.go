@@ -502,3 +502,50 @@ func TestMigrateCommand(t *testing.T) {
 		})
 	}
 }
+
+// An async action's callee completes it through PUT
+// /v2/action_executions/{id}, the way python-mistralclient sends it (the
+// output as a JSON-encoded string), and the workflow goes on.
+func TestAsyncCallback(t *testing.T) {
+	d := start(t, Config{DataDir: t.TempDir()})
+	wf := "version: '2.0'\ncallback:\n  output:\n    v: <% $.v %>\n  tasks:\n    wait:\n      action: std.async_noop\n      publish:\n        v: <% task().result.v %>\n"
+	if code, body := call(t, "POST", d.url+"/v2/workflows", "text/plain", wf, nil); code != http.StatusCreated {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	var ex execution
+	if code, body := call(t, "POST", d.url+"/v2/executions", "application/json", `{"workflow_name": "callback"}`, &ex); code != http.StatusCreated {
+		t.Fatalf("start: %d %s", code, body)
+	}
+	var tasks struct {
+		Tasks []struct {
+			RuntimeContext string `json:"runtime_context"`
+		} `json:"tasks"`
+	}
+	if code, body := call(t, "GET", d.url+"/v2/executions/"+ex.ID+"/tasks", "", "", &tasks); code != http.StatusOK || len(tasks.Tasks) != 1 {
+		t.Fatalf("tasks: %d %s", code, body)
+	}
+	var rt struct {
+		ActionExecutionID string `json:"action_execution_id"`
+	}
+	if err := json.Unmarshal([]byte(tasks.Tasks[0].RuntimeContext), &rt); err != nil || rt.ActionExecutionID == "" {
+		t.Fatalf("runtime_context %q names no action execution: %v", tasks.Tasks[0].RuntimeContext, err)
+	}
+	url := d.url + "/v2/action_executions/" + rt.ActionExecutionID
+	var ae struct {
+		State string `json:"state"`
+		Name  string `json:"name"`
+	}
+	if code, body := call(t, "GET", url, "", "", &ae); code != http.StatusOK || ae.State != "RUNNING" || ae.Name != "std.async_noop" {
+		t.Fatalf("action execution before the callback: %d %s", code, body)
+	}
+	if code, body := call(t, "PUT", url, "application/json", `{"state": "SUCCESS", "output": "{\"v\": 7}"}`, &ae); code != http.StatusOK || ae.State != "SUCCESS" {
+		t.Fatalf("callback: %d %s", code, body)
+	}
+	done := waitEnd(t, d, ex.ID)
+	if done.State != "SUCCESS" || done.Output != `{"v":7}` {
+		t.Fatalf("execution = %s %v %s", done.State, done.StateInfo, done.Output)
+	}
+	if code, body := call(t, "PUT", url, "application/json", `{"state": "SUCCESS", "output": 1}`, nil); code != http.StatusConflict {
+		t.Fatalf("second callback: %d %s, want 409", code, body)
+	}
+}
