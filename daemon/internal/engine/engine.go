@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -52,6 +53,10 @@ type Engine struct {
 
 	specMu sync.Mutex
 	specs  map[string]*lang.Workflow // decoded specs of running executions
+
+	// sched is the running timer scheduler, if this process has one; the
+	// engine's own transactions that add a timer wake it.
+	sched atomic.Pointer[Scheduler]
 }
 
 var _ api.Backend = (*Engine)(nil)

@@ -73,11 +73,6 @@ func (f *firing) AfterCommit(fn func()) { f.afterCommit = append(f.afterCommit, 
 // Timer kinds.
 const timerKindCron = "cron"
 
-// schedulers maps an *Engine to its running Scheduler, so that the engine's
-// own transactions that add a timer can wake it. (A side table rather than
-// a field: the Engine struct is shared code this file does not own.)
-var schedulers sync.Map
-
 // NewScheduler builds the scheduler of e's timers; Run starts it. One
 // engine has at most one scheduler.
 func (e *Engine) NewScheduler(cfg SchedulerConfig) *Scheduler {
@@ -101,17 +96,14 @@ func (e *Engine) NewScheduler(cfg SchedulerConfig) *Scheduler {
 		s.log = e.log.Named("scheduler")
 	}
 	s.handlers = map[string]timerHandler{timerKindCron: e.fireCronTick}
-	schedulers.Store(e, s)
+	e.sched.Store(s)
 	return s
 }
 
 // schedulerOf returns e's scheduler, or nil when it has none (an API-only
 // process: its timers are fired by the engines' sweeps).
 func (e *Engine) schedulerOf() *Scheduler {
-	if v, ok := schedulers.Load(e); ok {
-		return v.(*Scheduler)
-	}
-	return nil
+	return e.sched.Load()
 }
 
 // clock is the time the engine validates and schedules against: its
@@ -150,7 +142,7 @@ func (s *Scheduler) wakeUp() {
 
 // Run fires due timers until ctx ends.
 func (s *Scheduler) Run(ctx context.Context) error {
-	defer schedulers.CompareAndDelete(s.e, s)
+	defer s.e.sched.CompareAndSwap(s, nil)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
