@@ -57,6 +57,9 @@ type Config struct {
 	// OnReady, when set, is called with the API's address once every
 	// component is up (tests listen on port 0).
 	OnReady func(apiAddr string)
+	// NATSReplicas is the JetStream replica count of every stream and
+	// bucket (never lowered below what a stream already has); 0 means 1.
+	NATSReplicas int
 }
 
 func (c *Config) has(role string) bool {
@@ -228,7 +231,7 @@ func Run(ctx context.Context, cfg Config) error {
 // openNATS connects to the external NATS, or starts the embedded server
 // with its storage in the data dir and connects to it in-process.
 func openNATS(ctx context.Context, cfg Config, log hclog.Logger) (*transport.Conn, func(), error) {
-	opts := transport.Options{URL: cfg.NATSURL, Prefix: cfg.NATSPrefix, Name: "sirocco", Logger: log.Named("nats")}
+	opts := transport.Options{URL: cfg.NATSURL, Prefix: cfg.NATSPrefix, Replicas: cfg.NATSReplicas, Name: "sirocco", Logger: log.Named("nats")}
 	stop := func() {}
 	if cfg.NATSURL == "" {
 		listen := cfg.NATSListen

@@ -43,15 +43,26 @@ type Options struct {
 	Prefix    string
 	Name      string // client name shown by the NATS server
 	Logger    hclog.Logger
+	// Replicas is how many copies JetStream keeps of every stream and
+	// key-value bucket this connection creates (1 to MaxReplicas; 0 means
+	// 1). More than one needs a NATS cluster of at least that many nodes;
+	// a single server refuses it. A stream that already has more copies
+	// (raised by hand, or by a process started with a larger setting)
+	// keeps them: starting a process never lowers a stream's replicas.
+	Replicas int
 }
+
+// MaxReplicas is the largest replica count JetStream accepts.
+const MaxReplicas = 5
 
 // Conn is one connection to NATS with JetStream, plus the names derived
 // from the prefix.
 type Conn struct {
-	nc     *nats.Conn
-	js     jetstream.JetStream
-	prefix string
-	log    hclog.Logger
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	prefix   string
+	replicas int
+	log      hclog.Logger
 }
 
 // Connect dials NATS. It retries the first connection for a while, since a
@@ -62,6 +73,12 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 	}
 	if !tokenRE.MatchString(o.Prefix) {
 		return nil, fmt.Errorf("nats prefix %q: only letters, digits, '-' and '_' are allowed", o.Prefix)
+	}
+	if o.Replicas == 0 {
+		o.Replicas = 1
+	}
+	if o.Replicas < 1 || o.Replicas > MaxReplicas {
+		return nil, fmt.Errorf("nats replicas %d: must be between 1 and %d", o.Replicas, MaxReplicas)
 	}
 	if o.Logger == nil {
 		o.Logger = hclog.NewNullLogger()
@@ -102,7 +119,7 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 		nc.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	return &Conn{nc: nc, js: js, prefix: o.Prefix, log: o.Logger}, nil
+	return &Conn{nc: nc, js: js, prefix: o.Prefix, replicas: o.Replicas, log: o.Logger}, nil
 }
 
 // Close drains nothing: callers stop their consumers first.
@@ -130,6 +147,7 @@ func ValidToken(s string) bool { return tokenRE.MatchString(s) }
 // EnsureStreams creates or updates the action and result streams. Both are
 // work queues: a message is removed once one consumer acknowledged it, and
 // the duplicate window drops a re-send of the same message id after a crash.
+// Each gets Options.Replicas copies, or keeps the larger count it has.
 func (c *Conn) EnsureStreams(ctx context.Context) error {
 	for _, cfg := range []jetstream.StreamConfig{
 		{
@@ -149,11 +167,55 @@ func (c *Conn) EnsureStreams(ctx context.Context) error {
 			Duplicates:  2 * time.Minute,
 		},
 	} {
+		cfg.Replicas = c.replicas
+		have, err := c.streamConfig(ctx, cfg.Name)
+		if err != nil {
+			return err
+		}
+		cfg = mergeStreamConfig(cfg, have)
 		if _, err := c.js.CreateOrUpdateStream(ctx, cfg); err != nil {
-			return fmt.Errorf("stream %s: %w", cfg.Name, err)
+			return fmt.Errorf("stream %s (%d replicas): %w", cfg.Name, cfg.Replicas, err)
 		}
 	}
 	return nil
+}
+
+// mergeStreamConfig is the configuration to write over a stream whose
+// current configuration is have (nil when the stream does not exist yet):
+// want, except that the replica count is never lowered. Operators raise
+// replicas by hand (`nats stream edit --replicas 3`) and processes of one
+// installation may be started with different settings during a rollout;
+// neither must cost the stream its copies.
+func mergeStreamConfig(want jetstream.StreamConfig, have *jetstream.StreamConfig) jetstream.StreamConfig {
+	if have != nil && have.Replicas > want.Replicas {
+		want.Replicas = have.Replicas
+	}
+	return want
+}
+
+// streamConfig reads the current configuration of stream, nil when it
+// does not exist.
+func (c *Conn) streamConfig(ctx context.Context, stream string) (*jetstream.StreamConfig, error) {
+	s, err := c.js.Stream(ctx, stream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", stream, err)
+	}
+	cfg := s.CachedInfo().Config
+	return &cfg, nil
+}
+
+// bucketReplicas is the replica count to write for key-value bucket
+// bucket: the configured one, or the bucket's current one when larger
+// (the same rule as mergeStreamConfig; a bucket is stream KV_<bucket>).
+func (c *Conn) bucketReplicas(ctx context.Context, bucket string) (int, error) {
+	have, err := c.streamConfig(ctx, "KV_"+bucket)
+	if err != nil {
+		return 0, fmt.Errorf("bucket %s: %w", bucket, err)
+	}
+	return mergeStreamConfig(jetstream.StreamConfig{Replicas: c.replicas}, have).Replicas, nil
 }
 
 // Outgoing is one message to publish with a de-duplication id.

@@ -78,11 +78,16 @@ type Registry struct {
 
 // Registry opens (creating when needed) the executor registry bucket.
 func (c *Conn) Registry(ctx context.Context) (*Registry, error) {
+	replicas, err := c.bucketReplicas(ctx, c.streamName("EXECUTORS"))
+	if err != nil {
+		return nil, fmt.Errorf("executor registry: %w", err)
+	}
 	kv, err := c.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      c.streamName("EXECUTORS"),
 		Description: "Sirocco executor hosts; an entry expires unless refreshed",
 		TTL:         RegistryTTL,
 		History:     1,
+		Replicas:    replicas,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("executor registry: %w", err)

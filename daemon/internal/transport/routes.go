@@ -22,10 +22,15 @@ type routes struct {
 }
 
 func (c *Conn) openRoutes(ctx context.Context) (*routes, error) {
+	replicas, err := c.bucketReplicas(ctx, c.streamName("ROUTES"))
+	if err != nil {
+		return nil, fmt.Errorf("action routes: %w", err)
+	}
 	kv, err := c.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      c.streamName("ROUTES"),
 		Description: "Sirocco: which plugin serves an action on an executor pool, once seen",
 		History:     1,
+		Replicas:    replicas,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("action routes: %w", err)
