@@ -111,6 +111,7 @@ func New(b Backend, log hclog.Logger, opts Options) http.Handler {
 	hapi := humago.New(mux, cfg)
 
 	s.registerHealth(hapi)
+	s.registerReady(hapi)
 	s.registerWorkflows(hapi)
 	s.registerExecutions(hapi)
 	s.registerValidate(hapi)

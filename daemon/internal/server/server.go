@@ -125,6 +125,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	ready := newReadiness(cfg, conn, log.Named("ready"))
 
 	// The API's listener opens first: its address is the base of the
 	// callback URLs the engine gives async actions.
@@ -143,7 +144,7 @@ func Run(ctx context.Context, cfg Config) error {
 	var g run.Group
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	g.Add(func() error { <-runCtx.Done(); return nil }, func(error) { cancel() })
+	g.Add(func() error { <-runCtx.Done(); return nil }, func(error) { ready.stop(); cancel() })
 
 	if cfg.has(RoleExecutor) {
 		dirs := cfg.PluginDirs
@@ -165,6 +166,7 @@ func Run(ctx context.Context, cfg Config) error {
 		if err := ex.Start(ctx); err != nil {
 			return err
 		}
+		ready.executorRegistered()
 		exCtx, exCancel := context.WithCancel(runCtx)
 		g.Add(func() error { return ex.Serve(exCtx) }, func(error) { exCancel() })
 	}
@@ -179,6 +181,7 @@ func Run(ctx context.Context, cfg Config) error {
 			return err
 		}
 		defer st.Close()
+		ready.storeOpened(st)
 		wctx, wcancel := context.WithCancel(runCtx)
 		defer wcancel()
 		if err := reg.Watch(wctx); err != nil {
@@ -206,7 +209,7 @@ func Run(ctx context.Context, cfg Config) error {
 	apiAddr := ""
 	if cfg.has(RoleAPI) {
 		srv := &http.Server{
-			Handler:           api.New(eng, log, api.Options{Version: cfg.Version}),
+			Handler:           api.New(apiBackend{eng, ready}, log, api.Options{Version: cfg.Version}),
 			ReadHeaderTimeout: 10 * time.Second,
 		}
 		g.Add(func() error {

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -63,6 +64,8 @@ type Conn struct {
 	prefix   string
 	replicas int
 	log      hclog.Logger
+	// consuming counts this connection's running results subscriptions.
+	consuming atomic.Int32
 }
 
 // Connect dials NATS. It retries the first connection for a while, since a
@@ -124,6 +127,15 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 
 // Close drains nothing: callers stop their consumers first.
 func (c *Conn) Close() { c.nc.Close() }
+
+// Connected says whether the connection is up now (false while it
+// reconnects).
+func (c *Conn) Connected() bool { return c.nc.IsConnected() }
+
+// ConsumingResults says whether this connection has a results subscription
+// running (ConsumeResults called and not stopped): whether this process's
+// engine takes results.
+func (c *Conn) ConsumingResults() bool { return c.consuming.Load() > 0 }
 
 // Prefix is the subject root this connection uses.
 func (c *Conn) Prefix() string { return c.prefix }
@@ -382,8 +394,10 @@ func (c *Conn) ConsumeResults(ctx context.Context, maxInFlight int, h Handler) (
 	if err != nil {
 		return nil, fmt.Errorf("consume results: %w", err)
 	}
+	c.consuming.Add(1)
+	var once sync.Once
 	return &Subscription{
-		stopFetching: cc.Stop,
+		stopFetching: func() { once.Do(func() { c.consuming.Add(-1); cc.Stop() }) },
 		wait:         func() { <-cc.Closed() },
 	}, nil
 }
