@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 )
@@ -57,15 +56,15 @@ func (s *server) registerReady(hapi huma.API) {
 	}, func(ctx context.Context, _ *struct{}) (*readyOutput, error) {
 		checks := r.ReadyChecks(ctx)
 		var down []error
-		var names []string
 		for _, c := range checks {
 			if !c.Ready {
 				down = append(down, &huma.ErrorDetail{Location: c.Name, Message: c.Detail})
-				names = append(names, c.Name)
 			}
 		}
 		if len(down) > 0 {
-			return nil, huma.Error503ServiceUnavailable("not ready ("+strings.Join(names, ", ")+")", down...)
+			// The problem transformer folds the list into the detail:
+			// "not ready: nats: not connected to NATS (reconnecting)".
+			return nil, huma.Error503ServiceUnavailable("not ready", down...)
 		}
 		out := &readyOutput{}
 		out.Body.Status = "ready"

@@ -56,7 +56,7 @@ func (r *readiness) ReadyChecks(ctx context.Context) []api.ReadyCheck {
 	if r.stopping.Load() {
 		add("process", false, "shutting down")
 	}
-	add("nats", r.conn.Connected(), "not connected to NATS; reconnecting")
+	add("nats", r.conn.Connected(), "not connected to NATS (reconnecting)")
 	// Only processes with the API reach here, and the API always has a
 	// store; it is nil only while Run is still opening it.
 	ref := r.st.Load()
