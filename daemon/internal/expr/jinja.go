@@ -33,10 +33,8 @@ import (
 // with trim_blocks and lstrip_blocks.
 //
 // The engine is gonja, restricted: no include, import, from or extends
-// (they would read files), no macro or call (gonja does not bound their
-// recursion, and a recursive macro would overflow the stack; Mistral's
-// one-line expressions do not use them), no lipsum, and range() is
-// bounded. Output values
+// (they would read files), no call block; macros run with their nesting
+// bounded (boundedMacro) and range() is bounded. Output values
 // print as Python's str() prints them, so rendered text matches Mistral.
 
 var (
@@ -53,7 +51,9 @@ var jinjaConfig = func() *config.Config {
 	c := config.New()
 	c.StrictUndefined = true
 	c.TrimBlocks = true
-	c.LeftStripBlocks = true
+	// lstrip_blocks is done on the source (lstripBlocks): gonja's strips
+	// the blanks before a tag in the middle of a line too.
+	c.LeftStripBlocks = false
 	return c
 }()
 
@@ -68,6 +68,8 @@ type jinjaState struct {
 	lim      Limits
 	deadline time.Time
 	steps    int
+	// macroDepth is how deep macro calls nest now (boundedMacro).
+	macroDepth int
 	// limit is a limit a filter hit: gonja keeps only the text of a
 	// filter's error, so the type is recovered from here.
 	limit *LimitExceeded
@@ -103,9 +105,14 @@ var jinjaEnvironment = func() *exec.Environment {
 			_ = safe.Register(name, p)
 		}
 	}
+	if p, ok := all.Get("macro"); ok {
+		_ = safe.Register("macro", boundedMacroParser(p))
+	}
 	filters := exec.NewFilterSet(map[string]exec.FilterFunction{})
 	filters.Update(builtins.Filters)
 	pythonTyping(filters)
+	pythonFilters(filters)
+	opFilters(filters)
 	for name := range MistralParams {
 		registerMistralFilter(filters, name)
 	}
@@ -114,14 +121,16 @@ var jinjaEnvironment = func() *exec.Environment {
 	}
 	_ = filters.Register("__mul", pyMul)
 	_ = filters.Register("__pystr", func(e *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value {
-		v, err := fromJinja(in)
+		v, err := pyValue(in)
 		if err != nil {
 			return exec.AsValue(err)
 		}
-		return exec.AsSafeValue(yaql.PyStr(v))
+		return exec.AsSafeValue(pyStr(v))
 	})
 	ctx := exec.EmptyContext()
-	for _, name := range []string{"dict", "namespace", "cycler", "joiner"} {
+	ctx.Set("cycler", pyCycler)
+	ctx.Set("lipsum", pyLipsum)
+	for _, name := range []string{"dict", "namespace", "joiner"} {
 		if f, ok := builtins.GlobalFunctions.Get(name); ok {
 			ctx.Set(name, f)
 		}
@@ -134,9 +143,9 @@ var jinjaEnvironment = func() *exec.Environment {
 	return &exec.Environment{
 		Context:           ctx,
 		Filters:           filters,
-		Tests:             builtins.Tests,
+		Tests:             pyTests(),
 		ControlStructures: safe,
-		Methods:           builtins.Methods,
+		Methods:           pyMethods(builtins.Methods),
 	}
 }()
 
@@ -203,11 +212,11 @@ func pythonTyping(fs *exec.FilterSet) {
 			if in.IsError() || (in.IsString() && !in.IsNil()) {
 				return in, nil
 			}
-			v, err := fromJinja(in)
+			v, err := pyValue(in)
 			if err != nil {
 				return nil, err
 			}
-			return exec.AsValue(yaql.PyStr(v)), nil
+			return exec.AsValue(pyStr(v)), nil
 		})
 	wrap([]string{"abs", "round"}, func(name string, in *exec.Value) (*exec.Value, error) {
 		if in.IsError() {
@@ -253,7 +262,9 @@ func registerMistralFilter(fs *exec.FilterSet, name string) {
 			host = js.env.host
 		}
 		f := MistralFuncs(host, ctxv)[name]
-		if js.env != nil && host == nil {
+		// json_pp prints the filtered value, not the context a host
+		// function bound to it.
+		if js.env != nil && host == nil && name != "json_pp" {
 			if g, ok := js.env.Funcs[name]; ok {
 				f = g
 			}
@@ -420,7 +431,9 @@ func parseJinja(src string) (*exec.Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	pyOutputs(t)
+	if err := pyOutputs(t); err != nil {
+		return nil, err
+	}
 	jinjaCache.Lock()
 	if len(jinjaCache.m) >= jinjaCacheSize {
 		clear(jinjaCache.m)
@@ -436,7 +449,7 @@ func newTemplate(src string) (t *exec.Template, err error) {
 			t, err = nil, fmt.Errorf("jinja: cannot parse %q: %v", src, r)
 		}
 	}()
-	return exec.NewTemplate("expression", jinjaConfig, noFiles{src: src}, jinjaEnvironment)
+	return exec.NewTemplate("expression", jinjaConfig, noFiles{src: lstripBlocks(src)}, jinjaEnvironment)
 }
 
 // pyMul is Python's `*` for the value model: numbers multiply, a string
@@ -532,10 +545,18 @@ func pyMul(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value 
 
 // pyOutputs makes every `{{ x }}` of a parsed template print as Python's
 // str() of x, by appending the __pystr filter to the output's expression
-// (and to its else branch). Outputs nested in control structures sit in
-// gonja's unexported fields, so the walk goes through reflect and unsafe;
-// the tree is fresh from the parser and not yet shared.
-func pyOutputs(t *exec.Template) {
+// (and to its else branch), and makes operators compute as Python's:
+// `a OP b` becomes a|__opOP(b) (a * b becomes a|__mul(b), sized before it
+// allocates) and a tuple literal becomes a list|__tuple. Outputs nested in
+// control structures sit in gonja's unexported fields, so the walk goes
+// through reflect and unsafe; the tree is fresh from the parser and not
+// yet shared.
+//
+// A node the parser left without an operand (`{{ in x }}` parses as a test
+// of nothing) is a syntax error, reported here rather than left to crash
+// the renderer.
+func pyOutputs(t *exec.Template) error {
+	var bad error
 	seen := map[uintptr]bool{}
 	var walk func(v reflect.Value, depth int)
 	walk = func(v reflect.Value, depth int) {
@@ -551,30 +572,33 @@ func pyOutputs(t *exec.Template) {
 			if v.Type() == outputType {
 				walk(v.Elem(), depth+1)
 				o := (*nodes.Output)(unsafe.Pointer(v.Pointer()))
-				o.Expression = withPyStr(o.Expression)
-				if o.Alternative != nil {
-					o.Alternative = withPyStr(o.Alternative)
+				if o.Condition != nil && o.Alternative == nil {
+					// Jinja2: an inline if without else is undefined when
+					// false, and StrictUndefined fails when printed.
+					o.Alternative = &nodes.Error{Location: o.Start, Error: errors.New(
+						"UndefinedError: the inline if-expression evaluated to false and no else section was defined.")}
 				}
+				o.Expression = withPyStr(o.Expression, o.Start)
+				o.Alternative = withPyStr(o.Alternative, o.Start)
 				return
 			}
 			if v.Type() == tokenType {
 				return
 			}
+			if v.Type() == testExprType {
+				if te := (*nodes.TestExpression)(unsafe.Pointer(v.Pointer())); te.Expression == nil && bad == nil {
+					bad = errors.New("failed to parse template: a test or `in` without a value before it")
+				}
+			}
 			walk(v.Elem(), depth+1)
 		case reflect.Interface:
 			if !v.IsNil() {
 				walk(v.Elem(), depth+1)
-				e := v.Elem()
-				if e.Type() != binaryType || !v.CanAddr() {
+				if !v.CanAddr() {
 					return
 				}
-				if be := (*nodes.BinaryExpression)(unsafe.Pointer(e.Pointer())); be.Operator != nil &&
-					be.Operator.Token != nil && be.Operator.Token.Type == tokens.Multiply {
-					// a * b becomes a|__mul(b): Python's repetition, sized
-					// before it allocates (gonja repeats first).
-					fe := &nodes.FilteredExpression{Expression: be.Left, Filters: []*nodes.FilterCall{
-						{Token: be.Operator.Token, Name: "__mul", Args: []nodes.Expression{be.Right}}}}
-					reflect.NewAt(v.Type(), unsafe.Pointer(v.UnsafeAddr())).Elem().Set(reflect.ValueOf(fe))
+				if r, ok := pyRewrite(v.Elem()); ok {
+					reflect.NewAt(v.Type(), unsafe.Pointer(v.UnsafeAddr())).Elem().Set(r)
 				}
 			}
 		case reflect.Struct:
@@ -586,19 +610,74 @@ func pyOutputs(t *exec.Template) {
 				walk(v.Index(i), depth+1)
 			}
 		case reflect.Map:
+			var w reflect.Value
+			if v.CanAddr() {
+				w = reflect.NewAt(v.Type(), unsafe.Pointer(v.UnsafeAddr())).Elem()
+			}
 			it := v.MapRange()
+			type repl struct{ k, v reflect.Value }
+			var rs []repl
 			for it.Next() {
-				walk(it.Value(), depth+1)
+				e := it.Value()
+				walk(e, depth+1)
+				if e.Kind() == reflect.Interface && !e.IsNil() && w.IsValid() {
+					if r, ok := pyRewrite(e.Elem()); ok {
+						rs = append(rs, repl{it.Key(), r})
+					}
+				}
+			}
+			for _, r := range rs {
+				w.SetMapIndex(r.k, r.v)
 			}
 		}
 	}
 	walk(reflect.ValueOf(t.Root()), 0)
+	return bad
+}
+
+// pyOps maps gonja's operator tokens to the Python operators of opFilters.
+var pyOps = map[tokens.Type]string{
+	tokens.Addition: "+", tokens.Subtraction: "-", tokens.Division: "/", tokens.FloorDivision: "//",
+	tokens.Modulo: "%", tokens.Power: "**", tokens.Tilde: "~", tokens.Equals: "==", tokens.Ne: "!=",
+	tokens.LowerThan: "<", tokens.GreaterThan: ">", tokens.LowerThanOrEqual: "<=",
+	tokens.GreaterThanOrEqual: ">=", tokens.In: "in",
+}
+
+// pyRewrite is the replacement of one expression node (an operator or a
+// tuple), if it has one.
+func pyRewrite(e reflect.Value) (reflect.Value, bool) {
+	switch e.Type() {
+	case binaryType:
+		be := (*nodes.BinaryExpression)(unsafe.Pointer(e.Pointer()))
+		if be.Operator == nil || be.Operator.Token == nil {
+			return reflect.Value{}, false
+		}
+		name := ""
+		if be.Operator.Token.Type == tokens.Multiply {
+			name = "__mul"
+		} else if op, ok := pyOps[be.Operator.Token.Type]; ok {
+			name = "__op" + op
+		} else {
+			return reflect.Value{}, false
+		}
+		fe := &nodes.FilteredExpression{Expression: be.Left, Filters: []*nodes.FilterCall{
+			{Token: be.Operator.Token, Name: name, Args: []nodes.Expression{be.Right}}}}
+		return reflect.ValueOf(fe), true
+	case tupleType:
+		tu := (*nodes.Tuple)(unsafe.Pointer(e.Pointer()))
+		fe := &nodes.FilteredExpression{Expression: &nodes.List{Location: tu.Location, Val: tu.Val},
+			Filters: []*nodes.FilterCall{{Token: tu.Location, Name: "__tuple"}}}
+		return reflect.ValueOf(fe), true
+	}
+	return reflect.Value{}, false
 }
 
 var (
-	outputType = reflect.TypeFor[*nodes.Output]()
-	binaryType = reflect.TypeFor[*nodes.BinaryExpression]()
-	tokenType  = reflect.TypeFor[*tokens.Token]()
+	outputType   = reflect.TypeFor[*nodes.Output]()
+	binaryType   = reflect.TypeFor[*nodes.BinaryExpression]()
+	tupleType    = reflect.TypeFor[*nodes.Tuple]()
+	testExprType = reflect.TypeFor[*nodes.TestExpression]()
+	tokenType    = reflect.TypeFor[*tokens.Token]()
 )
 
 // withoutPyStr undoes withPyStr, for the native value of one expression.
@@ -610,8 +689,13 @@ func withoutPyStr(e nodes.Expression) nodes.Expression {
 	return fe.Expression
 }
 
-func withPyStr(e nodes.Expression) nodes.Expression {
-	return &nodes.FilteredExpression{Expression: e, Filters: []*nodes.FilterCall{{Token: e.Position(), Name: "__pystr"}}}
+// withPyStr appends the __pystr filter to e; at is the output's position
+// (a malformed node may not know its own).
+func withPyStr(e nodes.Expression, at *tokens.Token) nodes.Expression {
+	if e == nil {
+		return nil
+	}
+	return &nodes.FilteredExpression{Expression: e, Filters: []*nodes.FilterCall{{Token: at, Name: "__pystr"}}}
 }
 
 // JinjaError is an error from a Jinja expression: its text and what went
@@ -831,14 +915,11 @@ func fromJinja(v *exec.Value) (any, error) {
 	if v == nil || v.IsNil() {
 		return nil, nil
 	}
-	if v.IsError() {
-		return nil, errors.New(v.Error())
-	}
-	g := v.ToGoSimpleType(false)
-	if err, ok := g.(error); ok {
+	x, err := pyValue(v)
+	if err != nil {
 		return nil, err
 	}
-	return yaql.Normalize(g)
+	return deTuple(x), nil
 }
 
 // validateJinja checks a Jinja string's syntax as Mistral does at upload.

@@ -435,6 +435,13 @@ func PyStr(v any) string {
 	return b.String()
 }
 
+// PyRepr is Python's repr() of a value of the model ('a', None, [1, 'b']).
+func PyRepr(v any) string {
+	var b strings.Builder
+	pyRepr(&b, v, false)
+	return b.String()
+}
+
 // pyRepr writes Python's repr of a value. tuples selects how lists print:
 // inside yaql lists are tuples, so yaql's str() prints (1, 2).
 func pyRepr(b *strings.Builder, v any, tuples bool) {
