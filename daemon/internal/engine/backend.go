@@ -272,7 +272,7 @@ func checkSupported(spec *lang.Workflow) error {
 			set  bool
 		}{
 			{"retry", p.Retry != nil}, {"wait-before", p.WaitBefore != nil}, {"wait-after", p.WaitAfter != nil},
-			{"timeout", p.Timeout != nil}, {"pause-before", p.PauseBefore != nil},
+			{"pause-before", p.PauseBefore != nil},
 			{"concurrency", p.Concurrency != nil}, {"fail-on", p.FailOn != nil},
 		} {
 			if x.set {

@@ -57,6 +57,7 @@ type Engine struct {
 	// sched is the running timer scheduler, if this process has one; the
 	// engine's own transactions that add a timer wake it.
 	sched atomic.Pointer[Scheduler]
+	wakes wakeups
 }
 
 var _ api.Backend = (*Engine)(nil)
@@ -114,11 +115,14 @@ func (e *Engine) RunOutbox(ctx context.Context) error {
 	}
 }
 
+// wake is called after a commit: it kicks the outbox relay and wakes the
+// scheduler for timers the committed transactions added.
 func (e *Engine) wake() {
 	select {
 	case e.kick <- struct{}{}:
 	default:
 	}
+	e.wakes.flush(e)
 }
 
 // flush publishes committed outbox rows and deletes them once JetStream has
@@ -238,6 +242,10 @@ func (e *Engine) applyResult(ctx context.Context, res *transport.ActionResult) e
 		}
 		if ex == nil || ae.TaskExecutionID == "" {
 			return nil
+		}
+		// The task's timeout, if it has one, has no more work to do.
+		if err := tx.DeleteTimerByKey(timeoutKey(ae.TaskExecutionID)); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
 		}
 		st, err := e.load(tx, ex)
 		if err != nil {
@@ -402,11 +410,16 @@ func (e *Engine) persist(tx store.Tx, ex *store.Execution, st *controller.State,
 		}); err != nil {
 			return err
 		}
+		if a.Timeout > 0 {
+			if err := e.addTimeout(tx, ex, a, now); err != nil {
+				return err
+			}
+		}
 		req, err := json.Marshal(transport.ActionRequest{
 			V: transport.ProtocolVersion, ActionExecutionID: a.ActionExecutionID,
 			TaskExecutionID: a.TaskID, ExecutionID: ex.ID, WorkflowName: ex.WorkflowName,
 			Action: a.Action, Input: input, Attempt: 1, SafeRerun: a.SafeRerun,
-			CallbackURL: e.callbackURL(a.ActionExecutionID),
+			CallbackURL: e.callbackURL(a.ActionExecutionID), TimeoutSeconds: hostDeadline(a.Timeout),
 		})
 		if err != nil {
 			return err
@@ -496,6 +509,15 @@ func (e *Engine) markWaiting(d *controller.Decision, a controller.RunAction) {
 				targetOr(a.Target), plugin, a.Action)
 		}
 	}
+}
+
+// hostDeadline is the deadline the executor host gives an action whose
+// task has a timeout (0: none).
+func hostDeadline(timeout float64) float64 {
+	if timeout <= 0 {
+		return 0
+	}
+	return timeout + timeoutMargin.Seconds()
 }
 
 // callbackURL is where an async action reports its result.

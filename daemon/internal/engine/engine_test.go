@@ -102,9 +102,11 @@ func (r *rig) startExecutor(t *testing.T) func() {
 func (r *rig) run(t *testing.T) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = r.eng.Run(ctx); close(done) }()
-	r.stop = func() { cancel(); <-done }
+	done := make(chan struct{}, 2)
+	sched := r.eng.NewScheduler(SchedulerConfig{})
+	go func() { _ = r.eng.Run(ctx); done <- struct{}{} }()
+	go func() { _ = sched.Run(ctx); done <- struct{}{} }()
+	r.stop = func() { cancel(); <-done; <-done }
 	t.Cleanup(func() {
 		if r.stop != nil {
 			r.stop()
@@ -361,6 +363,62 @@ waits:
 			err = r.eng.CompleteActionExecution(ctx, actionID, store.StateSuccess, 1)
 			if !errors.Is(err, store.ErrConflict) {
 				t.Fatalf("a second completion: %v, want a conflict", err)
+			}
+		})
+	}
+}
+
+// A task's timeout fails it with Mistral's message when its action runs
+// longer, whether the timeout is a number or an expression; a task that
+// ends in time is not touched.
+func TestTaskTimeout(t *testing.T) {
+	r := newRig(t)
+	r.run(t)
+	ctx := context.Background()
+	wf := `
+version: '2.0'
+slow:
+  input: [sleep, timeout]
+  tasks:
+    nap:
+      action: std.sleep seconds=<% $.sleep %>
+      timeout: <% $.timeout %>
+      on-error: handled
+    handled:
+      action: std.noop
+`
+	if _, err := r.eng.CreateWorkflows(ctx, wf); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		sleep     float64
+		timeout   int
+		wantState string
+		wantInfo  string
+	}{
+		{"times out", 30, 1, store.StateError, "Task timed out [timeout(s)=1]."},
+		{"ends in time", 0.01, 5, store.StateSuccess, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			begin := time.Now()
+			ex, err := r.eng.StartExecution(ctx, api.StartRequest{WorkflowName: "slow", Input: map[string]any{"sleep": tc.sleep, "timeout": tc.timeout}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := r.wait(t, ex.ID)
+			if done.State != store.StateSuccess {
+				t.Fatalf("execution %s: %s", done.State, done.StateInfo)
+			}
+			if took := time.Since(begin); took > 10*time.Second {
+				t.Fatalf("took %v: the timeout did not cut the 30 s sleep", took)
+			}
+			tasks, _ := r.eng.ListTasks(ctx, ex.ID)
+			for _, tk := range tasks {
+				if tk.Name == "nap" && (tk.State != tc.wantState || tk.StateInfo != tc.wantInfo) {
+					t.Fatalf("nap = %s %q, want %s %q", tk.State, tk.StateInfo, tc.wantState, tc.wantInfo)
+				}
 			}
 		})
 	}

@@ -95,7 +95,7 @@ func (e *Engine) NewScheduler(cfg SchedulerConfig) *Scheduler {
 	if s.log == nil {
 		s.log = e.log.Named("scheduler")
 	}
-	s.handlers = map[string]timerHandler{timerKindCron: e.fireCronTick}
+	s.handlers = map[string]timerHandler{timerKindCron: e.fireCronTick, timerKindTimeout: e.fireTaskTimeout}
 	e.sched.Store(s)
 	return s
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/sirocco-wf/sirocco/daemon/internal/expr"
@@ -78,6 +79,8 @@ type RunAction struct {
 	// SafeRerun allows running the action again when its executor host
 	// died while running it.
 	SafeRerun bool
+	// Timeout is the task's timeout policy in seconds; 0 means none.
+	Timeout float64
 }
 
 // Decision is what one event changed and what must happen next.
@@ -278,10 +281,56 @@ func (c *Controller) schedule(s *State, d *Decision, spec *lang.Task, inContext 
 		c.finishTask(s, d, t, spec, Error, msg, msg)
 		return
 	}
+	timeout := spec.Timeout
+	if timeout == nil && s.Spec.TaskDefaults != nil {
+		timeout = s.Spec.TaskDefaults.Timeout
+	}
+	secs, err := c.seconds(timeout, env)
+	if err != nil {
+		msg := fmt.Sprintf("Failed to evaluate the timeout of task %q: %v", spec.Name, err)
+		c.finishTask(s, d, t, spec, Error, msg, msg)
+		return
+	}
 	t.ActionExecutionID = c.NewID()
 	d.Actions = append(d.Actions, RunAction{
 		TaskID: t.ID, ActionExecutionID: t.ActionExecutionID,
-		Action: spec.Action, Input: input, Target: target, SafeRerun: rerun,
+		Action: spec.Action, Input: input, Target: target, SafeRerun: rerun, Timeout: secs,
+	})
+}
+
+// seconds reads a policy given in seconds, as a number or an expression;
+// nil is 0.
+func (c *Controller) seconds(v any, env *expr.Env) (float64, error) {
+	if str, ok := v.(string); ok {
+		r, err := expr.Eval(str, env)
+		if err != nil {
+			return 0, err
+		}
+		v = r
+	}
+	switch n := v.(type) {
+	case nil:
+		return 0, nil
+	case int64:
+		if n < 0 {
+			return 0, fmt.Errorf("%d is negative", n)
+		}
+		return float64(n), nil
+	case float64:
+		if n < 0 {
+			return 0, fmt.Errorf("%g is negative", n)
+		}
+		return n, nil
+	}
+	return 0, fmt.Errorf("must be a number of seconds, got %s", typeName(v))
+}
+
+// TimedOut fails a task whose timeout policy ran out, with Mistral's
+// message. A task that already ended is left alone.
+func (c *Controller) TimedOut(s *State, taskID string, timeout float64) (*Decision, error) {
+	return c.OnActionResult(s, taskID, nil, &ActionError{
+		Type:    "TaskTimeout",
+		Message: fmt.Sprintf("Task timed out [timeout(s)=%s].", strconv.FormatFloat(timeout, 'f', -1, 64)),
 	})
 }
 
