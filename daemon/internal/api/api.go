@@ -118,6 +118,7 @@ func New(b Backend, log hclog.Logger, opts Options) http.Handler {
 	s.registerCatalog(hapi)
 	s.registerExecutors(hapi)
 	s.registerActionExecutions(hapi)
+	s.registerExecutionUpdates(hapi)
 	s.registerCronTriggers(hapi)
 
 	// Unknown paths get a problem+json 404 instead of ServeMux's plain text,

@@ -423,3 +423,68 @@ slow:
 		})
 	}
 }
+
+// Stopping a running execution ends it at once with the given state,
+// cancels its running task and action, and refuses a second stop and a
+// late result.
+func TestStopExecution(t *testing.T) {
+	r := newRig(t)
+	r.run(t)
+	ctx := context.Background()
+	wf := `
+version: '2.0'
+stoppable:
+  output:
+    how: done
+  output-on-error:
+    how: failed
+  tasks:
+    wait:
+      action: std.async_noop
+`
+	if _, err := r.eng.CreateWorkflows(ctx, wf); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		state, info, wantOutput string
+	}{
+		{store.StateCancel, "changed my mind", `{}`},
+		{store.StateError, "operator failed it", `{"how":"failed"}`},
+		{store.StateSuccess, "", `{"how":"done"}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.state, func(t *testing.T) {
+			ex, err := r.eng.StartExecution(ctx, api.StartRequest{WorkflowName: "stoppable"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			stopped, err := r.eng.UpdateExecution(ctx, ex.ID, api.ExecutionUpdate{State: tc.state, StateInfo: tc.info})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stopped.State != tc.state || stopped.StateInfo != tc.info || string(stopped.Output) != tc.wantOutput {
+				t.Fatalf("stopped = %s %q %s, want %s %q %s", stopped.State, stopped.StateInfo, stopped.Output, tc.state, tc.info, tc.wantOutput)
+			}
+			tasks, _ := r.eng.ListTasks(ctx, ex.ID)
+			if len(tasks) != 1 || tasks[0].State != store.StateCancel {
+				t.Fatalf("tasks = %+v, want the running task CANCELLED", tasks)
+			}
+			var rt struct {
+				ActionExecutionID string `json:"action_execution_id"`
+			}
+			_ = json.Unmarshal(tasks[0].Runtime, &rt)
+			if err := r.eng.CompleteActionExecution(ctx, rt.ActionExecutionID, store.StateSuccess, 1); !errors.Is(err, store.ErrConflict) {
+				t.Fatalf("a late result: %v, want a conflict", err)
+			}
+			if _, err := r.eng.UpdateExecution(ctx, ex.ID, api.ExecutionUpdate{State: store.StateCancel}); !errors.Is(err, store.ErrConflict) {
+				t.Fatalf("a second stop: %v, want a conflict", err)
+			}
+		})
+	}
+	var br interface{ BadRequest() bool }
+	for _, u := range []api.ExecutionUpdate{{}, {State: "PAUSED"}, {State: "BOGUS"}, {State: store.StateCancel, Description: "x"}} {
+		if _, err := r.eng.UpdateExecution(ctx, "any", u); !errors.As(err, &br) {
+			t.Errorf("update %+v: %v, want a bad request", u, err)
+		}
+	}
+}

@@ -79,6 +79,9 @@ func start(t *testing.T, cfg Config) *daemon {
 	}
 	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "sirocco", Level: hclog.Warn, Output: testWriter{t}})
 	cfg.OnReady = func(addr string) { ready <- addr }
+	if cfg.Grace == 0 {
+		cfg.Grace = time.Second // tests stop servers often; no need to wait long
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &daemon{cancel: cancel, done: make(chan error, 1)}
 	go func() { d.done <- Run(ctx, cfg) }()
@@ -547,5 +550,33 @@ func TestAsyncCallback(t *testing.T) {
 	}
 	if code, body := call(t, "PUT", url, "application/json", `{"state": "SUCCESS", "output": 1}`, nil); code != http.StatusConflict {
 		t.Fatalf("second callback: %d %s, want 409", code, body)
+	}
+}
+
+// PUT /v2/executions/{id} with state CANCELLED, as python-mistralclient's
+// execution-update sends it, stops a running execution; stopping it again
+// is a conflict.
+func TestCancelExecution(t *testing.T) {
+	d := start(t, Config{DataDir: t.TempDir()})
+	wf := "version: '2.0'\nlong:\n  tasks:\n    nap:\n      action: std.sleep seconds=60\n"
+	if code, body := call(t, "POST", d.url+"/v2/workflows", "text/plain", wf, nil); code != http.StatusCreated {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	var ex execution
+	if code, body := call(t, "POST", d.url+"/v2/executions", "application/json", `{"workflow_name": "long"}`, &ex); code != http.StatusCreated {
+		t.Fatalf("start: %d %s", code, body)
+	}
+	var got execution
+	if code, body := call(t, "PUT", d.url+"/v2/executions/"+ex.ID, "application/json", `{"state": "CANCELLED", "state_info": "not needed"}`, &got); code != http.StatusOK {
+		t.Fatalf("cancel: %d %s", code, body)
+	}
+	if got.State != "CANCELLED" || got.StateInfo != "not needed" {
+		t.Fatalf("after cancel: %+v", got)
+	}
+	if code, body := call(t, "PUT", d.url+"/v2/executions/"+ex.ID, "application/json", `{"state": "CANCELLED"}`, nil); code != http.StatusConflict {
+		t.Fatalf("second cancel: %d %s, want 409", code, body)
+	}
+	if code, body := call(t, "PUT", d.url+"/v2/executions/"+ex.ID, "application/json", `{"state": "PAUSED"}`, nil); code != http.StatusBadRequest {
+		t.Fatalf("pause: %d %s, want 400 (not supported yet)", code, body)
 	}
 }

@@ -7,6 +7,7 @@ package controller
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -18,9 +19,10 @@ import (
 
 // States of executions and tasks, as Mistral names them on the wire.
 const (
-	Running = "RUNNING"
-	Success = "SUCCESS"
-	Error   = "ERROR"
+	Running   = "RUNNING"
+	Success   = "SUCCESS"
+	Error     = "ERROR"
+	Cancelled = "CANCELLED"
 )
 
 // Execution is the part of a workflow execution the controller reads and
@@ -323,6 +325,38 @@ func (c *Controller) seconds(v any, env *expr.Env) (float64, error) {
 		return n, nil
 	}
 	return 0, fmt.Errorf("must be a number of seconds, got %s", typeName(v))
+}
+
+// ErrNotRunning is returned by Stop for an execution that has ended.
+var ErrNotRunning = errors.New("the execution is not running")
+
+// Stop ends a running execution from outside, as Mistral's
+// PUT /v2/executions/{id} does: SUCCESS (with its output), ERROR (with
+// output-on-error) or CANCELLED, with msg as its state info. Tasks still
+// running are cancelled; the runtime cancels their actions.
+func (c *Controller) Stop(s *State, state, msg string) (*Decision, error) {
+	if s.Exec.State != Running {
+		return nil, ErrNotRunning
+	}
+	d := &Decision{New: map[string]bool{}}
+	for _, t := range s.Tasks {
+		if t.State == Running {
+			t.State, t.StateInfo = Cancelled, fmt.Sprintf("Cancelled: the workflow execution was stopped with state %s.", state)
+			c.touch(d, t)
+		}
+	}
+	switch state {
+	case Success:
+		c.succeed(s, d, msg)
+	case Error:
+		c.failWithOutput(s, d, msg)
+	case Cancelled:
+		s.Exec.State, s.Exec.StateInfo = Cancelled, msg
+		d.ExecChange = true
+	default:
+		return nil, fmt.Errorf("an execution can be stopped with SUCCESS, ERROR or CANCELLED, not %s", state)
+	}
+	return d, nil
 }
 
 // TimedOut fails a task whose timeout policy ran out, with Mistral's
