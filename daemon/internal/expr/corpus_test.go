@@ -164,12 +164,7 @@ func TestYAQLCorpus(t *testing.T) {
 		t.Fatalf("the YAQL corpus has %d cases, fewer than 1500", len(doc.Cases))
 	}
 	runCorpus(t, "yaql", doc.Cases, func(c corpusCase) (any, error) {
-		data := decodeValue(t, doc.Context)
-		env := &yaql.Env{Data: data, FuncParams: MistralParams, Funcs: map[string]yaql.HostFunc{}}
-		for k, f := range MistralFuncs(nil, data) {
-			env.Funcs[k] = yaql.HostFunc(f)
-		}
-		return yaql.EvalString(c.Expr, env)
+		return yaql.EvalString(c.Expr, MistralEnv(decodeValue(t, doc.Context), nil).yaqlEnv())
 	})
 }
 

@@ -123,8 +123,24 @@ func (e *Env) yaqlEnv() *yaql.Env {
 		for k, f := range e.Funcs {
 			ye.Funcs[k] = yaql.HostFunc(f)
 		}
+		if f, ok := e.Funcs["json_pp"]; ok {
+			ye.Funcs["json_pp"] = yaqlJSONPP(f)
+		}
 	}
 	return ye
+}
+
+// yaqlJSONPP is json_pp as YAQL sees it in Mistral: yaql hands Mistral's
+// json_pp(context, data=None) its own context object, so json_pp() without
+// data (or with false data: `data or context`) prints yaql's context,
+// which refers to itself, and fails.
+func yaqlJSONPP(f Func) yaql.HostFunc {
+	return func(args ...any) (any, error) {
+		if len(args) == 0 || !yaql.Truthy(args[0]) {
+			return nil, errors.New("ValueError: Circular reference detected (YAQL passes its context object, which json cannot print)")
+		}
+		return f(args...)
+	}
 }
 
 // Eval evaluates one string. A string that is exactly one `<% expr %>`

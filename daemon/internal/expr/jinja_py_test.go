@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"math"
 	"reflect"
 	"testing"
 )
@@ -60,5 +61,36 @@ func TestJinjaMacroRecursionIsLimited(t *testing.T) {
 func TestPyPercentSizeLimit(t *testing.T) {
 	if _, err := pyPercent("%60000d%60000d", pyTuple{int64(1), int64(2)}, 100_000); !IsLimit(err) {
 		t.Fatalf("want a limit error, got %v", err)
+	}
+}
+
+// PyYAML's choices, as yaml_dump() and yaml_parse() must reproduce them;
+// the answers are PyYAML's (safe_dump with default_flow_style=False,
+// safe_load).
+func TestPyYAMLStyles(t *testing.T) {
+	for _, c := range []struct {
+		in   any
+		want string
+	}{
+		{"x\ny", "'x\n\n  y'\n"},
+		{map[string]any{"a": []any{"p\nq"}}, "a:\n- 'p\n\n  q'\n"},
+		{[]any{map[string]any{"k": "a\nb"}}, "- k: 'a\n\n    b'\n"},
+		{"a,b", "a,b\n...\n"}, {"on", "'on'\n"}, {"y", "y\n...\n"}, {"yes_no", "yes_no\n...\n"},
+		{"#x", "'#x'\n"}, {"a #b", "'a #b'\n"}, {"a: b", "'a: b'\n"}, {"1e3", "1e3\n...\n"},
+		{"0o7", "0o7\n...\n"}, {"- x", "'- x'\n"}, {"a \nb", "\"a \\nb\"\n"}, {"trail\n", "'trail\n\n  '\n"},
+		{[]any{}, "[]\n"}, {map[string]any{"x": map[string]any{}, "y": []any{}}, "x: {}\ny: []\n"},
+	} {
+		got, err := PyYAML(c.in)
+		if err != nil || got != c.want {
+			t.Errorf("yaml_dump(%#v) = %q, %v; want %q", c.in, got, err, c.want)
+		}
+	}
+	got, err := yamlParse("[on, Off, 0b101, 0x_ff, 017, 1:30, -1.5e+3, 1.5e3, .inf, ~, \"yes\", !!str yes]")
+	want := []any{true, false, int64(5), int64(255), int64(15), int64(90), -1500.0, "1.5e3", math.Inf(1), nil, "yes", "yes"}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("yaml_parse = %#v, %v; want %#v", got, err, want)
+	}
+	if _, err := yamlParse("- 99999999999999999999"); err == nil {
+		t.Error("yaml_parse of an integer beyond 64 bits succeeded")
 	}
 }

@@ -305,6 +305,15 @@ func yamlValue(n *yaml.Node, depth int) (any, error) {
 		}
 		return out, nil
 	case yaml.ScalarNode:
+		if n.Style&(yaml.TaggedStyle|yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0 {
+			// A plain scalar means what it means in YAML 1.1, as PyYAML
+			// reads it: yes and on are true, 010 is 8, 1e3 is a string.
+			v, typed := pyyamlResolve(n.Value)
+			if _, isStr := v.(string); typed && isStr && yamlIntRe.MatchString(n.Value) {
+				return nil, fmt.Errorf("yaml_parse(): line %d: integer %s does not fit in 64 bits", n.Line, n.Value)
+			}
+			return v, nil
+		}
 		var v any
 		if err := n.Decode(&v); err != nil {
 			return nil, fmt.Errorf("yaml_parse(): %w", err)

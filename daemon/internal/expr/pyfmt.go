@@ -3,10 +3,10 @@ package expr
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/sirocco-wf/sirocco/daemon/internal/expr/yaql"
 )
@@ -167,15 +167,24 @@ func PyYAML(v any) (string, error) {
 			return b.String(), nil
 		}
 	}
-	s, err := yamlScalar(v)
+	s, err := yamlScalar(v, 2)
 	if err != nil {
 		return "", err
 	}
 	b.WriteString(s)
 	b.WriteString("\n")
-	if _, isStr := v.(string); !isStr || !strings.HasPrefix(s, "'") && !strings.HasPrefix(s, "\"") {
-		b.WriteString("...\n")
+	// PyYAML ends an open-ended document (a plain scalar at the root) with
+	// "..."; quoted strings and empty [] or {} are not open-ended.
+	switch x := v.(type) {
+	case string:
+		if strings.HasPrefix(s, "'") || strings.HasPrefix(s, "\"") {
+			return b.String(), nil
+		}
+	case []any, map[string]any:
+		_ = x
+		return b.String(), nil
 	}
+	b.WriteString("...\n")
 	return b.String(), nil
 }
 
@@ -186,7 +195,7 @@ func yamlMap(b *strings.Builder, m map[string]any, ind int) error {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		ks, _ := yamlScalar(k)
+		ks, _ := yamlScalar(k, ind+2)
 		b.WriteString(strings.Repeat(" ", ind))
 		b.WriteString(ks)
 		b.WriteByte(':')
@@ -241,7 +250,7 @@ func yamlValueAfter(b *strings.Builder, v any, ind int, inMap bool) error {
 			return nil
 		}
 	}
-	s, err := yamlScalar(v)
+	s, err := yamlScalar(v, ind+2)
 	if err != nil {
 		return err
 	}
@@ -251,7 +260,9 @@ func yamlValueAfter(b *strings.Builder, v any, ind int, inMap bool) error {
 	return nil
 }
 
-func yamlScalar(v any) (string, error) {
+// yamlScalar writes a scalar (or an empty [] or {}); ind is the indent
+// of the continuation lines of a multi-line quoted string.
+func yamlScalar(v any, ind int) (string, error) {
 	switch x := v.(type) {
 	case nil:
 		return "null", nil
@@ -274,7 +285,7 @@ func yamlScalar(v any) (string, error) {
 		}
 		return s, nil
 	case string:
-		return yamlString(x), nil
+		return yamlString(x, ind), nil
 	case []any:
 		if len(x) == 0 {
 			return "[]", nil
@@ -287,94 +298,224 @@ func yamlScalar(v any) (string, error) {
 	return "", fmt.Errorf("yaml_dump(): cannot represent %T", v)
 }
 
-// yamlString quotes a string the way PyYAML's emitter chooses a style:
-// plain when it cannot be read back as something else, single quotes when
-// it could, double quotes when it holds characters that need escapes.
-func yamlString(s string) string {
-	needDouble := false
-	for _, r := range s {
-		if r == '\n' || r == '\r' || r == '\t' || r < 0x20 || r >= 0x7f || r == utf8.RuneError {
-			needDouble = true
-			break
-		}
+// yamlString quotes a string the way PyYAML's emitter chooses a style
+// (Emitter.analyze_scalar, choose_scalar_style): plain when it cannot be
+// read back as something else and holds no indicator, single quotes when
+// it could be misread or spans lines, double quotes when it holds
+// characters that need escapes or blanks next to line breaks. Long lines
+// are not folded at 80 columns as PyYAML folds them.
+func yamlString(s string, ind int) string {
+	if s == "" {
+		return "''"
 	}
-	if needDouble {
-		var b strings.Builder
-		b.WriteByte('"')
-		for _, r := range s {
+	special, multiline := false, false
+	spaceBreak, breakSpace := false, false
+	flowInd, blockInd := false, false
+	rs := []rune(s)
+	isWS := func(i int) bool {
+		return i < 0 || i >= len(rs) || strings.ContainsRune("\x00 \t\r\n\u0085\u2028\u2029", rs[i])
+	}
+	if strings.HasPrefix(s, "---") || strings.HasPrefix(s, "...") {
+		flowInd, blockInd = true, true
+	}
+	for i, r := range rs {
+		if i == 0 {
 			switch {
-			case r == '"':
-				b.WriteString(`\"`)
-			case r == '\\':
-				b.WriteString(`\\`)
-			case r == '\n':
-				b.WriteString(`\n`)
-			case r == '\r':
-				b.WriteString(`\r`)
-			case r == '\t':
-				b.WriteString(`\t`)
-			case r < 0x20 || r == 0x7f:
-				fmt.Fprintf(&b, `\x%02X`, r)
-			case r >= 0x80 && r < 0x100:
-				fmt.Fprintf(&b, `\x%02X`, r)
-			case r >= 0x100 && r < 0x10000:
-				fmt.Fprintf(&b, `\u%04X`, r)
-			case r >= 0x10000:
-				fmt.Fprintf(&b, `\U%08X`, r)
-			default:
-				b.WriteRune(r)
+			case strings.ContainsRune("#,[]{}&*!|>'\"%@`", r):
+				flowInd, blockInd = true, true
+			case r == '?' || r == ':':
+				flowInd = true
+				if isWS(i + 1) {
+					blockInd = true
+				}
+			case r == '-' && isWS(i+1):
+				flowInd, blockInd = true, true
+			}
+		} else {
+			switch {
+			case strings.ContainsRune(",?[]{}", r):
+				flowInd = true
+			case r == ':':
+				flowInd = true
+				if isWS(i + 1) {
+					blockInd = true
+				}
+			case r == '#' && isWS(i-1):
+				flowInd, blockInd = true, true
 			}
 		}
-		b.WriteByte('"')
-		return b.String()
-	}
-	if yamlPlainOK(s) {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
-}
-
-func yamlPlainOK(s string) bool {
-	if s == "" || s != strings.TrimSpace(s) {
-		return false
-	}
-	switch strings.ToLower(s) {
-	case "null", "~", "true", "false", "yes", "no", "on", "off", "y", "n", ".inf", "-.inf", "+.inf", ".nan", "=", "<<":
-		return false
-	}
-	if strings.ContainsAny(s[:1], "-?:,[]{}#&*!|>'\"%@`") {
-		if !(len(s) > 1 && strings.ContainsAny(s[:1], "-?:") && s[1] != ' ') {
-			return false
+		if r == '\n' {
+			multiline = true
+		} else if !(r >= 0x20 && r <= 0x7e) {
+			special = true
+		}
+		if r == ' ' && i+1 < len(rs) && rs[i+1] == '\n' {
+			spaceBreak = true
+		}
+		if r == '\n' && i+1 < len(rs) && rs[i+1] == ' ' {
+			breakSpace = true
 		}
 	}
-	if strings.Contains(s, ": ") || strings.Contains(s, " #") || strings.HasSuffix(s, ":") {
-		return false
+	_ = flowInd
+	edge := rs[0] == ' ' || rs[0] == '\n' || rs[len(rs)-1] == ' ' || rs[len(rs)-1] == '\n'
+	if special || spaceBreak || breakSpace {
+		return yamlDoubleQuoted(s)
 	}
-	if strings.ContainsAny(s, ",[]{}") {
-		return false
+	if !multiline && !edge && !blockInd {
+		if _, typed := pyyamlResolve(s); !typed {
+			return s
+		}
 	}
-	// Anything YAML 1.1 reads as a number or a timestamp must be quoted.
-	if looksNumeric(s) {
-		return false
+	var b strings.Builder
+	b.WriteByte('\'')
+	for i := 0; i < len(rs); {
+		r := rs[i]
+		if r == '\n' {
+			j := i
+			for j < len(rs) && rs[j] == '\n' {
+				j++
+			}
+			// A run of k breaks is k+1 newlines: one newline alone would
+			// fold into a space.
+			b.WriteString(strings.Repeat("\n", j-i+1))
+			b.WriteString(strings.Repeat(" ", ind))
+			i = j
+			continue
+		}
+		if r == '\'' {
+			b.WriteString("''")
+		} else {
+			b.WriteRune(r)
+		}
+		i++
 	}
-	return true
+	b.WriteByte('\'')
+	return b.String()
 }
 
-func looksNumeric(s string) bool {
-	t := strings.ReplaceAll(s, "_", "")
-	if _, err := strconv.ParseFloat(t, 64); err == nil {
-		return true
-	}
-	if _, err := strconv.ParseInt(t, 0, 64); err == nil {
-		return true
-	}
-	// sexagesimal (1:20) and dates (2001-12-14)
-	digitsColon := true
+func yamlDoubleQuoted(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
 	for _, r := range s {
-		if !(r >= '0' && r <= '9') && r != ':' && r != '-' && r != '.' {
-			digitsColon = false
-			break
+		switch {
+		case r == '"':
+			b.WriteString(`\"`)
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02X`, r)
+		case r >= 0x80 && r < 0x100:
+			fmt.Fprintf(&b, `\x%02X`, r)
+		case r >= 0x100 && r < 0x10000:
+			fmt.Fprintf(&b, `\u%04X`, r)
+		case r >= 0x10000:
+			fmt.Fprintf(&b, `\U%08X`, r)
+		default:
+			b.WriteRune(r)
 		}
 	}
-	return digitsColon && s[0] >= '0' && s[0] <= '9'
+	b.WriteByte('"')
+	return b.String()
+}
+
+var (
+	yamlBoolRe  = regexp.MustCompile(`^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$`)
+	yamlNullRe  = regexp.MustCompile(`^(?:~|null|Null|NULL|)$`)
+	yamlIntRe   = regexp.MustCompile(`^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$`)
+	yamlFloatRe = regexp.MustCompile(`^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$`)
+	yamlTimeRe  = regexp.MustCompile(`^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$`)
+	yamlMergeRe = regexp.MustCompile(`^(?:<<|=)$`)
+)
+
+// pyyamlResolve is PyYAML's implicit resolver (YAML 1.1) for a plain
+// scalar: the value it reads s as, and whether that is something other
+// than the string itself. Timestamps come back as their text (Mistral's
+// JSON stores a date as a string) but still count as typed.
+func pyyamlResolve(s string) (any, bool) {
+	switch {
+	case yamlBoolRe.MatchString(s):
+		c := s[0]
+		return c == 'y' || c == 'Y' || c == 't' || c == 'T' || s == "on" || s == "On" || s == "ON", true
+	case yamlNullRe.MatchString(s):
+		return nil, true
+	case yamlIntRe.MatchString(s):
+		if v, ok := yamlInt(s); ok {
+			return v, true
+		}
+		return s, true
+	case yamlFloatRe.MatchString(s):
+		return yamlFloat(s), true
+	case yamlTimeRe.MatchString(s), yamlMergeRe.MatchString(s):
+		return s, true
+	}
+	return s, false
+}
+
+func yamlInt(s string) (int64, bool) {
+	t := strings.ReplaceAll(s, "_", "")
+	neg := false
+	if t != "" && (t[0] == '-' || t[0] == '+') {
+		neg, t = t[0] == '-', t[1:]
+	}
+	var v int64
+	var err error
+	switch {
+	case t == "0":
+		v = 0
+	case strings.HasPrefix(t, "0b"):
+		v, err = strconv.ParseInt(t[2:], 2, 64)
+	case strings.HasPrefix(t, "0x"):
+		v, err = strconv.ParseInt(t[2:], 16, 64)
+	case t[0] == '0':
+		v, err = strconv.ParseInt(t[1:], 8, 64)
+	case strings.Contains(t, ":"):
+		for _, part := range strings.Split(t, ":") {
+			d, e := strconv.ParseInt(part, 10, 64)
+			if e != nil || v > math.MaxInt64/60 {
+				return 0, false
+			}
+			v = v*60 + d
+		}
+	default:
+		v, err = strconv.ParseInt(t, 10, 64)
+	}
+	if err != nil {
+		return 0, false
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
+func yamlFloat(s string) float64 {
+	t := strings.ToLower(strings.ReplaceAll(s, "_", ""))
+	sign := 1.0
+	if t != "" && (t[0] == '-' || t[0] == '+') {
+		if t[0] == '-' {
+			sign = -1
+		}
+		t = t[1:]
+	}
+	switch {
+	case t == ".inf":
+		return sign * math.Inf(1)
+	case t == ".nan":
+		return math.NaN()
+	case strings.Contains(t, ":"):
+		v := 0.0
+		for _, part := range strings.Split(t, ":") {
+			d, _ := strconv.ParseFloat(part, 64)
+			v = v*60 + d
+		}
+		return sign * v
+	}
+	f, _ := strconv.ParseFloat(t, 64)
+	return sign * f
 }

@@ -35,8 +35,26 @@ const deadlineEvery = 1024
 // scope whose `$` is the current item.
 type Scope struct {
 	parent *Scope
-	vars   map[string]any // named variables (let, Env.Vars)
-	args   []any          // positional lambda arguments: $1 (= $), $2, ...
+	vars   map[string]any       // named variables (let, Env.Vars)
+	args   []any                // positional lambda arguments: $1 (= $), $2, ...
+	funcs  map[string]*userFunc // functions def() defined in this context
+}
+
+// userFunc is a function made by def(name, body): body is evaluated in
+// the scope def() ran in, with $1..$n bound to the call's arguments.
+type userFunc struct {
+	body  Node
+	scope *Scope
+}
+
+// userFunc finds the innermost def() of name visible from s.
+func (s *Scope) userFunc(name string) *userFunc {
+	for c := s; c != nil; c = c.parent {
+		if f, ok := c.funcs[name]; ok {
+			return f
+		}
+	}
+	return nil
 }
 
 // NewScope starts a root scope whose `$` is data. In yaql `$` is another
@@ -500,6 +518,26 @@ func describeArgs(args []any) string {
 // arguments. Built-ins get the argument nodes and evaluate them as they
 // need (eagerly, or as lambdas).
 func (st *state) call(n Node, name string, recv any, method bool, args []Node, sc *Scope) (any, error) {
+	if uf := sc.userFunc(name); uf != nil {
+		vals := make([]any, 0, len(args)+1)
+		if method {
+			vals = append(vals, recv)
+		}
+		for _, a := range args {
+			if m, ok := a.(*Mapping); ok {
+				return nil, st.errAt(m, "%s() takes no key => value argument", name)
+			}
+			v, err := st.eval(a, sc)
+			if err != nil {
+				return nil, err
+			}
+			vals = append(vals, v)
+		}
+		if err := st.step(n, 1); err != nil {
+			return nil, err
+		}
+		return st.eval(uf.body, uf.scope.lambdaScope(vals))
+	}
 	if hf, ok := st.funcs[name]; ok && hf != nil {
 		vals := make([]any, 0, len(args)+1)
 		if method {

@@ -10,6 +10,10 @@ var fuzzSeeds = []string{
 	"$", "$.a.b", "$.l[0]", "task(x).result.where($.a > 1).select($.b)", "{a => 1, b => [1, 2]}",
 	"not $.a and $.b or -1 * 2 mod 3", "let(x => 1) -> $x", "'a\\u00e9' + \"b\" + `c`", "$.a?.b.len()",
 	"switch($ > 1 => 'a', true => 'b')", "f(", "[1, a => 2]", "((((", "$.", "1 2", "'", "__x",
+	"'{0:>+08,.2f}|{1!r:^9}|{0:#x}'.format(3, 'a')", "def(f, f($)) -> f(1)", "def(g, $1 + $2) -> g(1, 2)",
+	"call(len, [[1, 2]], {})", "selectCase(false, true).switchCase(1, 2, 3)", "selectAllCases(true, 1)",
+	"{a => [1]}.mergeWith({a => [2], b => {c => 1}}, $1 + $2, $1, 1)", "{a => 1}.deleteAll([a, b])",
+	"range(3).repeat(2).take(3)", "range(2).repeat().take(2)",
 }
 
 // FuzzParse: the parser never panics and returns exactly one of a tree or

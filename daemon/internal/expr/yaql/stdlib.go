@@ -407,19 +407,13 @@ func init() {
 	}
 	register("aggregate", "M", 2, 3, aggregate)
 	register("reduce", "M", 2, 3, aggregate)
-	register("flatten", "M", 1, 2, eager(func(c *inv, a []any) (any, error) {
+	// flatten() takes no depth: yaql has no such parameter.
+	register("flatten", "M", 1, 1, eager(func(c *inv, a []any) (any, error) {
 		xs, err := listArg(c, a[0])
 		if err != nil {
 			return nil, err
 		}
 		depth := int64(-1)
-		if len(a) == 2 {
-			d, ok := a[1].(int64)
-			if !ok {
-				return nil, c.errf("flatten() depth must be an integer")
-			}
-			depth = d
-		}
 		out := []any{}
 		var walk func(xs []any, d int64) error
 		walk = func(xs []any, d int64) error {
@@ -1410,6 +1404,13 @@ func formatFn(c *inv) (any, error) {
 			}
 			field := f[i+1 : i+j]
 			i += j
+			spec, conv := "", ""
+			if k := strings.IndexByte(field, ':'); k >= 0 {
+				field, spec = field[:k], field[k+1:]
+			}
+			if k := strings.IndexByte(field, '!'); k >= 0 {
+				field, conv = field[:k], field[k+1:]
+			}
 			var v any
 			switch {
 			case field == "":
@@ -1430,7 +1431,26 @@ func formatFn(c *inv) (any, error) {
 					return nil, c.errf("format(): no argument %q", field)
 				}
 			}
-			b.WriteString(render(v))
+			switch conv {
+			case "":
+			case "r", "a":
+				var rb strings.Builder
+				pyRepr(&rb, v, true)
+				v = rb.String()
+			case "s":
+				v = render(v)
+			default:
+				return nil, c.errf("format(): unknown conversion specifier %s", conv)
+			}
+			if spec == "" {
+				b.WriteString(render(v))
+			} else {
+				out, err := formatSpec(v, spec, c.st.maxSize)
+				if err != nil {
+					return nil, c.errf("format(): %v", err)
+				}
+				b.WriteString(out)
+			}
 			if b.Len() > c.st.maxSize {
 				return nil, c.st.sizeErr(c.node, b.Len())
 			}

@@ -215,15 +215,31 @@ func init() {
 	}))
 	register("repeat", "M", 1, 2, eager(func(c *inv, a []any) (any, error) {
 		v := a[0]
+		// Repeating a Python iterator repeats the same object: once the
+		// first copy is read, every later one is exhausted.
+		first := v
+		if _, ok := v.(iterator); ok {
+			v = iterator{}
+		}
 		if len(a) == 1 {
-			return endless{at: func(int64) any { return v }}, nil
+			return endless{at: func(i int64) any {
+				if i == 0 {
+					return first
+				}
+				return v
+			}}, nil
 		}
 		n, ok := a[1].(int64)
 		if !ok {
 			return nil, c.errf("repeat() times must be an integer, got %s", typeName(a[1]))
 		}
 		if n < 0 {
-			return endless{at: func(int64) any { return v }}, nil
+			return endless{at: func(i int64) any {
+				if i == 0 {
+					return first
+				}
+				return v
+			}}, nil
 		}
 		if n > int64(c.st.maxSize) {
 			return nil, c.st.sizeErr(c.node, c.st.maxSize+1)
@@ -234,6 +250,9 @@ func init() {
 		out := make([]any, n)
 		for i := range out {
 			out[i] = v
+		}
+		if n > 0 {
+			out[0] = first
 		}
 		return out, nil
 	}))

@@ -1,0 +1,222 @@
+package yaql
+
+// yaql's branching (selectCase, switchCase, selectAllCases, examine),
+// system (def, call) and dict (mergeWith, deleteAll) functions.
+
+func init() {
+	register("selectCase", "F", 0, -1, func(c *inv) (any, error) {
+		for i := 0; i < c.nargs(); i++ {
+			v, err := c.arg(i)
+			if err != nil {
+				return nil, err
+			}
+			if truthy(v) {
+				return int64(i), nil
+			}
+		}
+		return int64(c.nargs()), nil
+	})
+	register("selectAllCases", "F", 0, -1, func(c *inv) (any, error) {
+		out := iterator{}
+		for i := 0; i < c.nargs(); i++ {
+			v, err := c.arg(i)
+			if err != nil {
+				return nil, err
+			}
+			if truthy(v) {
+				out = append(out, int64(i))
+			}
+		}
+		return out, nil
+	})
+	register("examine", "F", 0, -1, func(c *inv) (any, error) {
+		out := iterator{}
+		for i := 0; i < c.nargs(); i++ {
+			v, err := c.arg(i)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, truthy(v))
+		}
+		return out, nil
+	})
+	// switchCase evaluates only the chosen argument; a case out of range
+	// chooses the last one.
+	register("switchCase", "M", 1, -1, func(c *inv) (any, error) {
+		k, ok := c.recv.(int64)
+		if !ok {
+			return nil, c.errf("switchCase() needs an integer receiver, got %s", typeName(c.recv))
+		}
+		n := c.nargs() - 1
+		if n == 0 {
+			return nil, nil
+		}
+		if k < 0 || k >= int64(n) {
+			k = int64(n - 1)
+		}
+		return c.arg(int(k) + 1)
+	})
+	register("def", "F", 2, 2, func(c *inv) (any, error) {
+		name, err := c.arg(0)
+		if err != nil {
+			return nil, err
+		}
+		s, ok := name.(string)
+		if !ok {
+			return nil, c.errf("def() needs a function name, got %s", typeName(name))
+		}
+		sc := c.scope.Child(nil)
+		sc.funcs = map[string]*userFunc{s: {body: c.argNode(1), scope: c.scope}}
+		return sc, nil
+	})
+	register("call", "F", 3, 3, eager(func(c *inv, a []any) (any, error) {
+		name, ok := a[0].(string)
+		if !ok {
+			return nil, c.errf("call() needs a function name, got %s", typeName(a[0]))
+		}
+		args, ok := asList(a[1])
+		if !ok {
+			return nil, c.errf("call() needs a list of arguments, got %s", typeName(a[1]))
+		}
+		kw, ok := a[2].(map[string]any)
+		if !ok {
+			return nil, c.errf("call() needs a dict of keyword arguments, got %s", typeName(a[2]))
+		}
+		at := c.node.Pos()
+		nodes := make([]Node, 0, len(args)+len(kw))
+		for _, v := range args {
+			nodes = append(nodes, &Const{At: at, Val: v})
+		}
+		for _, k := range sortedKeys(kw) {
+			nodes = append(nodes, &Mapping{At: at, Key: &Keyword{At: at, Name: k}, Value: &Const{At: at, Val: kw[k]}})
+		}
+		return c.st.call(c.node, name, nil, false, nodes, c.scope)
+	}))
+	register("deleteAll", "M", 2, 2, eager(func(c *inv, a []any) (any, error) {
+		d, err := dictArg(c, a[0])
+		if err != nil {
+			return nil, err
+		}
+		keys, err := listArg(c, a[1])
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[string]any, len(d))
+		for k, v := range d {
+			out[k] = v
+		}
+		for _, k := range keys {
+			if s, ok := k.(string); ok {
+				delete(out, s)
+			}
+		}
+		return out, nil
+	}))
+	named("deleteAll", "dict", "keys")
+	register("mergeWith", "M", 2, 5, mergeWith)
+	named("mergeWith", "dict", "another", "listMerger", "itemMerger", "maxLevels")
+}
+
+// mergeWith is yaql's deep merge: dicts merge key by key, lists by
+// listMerger (default: distinct(l1 + l2)), other values by itemMerger
+// (default: the second); maxLevels > 0 stops the descent.
+func mergeWith(c *inv) (any, error) {
+	d1v, err := c.arg(0)
+	if err != nil {
+		return nil, err
+	}
+	d2v, err := c.arg(1)
+	if err != nil {
+		return nil, err
+	}
+	d1, err := dictArg(c, d1v)
+	if err != nil {
+		return nil, err
+	}
+	d2, err := dictArg(c, d2v)
+	if err != nil {
+		return nil, err
+	}
+	levels := int64(0)
+	if c.nargs() > 4 {
+		v, err := c.arg(4)
+		if err != nil {
+			return nil, err
+		}
+		n, ok := v.(int64)
+		if !ok {
+			return nil, c.errf("mergeWith() maxLevels must be an integer, got %s", typeName(v))
+		}
+		levels = n
+	}
+	listMerge := func(l1, l2 []any) (any, error) {
+		if c.nargs() > 2 {
+			return c.lambda(2, l1, l2)
+		}
+		return dedup(c, append(append([]any{}, l1...), l2...))
+	}
+	itemMerge := func(x, y any) (any, error) {
+		if c.nargs() > 3 {
+			return c.lambda(3, x, y)
+		}
+		return y, nil
+	}
+	var merge func(a, b map[string]any, levels int64, depth int) (map[string]any, error)
+	merge = func(a, b map[string]any, levels int64, depth int) (map[string]any, error) {
+		if depth > c.st.maxDepth {
+			return nil, c.errf("mergeWith(): dicts nested too deeply")
+		}
+		if err := c.tick(len(a) + len(b)); err != nil {
+			return nil, err
+		}
+		out := make(map[string]any, len(a)+len(b))
+		for _, k := range sortedKeys(a) {
+			v1 := a[k]
+			out[k] = v1
+			v2, ok := b[k]
+			if !ok {
+				continue
+			}
+			if m2, isMap := v2.(map[string]any); isMap && levels != 1 {
+				m1, ok := v1.(map[string]any)
+				if !ok {
+					return nil, c.errf("mergeWith(): cannot merge %s with dict", typeName(v1))
+				}
+				next := int64(0)
+				if levels != 0 {
+					next = levels - 1
+				}
+				m, err := merge(m1, m2, next, depth+1)
+				if err != nil {
+					return nil, err
+				}
+				out[k] = m
+				continue
+			}
+			if l2, isList := asList(v2); isList && levels != 1 {
+				l1, ok := asList(v1)
+				if !ok {
+					return nil, c.errf("mergeWith(): cannot merge %s with list", typeName(v1))
+				}
+				v, err := listMerge(l1, l2)
+				if err != nil {
+					return nil, err
+				}
+				out[k] = v
+				continue
+			}
+			v, err := itemMerge(v1, v2)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = v
+		}
+		for k, v2 := range b {
+			if _, ok := out[k]; !ok {
+				out[k] = v2
+			}
+		}
+		return out, nil
+	}
+	return merge(d1, d2, levels, 0)
+}
