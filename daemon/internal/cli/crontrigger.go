@@ -1,16 +1,10 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -65,11 +59,15 @@ the trigger is deleted. --input and --params are JSON objects (or @FILE).`,
 				}
 			}
 			raw, _ := json.Marshal(body)
-			var c api.CronTrigger
-			if err := o.call(cmd.Context(), http.MethodPost, "/v2/cron_triggers", nil, raw, &c); err != nil {
+			cl, err := o.client()
+			if err != nil {
 				return err
 			}
-			return printCronTriggers(cmd.OutOrStdout(), o, c)
+			c, err := cl.CreateCronTrigger(cmd.Context(), raw)
+			if err != nil {
+				return err
+			}
+			return printCronTriggers(cmd.OutOrStdout(), o, *c)
 		},
 	}
 	create.Flags().StringVar(&pattern, "pattern", "", "cron pattern, 5 fields, UTC")
@@ -84,20 +82,20 @@ the trigger is deleted. --input and --params are JSON objects (or @FILE).`,
 		Short: "List cron triggers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			q := url.Values{}
-			if limit > 0 {
-				q.Set("limit", strconv.Itoa(limit))
-			}
-			var out api.CronTriggerList
-			if err := o.call(cmd.Context(), http.MethodGet, "/v2/cron_triggers", q, nil, &out); err != nil {
+			cl, err := o.client()
+			if err != nil {
 				return err
 			}
-			cs := make([]api.CronTrigger, len(out.CronTriggers))
-			for i, c := range out.CronTriggers {
+			list, err := cl.ListCronTriggers(cmd.Context(), limit)
+			if err != nil {
+				return err
+			}
+			cs := make([]api.CronTrigger, len(list))
+			for i, c := range list {
 				cs[i] = c.CronTrigger
 			}
 			if o.output == "json" {
-				return printJSON(cmd.OutOrStdout(), out.CronTriggers)
+				return printJSON(cmd.OutOrStdout(), list)
 			}
 			return printCronTriggers(cmd.OutOrStdout(), o, cs...)
 		},
@@ -109,8 +107,12 @@ the trigger is deleted. --input and --params are JSON objects (or @FILE).`,
 		Short: "Show a cron trigger (by name or id)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var c api.CronTriggerDetail
-			if err := o.call(cmd.Context(), http.MethodGet, "/v2/cron_triggers/"+url.PathEscape(args[0]), nil, nil, &c); err != nil {
+			cl, err := o.client()
+			if err != nil {
+				return err
+			}
+			c, err := cl.GetCronTrigger(cmd.Context(), args[0])
+			if err != nil {
 				return err
 			}
 			if o.output == "json" {
@@ -125,8 +127,12 @@ the trigger is deleted. --input and --params are JSON objects (or @FILE).`,
 		Short: "Delete cron triggers (by name or id); executions they started are kept",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := o.client()
+			if err != nil {
+				return err
+			}
 			for _, n := range args {
-				if err := o.call(cmd.Context(), http.MethodDelete, "/v2/cron_triggers/"+url.PathEscape(n), nil, nil, nil); err != nil {
+				if err := cl.DeleteCronTrigger(cmd.Context(), n); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "deleted cron trigger %s\n", n)
@@ -154,55 +160,4 @@ func printCronTriggers(w io.Writer, o *options, cs ...api.CronTrigger) error {
 		rows = append(rows, []string{c.Name, c.WorkflowName, c.Pattern, deref(c.NextExecutionTime), rem, c.ID})
 	}
 	return table(w, rows)
-}
-
-// call sends one JSON request to the server and decodes a 2xx answer into
-// out. The shared client has no cron trigger calls yet; this is the small
-// part of it the command needs, with the same error reading (detail,
-// then Mistral's faultstring).
-func (o *options) call(ctx context.Context, method, path string, q url.Values, body []byte, out any) error {
-	u, err := url.Parse(strings.TrimRight(o.url, "/") + path)
-	if err != nil {
-		return fmt.Errorf("server URL %q: %w", o.url, err)
-	}
-	u.RawQuery = q.Encode()
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
-	if err != nil {
-		return err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
-	if err != nil {
-		return fmt.Errorf("cannot reach the Sirocco server: %w", err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return fmt.Errorf("%s %s: reading the answer: %w", method, path, err)
-	}
-	if resp.StatusCode >= 300 {
-		var p struct{ Detail, Faultstring string }
-		_ = json.Unmarshal(raw, &p)
-		if p.Detail == "" {
-			p.Detail = p.Faultstring
-		}
-		if p.Detail == "" {
-			p.Detail = resp.Status
-		}
-		return fmt.Errorf("%s", p.Detail)
-	}
-	if out == nil || len(raw) == 0 {
-		return nil
-	}
-	if err := json.Unmarshal(raw, out); err != nil {
-		return fmt.Errorf("%s %s: the server's answer is not what this client expects: %w", method, path, err)
-	}
-	return nil
 }

@@ -240,3 +240,34 @@ func limitQuery(limit int) url.Values {
 	}
 	return url.Values{"limit": {fmt.Sprint(limit)}}
 }
+
+// CreateCronTrigger creates a cron trigger; body is the JSON of
+// POST /v2/cron_triggers.
+func (c *Client) CreateCronTrigger(ctx context.Context, body []byte) (*api.CronTrigger, error) {
+	var out api.CronTrigger
+	if err := c.do(ctx, http.MethodPost, "/v2/cron_triggers", nil, "application/json", body, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ListCronTriggers lists cron triggers, all of them when limit is 0.
+func (c *Client) ListCronTriggers(ctx context.Context, limit int) ([]api.CronTriggerDetail, error) {
+	var out api.CronTriggerList
+	err := c.do(ctx, http.MethodGet, "/v2/cron_triggers", limitQuery(limit), "", nil, &out)
+	return out.CronTriggers, err
+}
+
+// GetCronTrigger reads one cron trigger by name or id.
+func (c *Client) GetCronTrigger(ctx context.Context, identifier string) (*api.CronTriggerDetail, error) {
+	var out api.CronTriggerDetail
+	if err := c.do(ctx, http.MethodGet, "/v2/cron_triggers/"+url.PathEscape(identifier), nil, "", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// DeleteCronTrigger deletes one cron trigger by name or id.
+func (c *Client) DeleteCronTrigger(ctx context.Context, identifier string) error {
+	return c.do(ctx, http.MethodDelete, "/v2/cron_triggers/"+url.PathEscape(identifier), nil, "", nil, nil)
+}
