@@ -73,6 +73,8 @@ type Options struct {
 	// MaxBodyBytes limits every request body; larger bodies are answered
 	// 413. Zero means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// Metrics, when set, is served at /metrics (Prometheus text format).
+	Metrics http.Handler
 }
 
 // server holds what every operation needs.
@@ -120,6 +122,10 @@ func New(b Backend, log hclog.Logger, opts Options) http.Handler {
 	s.registerActionExecutions(hapi)
 	s.registerExecutionUpdates(hapi)
 	s.registerCronTriggers(hapi)
+
+	if opts.Metrics != nil {
+		mux.Handle("GET /metrics", opts.Metrics)
+	}
 
 	// Unknown paths get a problem+json 404 instead of ServeMux's plain text,
 	// so every error a client sees has the same shape.

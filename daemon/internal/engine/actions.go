@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/sirocco-wf/sirocco/daemon/internal/api"
 	"github.com/sirocco-wf/sirocco/daemon/internal/store"
@@ -67,9 +68,12 @@ func (e *Engine) CompleteActionExecution(ctx context.Context, id, state string, 
 	default:
 		return badf("state %q: an action execution can be completed with SUCCESS or ERROR", state)
 	}
-	if err := e.applyResult(ctx, res); err != nil {
+	begin := time.Now()
+	applied, err := e.applyResult(ctx, res)
+	if err != nil {
 		return err
 	}
+	e.countResult(applied, begin)
 	e.wake()
 	return nil
 }

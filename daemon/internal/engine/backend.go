@@ -125,6 +125,7 @@ func (e *Engine) StartExecution(ctx context.Context, r api.StartRequest) (*store
 	if ex.State == store.StateRunning {
 		e.cacheSpec(ex.ID, spec)
 	}
+	e.metrics.ExecutionsStarted.Inc()
 	e.wake()
 	return ex, nil
 }

@@ -245,6 +245,7 @@ func (e *Engine) fireCronTick(f *firing, tx store.Tx, t *store.Timer) error {
 			if ex.State == store.StateRunning {
 				e.cacheSpec(ex.ID, spec)
 			}
+			e.metrics.ExecutionsStarted.Inc()
 		})
 	case errors.Is(err, store.ErrNotFound) || errors.As(err, &br) && br.BadRequest():
 		// The workflow was deleted or changed since the trigger was made.

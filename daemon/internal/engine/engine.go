@@ -19,11 +19,13 @@ import (
 	"github.com/google/uuid"
 	"github.com/hashicorp/go-hclog"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sirocco-wf/sirocco/daemon/internal/api"
 	"github.com/sirocco-wf/sirocco/daemon/internal/engine/controller"
 	"github.com/sirocco-wf/sirocco/daemon/internal/expr"
 	"github.com/sirocco-wf/sirocco/daemon/internal/lang"
+	"github.com/sirocco-wf/sirocco/daemon/internal/metrics"
 	"github.com/sirocco-wf/sirocco/daemon/internal/store"
 	"github.com/sirocco-wf/sirocco/daemon/internal/transport"
 )
@@ -37,6 +39,8 @@ type Config struct {
 	// APIURL is the base URL of this installation's HTTP API, from which
 	// async actions get the callback URL they report their result to.
 	APIURL string
+	// Metrics, when set, is where the engine counts; nil counts nowhere.
+	Metrics *metrics.Engine
 }
 
 // Engine runs workflow executions. Several engines may share one store and
@@ -56,8 +60,9 @@ type Engine struct {
 
 	// sched is the running timer scheduler, if this process has one; the
 	// engine's own transactions that add a timer wake it.
-	sched atomic.Pointer[Scheduler]
-	wakes wakeups
+	sched   atomic.Pointer[Scheduler]
+	wakes   wakeups
+	metrics *metrics.Engine
 }
 
 var _ api.Backend = (*Engine)(nil)
@@ -70,15 +75,19 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.NewNullLogger()
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.NewEngine(prometheus.NewRegistry())
+	}
 	return &Engine{
-		apiURL: strings.TrimRight(cfg.APIURL, "/"),
-		store:  cfg.Store,
-		conn:   cfg.Conn,
-		reg:    cfg.Registry,
-		log:    cfg.Logger,
-		ctrl:   &controller.Controller{NewID: uuid.NewString},
-		kick:   make(chan struct{}, 1),
-		specs:  map[string]*lang.Workflow{},
+		metrics: cfg.Metrics,
+		apiURL:  strings.TrimRight(cfg.APIURL, "/"),
+		store:   cfg.Store,
+		conn:    cfg.Conn,
+		reg:     cfg.Registry,
+		log:     cfg.Logger,
+		ctrl:    &controller.Controller{NewID: uuid.NewString},
+		kick:    make(chan struct{}, 1),
+		specs:   map[string]*lang.Workflow{},
 	}, nil
 }
 
@@ -153,6 +162,7 @@ func (e *Engine) flush(ctx context.Context) error {
 		if err := e.store.InTx(ctx, func(tx store.Tx) error { return tx.DeleteOutbox(seqs...) }); err != nil {
 			return err
 		}
+		e.metrics.OutboxPublished.Add(float64(len(msgs)))
 		if len(msgs) < 512 {
 			return nil
 		}
@@ -176,16 +186,31 @@ func (e *Engine) handleResult(msg jetstream.Msg) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := e.applyResult(ctx, &res); err != nil {
+	begin := time.Now()
+	applied, err := e.applyResult(ctx, &res)
+	if err != nil {
 		e.log.Error("applying result failed; it will be redelivered", "action_execution_id", res.ActionExecutionID, "error", err)
 		_ = msg.NakWithDelay(time.Second)
 		return
 	}
 	_ = msg.Ack()
+	e.countResult(applied, begin)
 	e.wake()
 }
 
-func (e *Engine) applyResult(ctx context.Context, res *transport.ActionResult) error {
+// countResult records one result handled since begin.
+func (e *Engine) countResult(applied bool, begin time.Time) {
+	if !applied {
+		e.metrics.ResultsDuplicate.Inc()
+		return
+	}
+	e.metrics.ResultsApplied.Inc()
+	e.metrics.ResultApplySecs.Observe(time.Since(begin).Seconds())
+}
+
+// applyResult applies one result in one transaction; applied is false for
+// a result that was applied already (or names no action execution).
+func (e *Engine) applyResult(ctx context.Context, res *transport.ActionResult) (applied bool, err error) {
 	var output any
 	var aerr *controller.ActionError
 	if res.Error != nil {
@@ -201,7 +226,8 @@ func (e *Engine) applyResult(ctx context.Context, res *transport.ActionResult) e
 			output = v
 		}
 	}
-	return e.store.InTx(ctx, func(tx store.Tx) error {
+	err = e.store.InTx(ctx, func(tx store.Tx) error {
+		applied = false
 		ae, err := tx.GetActionExecution(res.ActionExecutionID)
 		if errors.Is(err, store.ErrNotFound) {
 			e.log.Warn("result for an unknown action execution dropped", "action_execution_id", res.ActionExecutionID)
@@ -240,6 +266,7 @@ func (e *Engine) applyResult(ctx context.Context, res *transport.ActionResult) e
 		if err := tx.UpdateActionExecution(ae); err != nil {
 			return err
 		}
+		applied = true
 		if ex == nil || ae.TaskExecutionID == "" {
 			return nil
 		}
@@ -257,6 +284,7 @@ func (e *Engine) applyResult(ctx context.Context, res *transport.ActionResult) e
 		}
 		return e.persist(tx, ex, st, d)
 	})
+	return applied && err == nil, err
 }
 
 // execContext is what the engine keeps in an execution's Context column:
@@ -410,6 +438,9 @@ func (e *Engine) persist(tx store.Tx, ex *store.Execution, st *controller.State,
 		}); err != nil {
 			return err
 		}
+		// Counted when written: a transaction that rolls back (an error,
+		// logged) over-counts by its actions, which these signals tolerate.
+		e.metrics.ActionsDispatched.Inc()
 		if a.Timeout > 0 {
 			if err := e.addTimeout(tx, ex, a, now); err != nil {
 				return err
@@ -453,6 +484,7 @@ func (e *Engine) persist(tx store.Tx, ex *store.Execution, st *controller.State,
 		}
 		if ex.State != store.StateRunning {
 			e.forgetSpec(ex.ID)
+			e.metrics.ExecutionsEnded.WithLabelValues(ex.State).Inc()
 		}
 	}
 	return nil

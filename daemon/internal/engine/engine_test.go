@@ -102,11 +102,9 @@ func (r *rig) startExecutor(t *testing.T) func() {
 func (r *rig) run(t *testing.T) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{}, 2)
-	sched := r.eng.NewScheduler(SchedulerConfig{})
-	go func() { _ = r.eng.Run(ctx); done <- struct{}{} }()
-	go func() { _ = sched.Run(ctx); done <- struct{}{} }()
-	r.stop = func() { cancel(); <-done; <-done }
+	done := make(chan struct{})
+	go func() { _ = r.eng.Run(ctx); close(done) }()
+	r.stop = func() { cancel(); <-done }
 	t.Cleanup(func() {
 		if r.stop != nil {
 			r.stop()
@@ -374,6 +372,7 @@ waits:
 func TestTaskTimeout(t *testing.T) {
 	r := newRig(t)
 	r.run(t)
+	startScheduler(t, r.eng, &testClock{})
 	ctx := context.Background()
 	wf := `
 version: '2.0'

@@ -244,6 +244,8 @@ func (s *Scheduler) fireBatch(ctx context.Context, limit int) ([]*store.Timer, e
 			if err := h(f, tx, t); err != nil {
 				return fmt.Errorf("timer %q (%s): %w", t.Key, t.Kind, err)
 			}
+			kind := t.Kind
+			f.AfterCommit(func() { s.e.metrics.TimersFired.WithLabelValues(kind).Inc() })
 			if err := tx.DeleteTimer(t.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
 			}

@@ -10,13 +10,16 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/hashicorp/go-hclog"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sirocco-wf/sirocco/daemon/internal/metrics"
 	"github.com/sirocco-wf/sirocco/daemon/internal/pluginhost"
 	"github.com/sirocco-wf/sirocco/daemon/internal/transport"
 )
@@ -33,6 +36,8 @@ type Config struct {
 	// Grace is how long a host that is told to stop waits for its running
 	// actions before it hands them back; DefaultGrace when zero.
 	Grace time.Duration
+	// Metrics, when set, is where the host counts; nil counts nowhere.
+	Metrics *metrics.Executor
 }
 
 // DefaultGrace is the shutdown grace period of an executor host: shorter
@@ -62,6 +67,7 @@ type Executor struct {
 	// handingBack is set when the grace period is over: runs that end with
 	// an error from then on are given back to JetStream, not reported.
 	handingBack atomic.Bool
+	metrics     *metrics.Executor
 }
 
 // New checks the configuration and builds the host.
@@ -87,7 +93,10 @@ func New(cfg Config) (*Executor, error) {
 	if cfg.Grace <= 0 {
 		cfg.Grace = DefaultGrace
 	}
-	return &Executor{cfg: cfg, log: cfg.Logger}, nil
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.NewExecutor(prometheus.NewRegistry())
+	}
+	return &Executor{cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics}, nil
 }
 
 // Start binds to the work queue of every plugin this host has and
@@ -269,7 +278,15 @@ func (e *Executor) handle(msg jetstream.Msg) {
 		return
 	}
 	e.running.Add(1)
-	defer e.running.Add(-1)
+	e.metrics.Running.Inc()
+	plugin := msg.Subject()[strings.LastIndexByte(msg.Subject(), '.')+1:]
+	outcome, begin := "success", time.Now()
+	defer func() {
+		e.running.Add(-1)
+		e.metrics.Running.Dec()
+		e.metrics.ActionsRun.WithLabelValues(plugin, outcome).Inc()
+		e.metrics.ActionSecs.WithLabelValues(plugin).Observe(time.Since(begin).Seconds())
+	}()
 
 	var output json.RawMessage
 	var aerr *transport.ActionError
@@ -284,12 +301,14 @@ func (e *Executor) handle(msg jetstream.Msg) {
 			Message: fmt.Sprintf("executor lost: the executor host running action %s stopped answering before it reported a result; "+
 				"the task is not safe-rerun, so the action was not run again", req.Action),
 		}
+		outcome = "lost"
 	} else {
 		output, aerr = e.runWithHeartbeat(msg, &req)
 		if aerr == nil && e.async(req.Action) {
 			// An async action has only started: its result comes later
 			// through the API (the callback URL), not from this host.
 			_ = msg.Ack()
+			outcome = "async_started"
 			return
 		}
 		if aerr != nil && e.handingBack.Load() {
@@ -298,7 +317,11 @@ func (e *Executor) handle(msg jetstream.Msg) {
 			// The delay outlasts this host's last pull request, so the
 			// request cannot come straight back here.
 			_ = msg.NakWithDelay(handBackDelay)
+			outcome = "handed_back"
 			return
+		}
+		if aerr != nil {
+			outcome = "error"
 		}
 	}
 

@@ -21,6 +21,7 @@ import (
 	"github.com/sirocco-wf/sirocco/daemon/internal/api"
 	"github.com/sirocco-wf/sirocco/daemon/internal/engine"
 	"github.com/sirocco-wf/sirocco/daemon/internal/executor"
+	"github.com/sirocco-wf/sirocco/daemon/internal/metrics"
 	"github.com/sirocco-wf/sirocco/daemon/internal/pluginhost"
 	"github.com/sirocco-wf/sirocco/daemon/internal/store"
 	"github.com/sirocco-wf/sirocco/daemon/internal/transport"
@@ -141,6 +142,8 @@ func Run(ctx context.Context, cfg Config) error {
 		publicURL = "http://" + ln.Addr().String()
 	}
 
+	promReg := metrics.NewRegistry()
+
 	var g run.Group
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -159,6 +162,7 @@ func Run(ctx context.Context, cfg Config) error {
 		ex, err := executor.New(executor.Config{
 			Target: cfg.Target, Capacity: cfg.Capacity, Conn: conn, Registry: reg,
 			Plugins: plugins, Logger: log.Named("executor"), Grace: cfg.Grace,
+			Metrics: metrics.NewExecutor(promReg),
 		})
 		if err != nil {
 			return err
@@ -187,7 +191,8 @@ func Run(ctx context.Context, cfg Config) error {
 		if err := reg.Watch(wctx); err != nil {
 			return err
 		}
-		eng, err = engine.New(engine.Config{Store: st, Conn: conn, Registry: reg, Logger: log.Named("engine"), APIURL: publicURL})
+		eng, err = engine.New(engine.Config{Store: st, Conn: conn, Registry: reg, Logger: log.Named("engine"), APIURL: publicURL,
+			Metrics: metrics.NewEngine(promReg)})
 		if err != nil {
 			return err
 		}
@@ -209,7 +214,7 @@ func Run(ctx context.Context, cfg Config) error {
 	apiAddr := ""
 	if cfg.has(RoleAPI) {
 		srv := &http.Server{
-			Handler:           api.New(apiBackend{eng, ready}, log, api.Options{Version: cfg.Version}),
+			Handler:           api.New(apiBackend{eng, ready}, log, api.Options{Version: cfg.Version, Metrics: metrics.Handler(promReg)}),
 			ReadHeaderTimeout: 10 * time.Second,
 		}
 		g.Add(func() error {

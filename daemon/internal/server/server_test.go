@@ -256,6 +256,13 @@ func TestEmbedded(t *testing.T) {
 	d := start(t, Config{DataDir: dataDir})
 	ex := runWorkflow(t, d, jsonServer(t).URL)
 	checkSuccess(t, d, ex)
+	checkMetrics(t, d, []string{
+		"sirocco_executions_started_total 1",
+		`sirocco_executions_ended_total{state="SUCCESS"} 1`,
+		"sirocco_results_applied_total 2",
+		`sirocco_executor_actions_total{outcome="success",plugin="builtin"} 1`,
+		`sirocco_executor_actions_total{outcome="success",plugin="http"} 1`,
+	})
 	d.stop()
 
 	d2 := start(t, Config{DataDir: dataDir})
@@ -578,5 +585,19 @@ func TestCancelExecution(t *testing.T) {
 	}
 	if code, body := call(t, "PUT", d.url+"/v2/executions/"+ex.ID, "application/json", `{"state": "PAUSED"}`, nil); code != http.StatusBadRequest {
 		t.Fatalf("pause: %d %s, want 400 (not supported yet)", code, body)
+	}
+}
+
+// checkMetrics reads /metrics and checks that each line is there.
+func checkMetrics(t *testing.T, d *daemon, want []string) {
+	t.Helper()
+	code, body := call(t, "GET", d.url+"/metrics", "", "", nil)
+	if code != http.StatusOK {
+		t.Fatalf("metrics: %d", code)
+	}
+	for _, w := range want {
+		if !strings.Contains(body, w+"\n") {
+			t.Errorf("/metrics lacks %q", w)
+		}
 	}
 }
