@@ -20,17 +20,20 @@
 // Where yaql's behaviour is an accident of Python it is still followed when
 // a workflow can observe it (missing keys are errors, `/` on integers
 // floors, `$.l.where(false) or x` is an empty list because iterators are
-// true, repeat() of an iterator yields it once and then exhausted copies).
+// true, repeat() of an iterator yields it once and then exhausted copies,
+// items() is a view that a result cannot hold: Mistral's output conversion
+// fails on it, so `$.d.items()` fails and `$.d.items().toList()` works).
 // Known divergences, each tested: 64-bit integers (overflow is an
 // error), \N{name} escapes are not decoded, regular expressions use Go's
 // RE2 syntax (no lookarounds or backreferences in patterns), the
 // once-only consumption of a Python iterator is modelled only in repeat(),
 // localtz() is UTC, set() and toSet() keep first-seen order (Mistral
-// stores a set in hash order, which is not defined), and long strings are not folded at 80 columns by
-// yaml_dump(). Endless iterators (cycle, repeat, sequence) can be read
-// with take/first/takeWhile/skip; a result holding one is an error.
+// stores a set in hash order, which is not defined), and yaml_dump() does
+// not fold long strings at 80 columns. Endless iterators (cycle, repeat,
+// sequence) can be read with take/first/takeWhile/skip; a result holding
+// one is an error.
 //
-// Three divergences come from the value model (JSON: nil, bool, int64,
+// Two divergences come from the value model (JSON: nil, bool, int64,
 // float64, string, []any, map[string]any) and are the differential
 // corpus's listed mismatches (testdata/yaql_mismatches.txt of package
 // expr):
@@ -47,14 +50,6 @@
 //     [[1, 2]].toSet() works. Both are []any here, so toSet() and set()
 //     accept both; telling them apart would need every list to carry
 //     where it came from.
-//   - Mistral's own crash on items(). items() returns Python's dict_items
-//     view, a set; when it is the expression's result Mistral's output
-//     conversion turns each (key, value) pair into a list and puts the
-//     lists into a set, which fails (unhashable type: 'list'). Here
-//     items() is a list of pairs and the same expression succeeds; once
-//     consumed (items().select(...), .toList()) both agree. Mistral's
-//     stored answer is a failure of Mistral itself, which no workflow
-//     relies on, so it is not imitated.
 //
 // testdata/oracle.json holds the reference yaql's answers for
 // testdata/corpus.json; `go test -run 'TestOracleTable|TestMistralCorpusSyntax' -update`

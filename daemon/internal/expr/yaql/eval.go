@@ -155,6 +155,9 @@ func Eval(src string, n Node, env *Env) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if holdsItemsView(v, 0) {
+		return nil, &Error{Kind: EvalError, Expr: src, Pos: n.Pos(), Msg: "the result holds dict items (items()), which Mistral cannot store: TypeError: unhashable type: 'list' (use items().toList())"}
+	}
 	v = finalize(v)
 	if bad := unstorable(v); bad != nil {
 		return nil, &Error{Kind: EvalError, Expr: src, Pos: n.Pos(), Msg: fmt.Sprintf("the result holds a %s, which cannot be stored as JSON", typeName(bad))}
@@ -240,6 +243,8 @@ func (st *state) checkSize(n Node, v any) error {
 	case []any:
 		size = len(x)
 	case iterator:
+		size = len(x)
+	case itemsView:
 		size = len(x)
 	case map[string]any:
 		size = len(x)
@@ -518,11 +523,9 @@ func describeArgs(args []any) string {
 // arguments. Built-ins get the argument nodes and evaluate them as they
 // need (eagerly, or as lambdas).
 func (st *state) call(n Node, name string, recv any, method bool, args []Node, sc *Scope) (any, error) {
-	if uf := sc.userFunc(name); uf != nil {
-		vals := make([]any, 0, len(args)+1)
-		if method {
-			vals = append(vals, recv)
-		}
+	// def() defines a function, never a method (3.f() finds no f).
+	if uf := sc.userFunc(name); uf != nil && !method {
+		vals := make([]any, 0, len(args))
 		for _, a := range args {
 			if m, ok := a.(*Mapping); ok {
 				return nil, st.errAt(m, "%s() takes no key => value argument", name)

@@ -72,7 +72,7 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		out := make([]any, 0, len(d))
+		out := make(itemsView, 0, len(d))
 		for _, k := range sortedKeys(d) {
 			out = append(out, []any{k, d[k]})
 		}
@@ -900,6 +900,8 @@ func length(c *inv, v any) (any, error) {
 	case []any:
 		return int64(len(x)), nil
 	case iterator:
+		return int64(len(x)), nil
+	case itemsView:
 		return int64(len(x)), nil
 	case pySet:
 		return int64(len(x)), nil

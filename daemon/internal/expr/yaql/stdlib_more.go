@@ -113,23 +113,53 @@ func init() {
 		return out, nil
 	}))
 	named("deleteAll", "dict", "keys")
+	// mergeWith binds its keyword arguments itself: listMerger and
+	// itemMerger may be left out before maxLevels => n.
 	register("mergeWith", "M", 2, 5, mergeWith)
-	named("mergeWith", "dict", "another", "listMerger", "itemMerger", "maxLevels")
 }
 
 // mergeWith is yaql's deep merge: dicts merge key by key, lists by
 // listMerger (default: distinct(l1 + l2)), other values by itemMerger
 // (default: the second); maxLevels > 0 stops the descent.
 func mergeWith(c *inv) (any, error) {
-	d1v, err := c.arg(0)
+	names := []string{"another", "listMerger", "itemMerger", "maxLevels"}
+	slots := make([]Node, len(names))
+	pos := 0
+	for _, n := range c.args {
+		if m, ok := n.(*Mapping); ok {
+			k, isKw := m.Key.(*Keyword)
+			idx := -1
+			for i, name := range names {
+				if isKw && k.Name == name {
+					idx = i
+				}
+			}
+			if idx < 0 {
+				return nil, c.st.errAt(m, "mergeWith() has no parameter %s", describeKey(m.Key))
+			}
+			if slots[idx] != nil {
+				return nil, c.st.errAt(m, "mergeWith() got parameter %q twice", names[idx])
+			}
+			slots[idx] = m.Value
+			continue
+		}
+		for pos < len(slots) && slots[pos] != nil {
+			pos++
+		}
+		if pos >= len(slots) {
+			return nil, c.st.errAt(n, "mergeWith() takes at most %d arguments", len(names))
+		}
+		slots[pos] = n
+		pos++
+	}
+	if slots[0] == nil {
+		return nil, c.errf("mergeWith() needs the dict to merge with")
+	}
+	d1, err := dictArg(c, c.recv)
 	if err != nil {
 		return nil, err
 	}
-	d2v, err := c.arg(1)
-	if err != nil {
-		return nil, err
-	}
-	d1, err := dictArg(c, d1v)
+	d2v, err := c.st.eval(slots[0], c.scope)
 	if err != nil {
 		return nil, err
 	}
@@ -138,8 +168,8 @@ func mergeWith(c *inv) (any, error) {
 		return nil, err
 	}
 	levels := int64(0)
-	if c.nargs() > 4 {
-		v, err := c.arg(4)
+	if slots[3] != nil {
+		v, err := c.st.eval(slots[3], c.scope)
 		if err != nil {
 			return nil, err
 		}
@@ -149,15 +179,21 @@ func mergeWith(c *inv) (any, error) {
 		}
 		levels = n
 	}
+	lambda := func(n Node, params ...any) (any, error) {
+		if err := c.st.step(n, 1); err != nil {
+			return nil, err
+		}
+		return c.st.eval(n, c.scope.lambdaScope(params))
+	}
 	listMerge := func(l1, l2 []any) (any, error) {
-		if c.nargs() > 2 {
-			return c.lambda(2, l1, l2)
+		if slots[1] != nil {
+			return lambda(slots[1], l1, l2)
 		}
 		return dedup(c, append(append([]any{}, l1...), l2...))
 	}
 	itemMerge := func(x, y any) (any, error) {
-		if c.nargs() > 3 {
-			return c.lambda(3, x, y)
+		if slots[2] != nil {
+			return lambda(slots[2], x, y)
 		}
 		return y, nil
 	}

@@ -140,12 +140,48 @@ func sameValue(a, b any) bool {
 // lists, as yaql's output conversion does).
 type iterator []any
 
+// itemsView is what yaql's items() returns: Python's ItemsView of the dict,
+// a set of (key, value) pairs. It iterates like a list, is false when
+// empty, cannot be indexed, and cannot be part of a result: Mistral's
+// output conversion puts the pairs, as lists, into a set and fails
+// (unhashable type: 'list'). Eval refuses a result holding a non-empty
+// one; finalize turns it into a list of pairs everywhere else (a host
+// function's arguments: json_dump(d.items())).
+type itemsView []any
+
+// holdsItemsView reports whether v holds a non-empty itemsView.
+func holdsItemsView(v any, depth int) bool {
+	if depth > 10_000 {
+		return false
+	}
+	switch x := v.(type) {
+	case itemsView:
+		return len(x) > 0
+	case []any, iterator, pySet:
+		l, _ := asList(x)
+		for _, e := range l {
+			if holdsItemsView(e, depth+1) {
+				return true
+			}
+		}
+	case map[string]any:
+		for _, e := range x {
+			if holdsItemsView(e, depth+1) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // asList returns the items of a list or an iterator.
 func asList(v any) ([]any, bool) {
 	switch x := v.(type) {
 	case []any:
 		return x, true
 	case iterator:
+		return []any(x), true
+	case itemsView:
 		return []any(x), true
 	case pySet:
 		return []any(x), true
@@ -158,6 +194,8 @@ func asList(v any) ([]any, bool) {
 func finalize(v any) any {
 	switch x := v.(type) {
 	case pySet:
+		return finalize(iterator(x))
+	case itemsView:
 		return finalize(iterator(x))
 	case dateTime:
 		return x.mistralString()
@@ -224,6 +262,8 @@ func typeName(v any) string {
 		return "list"
 	case iterator:
 		return "iterator"
+	case itemsView:
+		return "dict items"
 	case map[string]any:
 		return "dict"
 	case pySet:
@@ -262,6 +302,8 @@ func truthy(v any) bool {
 		return len(x) > 0
 	case pySet:
 		return len(x) > 0
+	case itemsView:
+		return len(x) > 0
 	case timeSpan:
 		return x != 0
 	}
@@ -297,6 +339,25 @@ func equal(a, b any) bool {
 	switch x := a.(type) {
 	case iterator:
 		return false // Python compares an iterator by identity
+	case itemsView:
+		// Views compare as sets of pairs.
+		y, ok := b.(itemsView)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for _, p := range x {
+			found := false
+			for _, q := range y {
+				if equal(p, q) {
+					found = true
+					break
+				}
+			}
+			if !found {
+				return false
+			}
+		}
+		return true
 	case dateTime, timeSpan:
 		c, ok := compareTime(a, b)
 		return ok && c == 0
@@ -462,6 +523,19 @@ func pyRepr(b *strings.Builder, v any, tuples bool) {
 		b.WriteString(pyQuote(x))
 	case iterator:
 		pyRepr(b, []any(x), true)
+	case itemsView:
+		b.WriteString("ItemsView({")
+		for i, p := range x {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			if kv, ok := p.([]any); ok && len(kv) == 2 {
+				pyRepr(b, kv[0], tuples)
+				b.WriteString(": ")
+				pyRepr(b, kv[1], tuples)
+			}
+		}
+		b.WriteString("})")
 	case []any:
 		open, closing := "[", "]"
 		if tuples {
