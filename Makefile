@@ -10,7 +10,7 @@ PLUGINS   := http shell openstack
 RACE_PKGS := ./daemon/internal/engine/... ./daemon/internal/transport/... \
              ./daemon/internal/pluginhost/... ./daemon/internal/executor/...
 
-.PHONY: all build run test test-race test-rest vet proto clean
+.PHONY: all build run test test-race test-rest fuzz-short vet proto clean
 
 all: build
 
@@ -29,7 +29,7 @@ build:
 run: build
 	$(BIN)/sirocco server
 
-test: vet test-race test-rest
+test: vet test-race test-rest fuzz-short
 
 vet:
 	$(GO) vet ./...
@@ -41,6 +41,20 @@ test-rest:
 	$(GO) test -count=1 -timeout 10m $$($(GO) list ./... | grep -v \
 		-e /daemon/internal/engine -e /daemon/internal/transport \
 		-e /daemon/internal/pluginhost -e /daemon/internal/executor)
+
+# Every fuzz target of the parsers runs briefly on each test run; a finding
+# fails the run and Go keeps the input under testdata/fuzz as a regression
+# case. Longer runs: make fuzz-short FUZZ_TIME=10m.
+FUZZ_TIME ?= 3s
+fuzz-short:
+	@grep -rl --include='*_test.go' '^func Fuzz' daemon sdk plugins pluginapi | xargs -n1 dirname | sort -u | \
+	while read -r dir; do \
+		for f in $$(grep -h '^func Fuzz' $$dir/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+			echo "fuzz $$dir $$f ($(FUZZ_TIME))"; \
+			$(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZ_TIME) ./$$dir >/dev/null || \
+				{ $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=1x ./$$dir; exit 1; }; \
+		done; \
+	done
 
 # Regenerates pluginapi's Go code from its .proto with pinned generator
 # versions; the normal build never needs protoc.
