@@ -72,3 +72,24 @@ func (t *sqlTx) UpdateExecution(e *Execution) error {
 func (t *sqlTx) ListExecutions(o ListOpts) ([]*Execution, error) {
 	return list(t, executionTable, o, scanExecution)
 }
+
+// DeleteExecution deletes the execution id and everything under it: the
+// executions whose root it is, and the task and action executions of all
+// of them. Rows are deleted explicitly, children first, rather than left to
+// ON DELETE CASCADE, because sub-executions and action executions are not
+// tied to their execution by a foreign key.
+func (t *sqlTx) DeleteExecution(id string) error {
+	what := fmt.Sprintf("execution %q", id)
+	tree := "SELECT id FROM executions WHERE id = ? OR root_execution_id = ?"
+	for _, q := range []string{
+		"DELETE FROM action_executions WHERE execution_id IN (" + tree + ")",
+		"DELETE FROM task_executions WHERE execution_id IN (" + tree + ")",
+		"DELETE FROM executions WHERE root_execution_id = ? AND id <> ?",
+	} {
+		if _, err := t.exec(q, id, id); err != nil {
+			return fmt.Errorf("store: delete %s: %w", what, err)
+		}
+	}
+	res, err := t.exec("DELETE FROM executions WHERE id = ?", id)
+	return t.deleted(what, res, err)
+}

@@ -184,6 +184,11 @@ type Tx interface {
 	GetExecution(id string, lock bool) (*Execution, error)
 	UpdateExecution(e *Execution) error
 	ListExecutions(o ListOpts) ([]*Execution, error)
+	// DeleteExecution deletes an execution with its task and action
+	// executions and its sub-workflow executions (those whose root it is),
+	// as Mistral's DELETE /v2/executions/{id} does. Whether the execution
+	// may be deleted (it has ended) is the caller's decision.
+	DeleteExecution(id string) error
 
 	CreateTaskExecution(t *TaskExecution) error
 	UpdateTaskExecution(t *TaskExecution) error

@@ -33,6 +33,7 @@ func Run(t *testing.T, open Open) {
 		{"Executions", testExecutions},
 		{"TaskExecutions", testTaskExecutions},
 		{"ActionExecutions", testActionExecutions},
+		{"DeleteExecution", testDeleteExecution},
 		{"Outbox", testOutbox},
 		{"ListExecutions", testListExecutions},
 		{"ListWorkflowDefs", testListWorkflowDefs},
@@ -265,6 +266,59 @@ func testTaskExecutions(t *testing.T, s store.Store) {
 		wantErr(t, "update missing", tx.UpdateTaskExecution(&store.TaskExecution{ID: "missing"}), store.ErrNotFound)
 		dup := *te
 		wantErr(t, "duplicate id", tx.CreateTaskExecution(&dup), store.ErrConflict)
+		return nil
+	})
+}
+
+// testDeleteExecution deletes an execution with a task, an action and a
+// sub-workflow execution under it, and checks that a sibling execution and
+// an ad-hoc action stay.
+func testDeleteExecution(t *testing.T, s store.Store) {
+	root := &store.Execution{WorkflowName: "wf", State: store.StateSuccess}
+	other := &store.Execution{WorkflowName: "wf", State: store.StateSuccess}
+	var task, subTask *store.TaskExecution
+	sub := &store.Execution{WorkflowName: "sub", State: store.StateSuccess}
+	var action, subAction *store.ActionExecution
+	adHoc := &store.ActionExecution{Name: "std.noop", State: store.StateSuccess}
+	var otherTask *store.TaskExecution
+	tx(t, s, func(tx store.Tx) error {
+		wantErr(t, "create root", tx.CreateExecution(root), nil)
+		wantErr(t, "create other", tx.CreateExecution(other), nil)
+		task = &store.TaskExecution{ExecutionID: root.ID, Name: "t", State: store.StateSuccess}
+		wantErr(t, "create task", tx.CreateTaskExecution(task), nil)
+		sub.TaskExecutionID, sub.RootExecutionID = task.ID, root.ID
+		wantErr(t, "create sub", tx.CreateExecution(sub), nil)
+		subTask = &store.TaskExecution{ExecutionID: sub.ID, Name: "st", State: store.StateSuccess}
+		wantErr(t, "create sub task", tx.CreateTaskExecution(subTask), nil)
+		action = &store.ActionExecution{TaskExecutionID: task.ID, ExecutionID: root.ID, Name: "std.echo", State: store.StateSuccess}
+		wantErr(t, "create action", tx.CreateActionExecution(action), nil)
+		subAction = &store.ActionExecution{TaskExecutionID: subTask.ID, ExecutionID: sub.ID, Name: "std.echo", State: store.StateSuccess}
+		wantErr(t, "create sub action", tx.CreateActionExecution(subAction), nil)
+		wantErr(t, "create ad hoc", tx.CreateActionExecution(adHoc), nil)
+		otherTask = &store.TaskExecution{ExecutionID: other.ID, Name: "t", State: store.StateSuccess}
+		return tx.CreateTaskExecution(otherTask)
+	})
+	tx(t, s, func(tx store.Tx) error { return tx.DeleteExecution(root.ID) })
+	tx(t, s, func(tx store.Tx) error {
+		for _, id := range []string{root.ID, sub.ID} {
+			_, err := tx.GetExecution(id, false)
+			wantErr(t, "execution after delete", err, store.ErrNotFound)
+		}
+		for _, id := range []string{task.ID, subTask.ID} {
+			_, err := tx.GetTaskExecution(id)
+			wantErr(t, "task after delete", err, store.ErrNotFound)
+		}
+		for _, id := range []string{action.ID, subAction.ID} {
+			_, err := tx.GetActionExecution(id)
+			wantErr(t, "action after delete", err, store.ErrNotFound)
+		}
+		_, err := tx.GetExecution(other.ID, false)
+		wantErr(t, "other execution", err, nil)
+		_, err = tx.GetTaskExecution(otherTask.ID)
+		wantErr(t, "other task", err, nil)
+		_, err = tx.GetActionExecution(adHoc.ID)
+		wantErr(t, "ad-hoc action", err, nil)
+		wantErr(t, "delete again", tx.DeleteExecution(root.ID), store.ErrNotFound)
 		return nil
 	})
 }
