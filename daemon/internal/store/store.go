@@ -194,6 +194,10 @@ type Tx interface {
 	UpdateTaskExecution(t *TaskExecution) error
 	GetTaskExecution(id string) (*TaskExecution, error)
 	ListTaskExecutions(executionID string) ([]*TaskExecution, error)
+	// ListAllTaskExecutions pages through the tasks of every execution, as
+	// Mistral's GET /v2/tasks does; filters: workflow_execution_id,
+	// workflow_name, name, state.
+	ListAllTaskExecutions(o ListOpts) ([]*TaskExecution, error)
 
 	CreateActionExecution(a *ActionExecution) error
 	UpdateActionExecution(a *ActionExecution) error

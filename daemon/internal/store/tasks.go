@@ -67,3 +67,26 @@ func (t *sqlTx) ListTaskExecutions(executionID string) ([]*TaskExecution, error)
 	}
 	return out, nil
 }
+
+// taskTable lists task executions across executions with Mistral's names
+// for the columns (workflow_execution_id is execution_id).
+var taskTable = &table{
+	name: "task_executions",
+	what: "task",
+	cols: []string{"id", "execution_id", "workflow_name", "name", "state", "state_info", "published", "result",
+		"runtime", "processed", "created_at", "updated_at"},
+	sortable: map[string]string{
+		"id": "id", "workflow_execution_id": "execution_id", "workflow_name": "workflow_name", "name": "name",
+		"state": "state", "created_at": "created_at", "updated_at": "updated_at",
+	},
+	filters: map[string]string{
+		"id": "id", "workflow_execution_id": "execution_id", "workflow_name": "workflow_name", "name": "name",
+		"state": "state",
+	},
+}
+
+// ListAllTaskExecutions pages through the tasks of all executions; see
+// ListOpts.
+func (t *sqlTx) ListAllTaskExecutions(o ListOpts) ([]*TaskExecution, error) {
+	return list(t, taskTable, o, scanTaskExecution)
+}

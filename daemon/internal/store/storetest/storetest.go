@@ -34,6 +34,7 @@ func Run(t *testing.T, open Open) {
 		{"TaskExecutions", testTaskExecutions},
 		{"ActionExecutions", testActionExecutions},
 		{"DeleteExecution", testDeleteExecution},
+		{"ListAllTaskExecutions", testListAllTaskExecutions},
 		{"Outbox", testOutbox},
 		{"ListExecutions", testListExecutions},
 		{"ListWorkflowDefs", testListWorkflowDefs},
@@ -321,6 +322,58 @@ func testDeleteExecution(t *testing.T, s store.Store) {
 		wantErr(t, "delete again", tx.DeleteExecution(root.ID), store.ErrNotFound)
 		return nil
 	})
+}
+
+// testListAllTaskExecutions lists tasks of two executions with filters,
+// sorting and a marker.
+func testListAllTaskExecutions(t *testing.T, s store.Store) {
+	tx(t, s, func(tx store.Tx) error {
+		for i, ex := range []string{"ea", "eb"} {
+			wantErr(t, "create "+ex, tx.CreateExecution(&store.Execution{ID: ex, WorkflowName: "wf-" + ex, State: store.StateRunning}), nil)
+			for j, name := range []string{"t1", "t2"} {
+				state := store.StateSuccess
+				if j == 1 {
+					state = store.StateRunning
+				}
+				te := &store.TaskExecution{ID: ex + "-" + name, ExecutionID: ex, WorkflowName: "wf-" + ex, Name: name, State: state,
+					CreatedAt: t0.Add(time.Duration(2*i+j) * time.Second)}
+				wantErr(t, "create task", tx.CreateTaskExecution(te), nil)
+			}
+		}
+		return nil
+	})
+	names := func(ts []*store.TaskExecution) string {
+		var out []string
+		for _, te := range ts {
+			out = append(out, te.ID)
+		}
+		return strings.Join(out, " ")
+	}
+	cases := []struct {
+		name string
+		opts store.ListOpts
+		want string
+	}{
+		{"all, oldest first", store.ListOpts{}, "ea-t1 ea-t2 eb-t1 eb-t2"},
+		{"newest first", store.ListOpts{SortKeys: []string{"created_at"}, SortDirs: []string{"desc"}}, "eb-t2 eb-t1 ea-t2 ea-t1"},
+		{"one execution", store.ListOpts{Filters: map[string]string{"workflow_execution_id": "eb"}}, "eb-t1 eb-t2"},
+		{"by state and name", store.ListOpts{Filters: map[string]string{"state": store.StateRunning, "name": "t2"}}, "ea-t2 eb-t2"},
+		{"by workflow", store.ListOpts{Filters: map[string]string{"workflow_name": "wf-ea"}}, "ea-t1 ea-t2"},
+		{"after a marker", store.ListOpts{Marker: "ea-t2", Limit: 1}, "eb-t1"},
+	}
+	for _, c := range cases {
+		tx(t, s, func(tx store.Tx) error {
+			got, err := tx.ListAllTaskExecutions(c.opts)
+			wantErr(t, c.name, err, nil)
+			equal(t, c.name, names(got), c.want)
+			return nil
+		})
+	}
+	err := s.InTx(context.Background(), func(tx store.Tx) error {
+		_, err := tx.ListAllTaskExecutions(store.ListOpts{Filters: map[string]string{"result": "x"}})
+		return err
+	})
+	wantErr(t, "unknown filter", err, store.ErrBadListOpts)
 }
 
 func testActionExecutions(t *testing.T, s store.Store) {
