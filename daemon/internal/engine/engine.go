@@ -291,8 +291,9 @@ func (e *Engine) applyResult(ctx context.Context, res *transport.ActionResult) (
 // the workflow as it was when the execution started (a later update of the
 // definition does not change a running execution) and the evaluated vars.
 type execContext struct {
-	Spec *lang.Workflow `json:"spec"`
-	Vars map[string]any `json:"vars,omitempty"`
+	Spec    *lang.Workflow `json:"spec"`
+	Vars    map[string]any `json:"vars,omitempty"`
+	Globals map[string]any `json:"globals,omitempty"`
 }
 
 // taskRuntime is what the engine keeps in a task execution's Runtime column
@@ -300,14 +301,18 @@ type execContext struct {
 type taskRuntime struct {
 	InContext         map[string]any `json:"in_context,omitempty"`
 	ActionExecutionID string         `json:"action_execution_id,omitempty"`
+	Next              []string       `json:"next,omitempty"`
+	ErrorHandled      bool           `json:"error_handled,omitempty"`
+	ActionFailed      bool           `json:"action_failed,omitempty"`
 }
 
 // load builds the controller's view of an execution. Numbers are decoded
 // into the expression value model (int64 where whole) straight from JSON.
 func (e *Engine) load(tx store.Tx, ex *store.Execution) (*controller.State, error) {
 	var raw struct {
-		Spec json.RawMessage `json:"spec"`
-		Vars json.RawMessage `json:"vars"`
+		Spec    json.RawMessage `json:"spec"`
+		Vars    json.RawMessage `json:"vars"`
+		Globals json.RawMessage `json:"globals"`
 	}
 	if len(ex.Context) > 0 {
 		if err := json.Unmarshal(ex.Context, &raw); err != nil {
@@ -332,6 +337,9 @@ func (e *Engine) load(tx store.Tx, ex *store.Execution) (*controller.State, erro
 	if st.Exec.Vars, err = objectFromJSON(raw.Vars); err != nil {
 		return nil, fmt.Errorf("execution %s: vars: %w", ex.ID, err)
 	}
+	if st.Exec.Globals, err = objectFromJSON(raw.Globals); err != nil {
+		return nil, fmt.Errorf("execution %s: globals: %w", ex.ID, err)
+	}
 	if st.Exec.Input, err = objectFromJSON(ex.Input); err != nil {
 		return nil, fmt.Errorf("execution %s: input: %w", ex.ID, err)
 	}
@@ -348,6 +356,9 @@ func (e *Engine) load(tx store.Tx, ex *store.Execution) (*controller.State, erro
 		var rt struct {
 			InContext         json.RawMessage `json:"in_context"`
 			ActionExecutionID string          `json:"action_execution_id"`
+			Next              []string        `json:"next"`
+			ErrorHandled      bool            `json:"error_handled"`
+			ActionFailed      bool            `json:"action_failed"`
 		}
 		if len(r.Runtime) > 0 {
 			if err := json.Unmarshal(r.Runtime, &rt); err != nil {
@@ -355,6 +366,7 @@ func (e *Engine) load(tx store.Tx, ex *store.Execution) (*controller.State, erro
 			}
 		}
 		t.ActionExecutionID = rt.ActionExecutionID
+		t.Next, t.ErrorHandled, t.ActionFailed = rt.Next, rt.ErrorHandled, rt.ActionFailed
 		if t.InContext, err = objectFromJSON(rt.InContext); err != nil {
 			return nil, fmt.Errorf("task execution %s: in_context: %w", r.ID, err)
 		}
@@ -472,7 +484,7 @@ func (e *Engine) persist(tx store.Tx, ex *store.Execution, st *controller.State,
 			}
 			ex.Output = b
 		}
-		ec := execContext{Spec: st.Spec, Vars: st.Exec.Vars}
+		ec := execContext{Spec: st.Spec, Vars: st.Exec.Vars, Globals: st.Exec.Globals}
 		b, err := json.Marshal(ec)
 		if err != nil {
 			return err
@@ -521,7 +533,10 @@ func taskRow(ex *store.Execution, t *controller.Task, now time.Time) (*store.Tas
 			return nil, fmt.Errorf("result of task %q: %w", t.Name, err)
 		}
 	}
-	if row.Runtime, err = json.Marshal(taskRuntime{InContext: t.InContext, ActionExecutionID: t.ActionExecutionID}); err != nil {
+	if row.Runtime, err = json.Marshal(taskRuntime{
+		InContext: t.InContext, ActionExecutionID: t.ActionExecutionID,
+		Next: t.Next, ErrorHandled: t.ErrorHandled, ActionFailed: t.ActionFailed,
+	}); err != nil {
 		return nil, err
 	}
 	return row, nil

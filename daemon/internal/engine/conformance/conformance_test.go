@@ -378,10 +378,12 @@ func runCase(base string, c refCase, created *rejection) (outcome, error) {
 		}
 	}
 	// A task may still be running when an engine command ends the
-	// execution; record.py let Mistral settle for half a second, so give
-	// such a task as long to finish.
+	// execution; Mistral finishes it (record.py let it settle for half a
+	// second). Give such a task longer here: under -race with many cases
+	// at once, one action's round trip can take more than half a second,
+	// and the loop ends as soon as no task runs.
 	var tasks []wireTask
-	for settle := time.Now().Add(500 * time.Millisecond); ; time.Sleep(20 * time.Millisecond) {
+	for settle := time.Now().Add(3 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if tasks, err = listTasks(base, ex.ID); err != nil {
 			return o, err
 		}

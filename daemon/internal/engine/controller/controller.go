@@ -35,8 +35,13 @@ type Execution struct {
 	Input     map[string]any
 	Params    map[string]any
 	// Vars are the workflow's vars, evaluated once at start.
-	Vars   map[string]any
-	Output map[string]any
+	Vars map[string]any
+	// Globals are the variables published with the global scope of the
+	// advanced on-* form. Mistral merges them into the execution's
+	// context, next to the vars: every later task sees them (below its
+	// own branch's variables) and global() reads them.
+	Globals map[string]any
+	Output  map[string]any
 }
 
 // Task is one task execution. InContext holds the variables published
@@ -53,6 +58,17 @@ type Task struct {
 	Processed bool
 	// ActionExecutionID is the action run for this task, when it has one.
 	ActionExecutionID string
+	// Next names the tasks the transitions out of this task started
+	// (engine commands excluded). A processed task with none is an end
+	// task, whose context makes up the workflow's final context.
+	Next []string
+	// ErrorHandled is set when an on-error transition was taken out of
+	// this failed task; an unhandled failure fails the workflow.
+	ErrorHandled bool
+	// ActionFailed is set when the task failed because its action did
+	// (not because of its publish or input): Mistral's failure message
+	// then lists the action's error too.
+	ActionFailed bool
 
 	dirty bool
 }
@@ -91,7 +107,7 @@ type Decision struct {
 	Tasks      []*Task
 	New        map[string]bool // ids of tasks in Tasks that are new
 	Actions    []RunAction
-	ExecChange bool // Exec's state, state info or output changed
+	ExecChange bool // Exec's state, state info, output or globals changed
 }
 
 // Controller decides. NewID makes ids for task and action executions; tests
@@ -117,6 +133,9 @@ func (c *Controller) Start(s *State) (*Decision, error) {
 		s.Exec.Vars = m
 	}
 	for _, t := range startTasks(s.Spec) {
+		if s.Exec.State != Running {
+			break
+		}
 		c.schedule(s, d, t, nil)
 	}
 	c.checkCompletion(s, d)
@@ -124,14 +143,17 @@ func (c *Controller) Start(s *State) (*Decision, error) {
 }
 
 // OnActionResult applies the result of the action of task taskID. A result
-// for a task that is no longer running is ignored (a late duplicate).
+// for a task that is no longer running is ignored (a late duplicate). A
+// task still running when an engine command or an outside stop ended the
+// execution is finished as Mistral does: it takes its result and publishes,
+// but nothing follows it.
 func (c *Controller) OnActionResult(s *State, taskID string, output any, aerr *ActionError) (*Decision, error) {
 	d := &Decision{New: map[string]bool{}}
 	t := s.task(taskID)
 	if t == nil {
 		return nil, fmt.Errorf("task execution %s is not part of execution %s", taskID, s.Exec.ID)
 	}
-	if t.State != Running || s.Exec.State != Running {
+	if t.State != Running {
 		return d, nil
 	}
 	spec := s.Spec.Task(t.Name)
@@ -139,7 +161,9 @@ func (c *Controller) OnActionResult(s *State, taskID string, output any, aerr *A
 		return nil, fmt.Errorf("task %q is not in workflow %q", t.Name, s.Spec.Name)
 	}
 	if aerr != nil {
-		c.finishTask(s, d, t, spec, Error, aerr.Message, aerr.Message)
+		msg := actionErrorText(spec.Action, t.ActionExecutionID, aerr)
+		t.ActionFailed = true
+		c.finishTask(s, d, t, spec, Error, msg, msg)
 	} else {
 		c.finishTask(s, d, t, spec, Success, "", output)
 	}
@@ -147,86 +171,243 @@ func (c *Controller) OnActionResult(s *State, taskID string, output any, aerr *A
 	return d, nil
 }
 
+// actionErrorText is the task's error for a failed action. An action that
+// raised (rather than returning an error result) is reported the way
+// Mistral's executor words it; action names Mistral's str(action), which
+// for std.fail is "Fail action" and otherwise a Python object repr we
+// cannot reproduce, so the action's name stands in.
+func actionErrorText(action, actionExID string, aerr *ActionError) string {
+	if aerr.Type != "ActionException" {
+		return aerr.Message
+	}
+	name := action
+	if action == "std.fail" {
+		name = "Fail action"
+	}
+	return fmt.Sprintf("The action raised an exception [action=%s, action_ex_id=%s, msg='%s']", name, actionExID, aerr.Message)
+}
+
 // finishTask records the end of a task, publishes, and follows its
-// transitions.
+// transitions (only while the execution runs).
 func (c *Controller) finishTask(s *State, d *Decision, t *Task, spec *lang.Task, state, info string, result any) {
 	t.State, t.StateInfo, t.Result = state, info, result
 	c.touch(d, t)
-	publish := spec.Publish
-	if state == Error {
-		publish = spec.PublishOnError
-	}
-	if len(publish) > 0 {
-		v, err := expr.EvalData(publish, c.env(s, t, s.dataFor(t)))
-		if err != nil {
-			t.State = Error
-			t.StateInfo = fmt.Sprintf("Failed to publish variables of task %q: %v", t.Name, err)
-			state = Error
-		} else if m, ok := v.(map[string]any); ok {
-			t.Published = m
+	branch, global := publishFor(spec, state)
+	if len(branch) > 0 || len(global) > 0 {
+		// Both scopes are evaluated in the same context, before the
+		// task's own published variables exist (data_flow.publish_variables).
+		env := c.env(s, t, s.dataFor(t))
+		if len(branch) > 0 {
+			v, err := expr.EvalData(branch, env)
+			if err != nil {
+				c.forceFail(s, d, t, handleMsg(s, t, spec, err))
+				return
+			}
+			if m, ok := v.(map[string]any); ok {
+				t.Published = m
+			}
 		}
+		if len(global) > 0 {
+			v, err := expr.EvalData(global, env)
+			if err != nil {
+				c.forceFail(s, d, t, handleMsg(s, t, spec, err))
+				return
+			}
+			if m, ok := v.(map[string]any); ok {
+				s.Exec.Globals = mergeDicts(s.Exec.Globals, m)
+				d.ExecChange = true
+			}
+		}
+	}
+	if s.Exec.State != Running {
+		t.Processed = true
+		return
 	}
 	c.followTransitions(s, d, t, spec, state)
 }
 
-// followTransitions starts what the task's on-* clauses name. A task in
-// ERROR with no on-error or on-complete clause stays unhandled, which fails
-// the workflow when it completes.
-func (c *Controller) followTransitions(s *State, d *Decision, t *Task, spec *lang.Task, state string) {
-	var clauses [][]lang.Transition
-	if state == Success {
-		clauses = [][]lang.Transition{spec.OnSuccess, spec.OnComplete}
-	} else {
-		clauses = [][]lang.Transition{spec.OnError, spec.OnComplete}
-	}
-	t.Processed = true
+// handleMsg is Mistral's text for an error while completing a task (its
+// publish or the guards of its transitions), without Python's traceback.
+func handleMsg(s *State, t *Task, spec *lang.Task, err error) string {
+	return fmt.Sprintf("Failed to handle action completion [error=%v, wf=%s, task=%s, action=%s]", err, s.Exec.Name, t.Name, spec.Action)
+}
+
+// runMsg is Mistral's text for an error while starting a task (its input,
+// target or policies), without Python's traceback.
+func runMsg(s *State, spec *lang.Task, err string) string {
+	return fmt.Sprintf("Failed to run task [error=%s, wf=%s, task=%s]", err, s.Exec.Name, spec.Name)
+}
+
+// forceFail fails a task and, with the same message, the whole execution,
+// without giving on-error a chance: Mistral's force_fail_task, for errors
+// in the workflow's own text (publish, guards, input) rather than in an
+// action.
+func (c *Controller) forceFail(s *State, d *Decision, t *Task, msg string) {
+	t.State, t.StateInfo, t.Processed = Error, msg, true
 	c.touch(d, t)
+	c.failWithOutput(s, d, msg)
+}
+
+// publishFor is what a task publishes on reaching state, as Mistral's
+// DirectWorkflowTaskSpec.get_publish composes it: publish (or
+// publish-on-error) as the branch scope, the advanced on-complete publish
+// over it, and the advanced on-success (or on-error) publish under both.
+func publishFor(spec *lang.Task, state string) (branch, global map[string]any) {
+	var own map[string]any
+	var clause *lang.ScopedPublish
+	switch state {
+	case Success:
+		own, clause = spec.Publish, spec.OnSuccessPublish
+	case Error:
+		own, clause = spec.PublishOnError, spec.OnErrorPublish
+	default:
+		return nil, nil
+	}
+	branch = mergeDicts(nil, own)
+	if oc := spec.OnCompletePublish; oc != nil {
+		branch = mergeDicts(branch, oc.Branch)
+		global = mergeDicts(global, oc.Global)
+	}
+	if clause != nil {
+		branch = mergeDicts(mergeDicts(nil, clause.Branch), branch)
+		global = mergeDicts(mergeDicts(nil, clause.Global), global)
+	}
+	return branch, global
+}
+
+// step is one transition taken out of a task: a task to start or an engine
+// command, and whether it came from on-error.
+type step struct {
+	tr      lang.Transition
+	onError bool
+}
+
+// followTransitions decides what the task's on-* clauses lead to, as
+// Mistral's direct controller and dispatcher do: every guard is evaluated
+// first; the task's next tasks are all the tasks named (so it is not an end
+// task even if a command stops the workflow first); noop is dropped; the
+// tasks before the first fail/succeed run, then that command; what comes
+// after it never runs. A failed task with no on-error transition taken
+// stays unhandled, which fails the workflow when it completes.
+func (c *Controller) followTransitions(s *State, d *Decision, t *Task, spec *lang.Task, state string) {
+	onSuccess, onError, onComplete := clausesOf(s.Spec, spec)
 	out := s.outContext(t)
 	data := s.dataFor(t)
 	for k, v := range t.Published {
 		data[k] = v
 	}
-	for _, clause := range clauses {
+	var steps []step
+	add := func(clause []lang.Transition, isErr bool) bool {
 		for _, tr := range clause {
 			if tr.Guard != "" {
 				ok, err := c.guard(s, t, data, tr.Guard)
 				if err != nil {
-					c.fail(s, d, fmt.Sprintf("Failed to evaluate the condition %q of a transition from task %q: %v", tr.Guard, t.Name, err))
-					return
+					c.forceFail(s, d, t, handleMsg(s, t, spec, err))
+					return false
 				}
 				if !ok {
 					continue
 				}
 			}
-			switch tr.Command {
-			case "":
-			case lang.CmdNoop:
-				continue
-			case lang.CmdFail:
-				c.fail(s, d, commandMsg(tr, fmt.Sprintf("Failed by task %q (fail command).", t.Name)))
-				return
-			case lang.CmdSucceed:
-				c.succeed(s, d, commandMsg(tr, ""))
-				return
-			default:
-				c.fail(s, d, fmt.Sprintf("engine command %q of task %q is not supported yet", tr.Command, t.Name))
-				return
-			}
-			next := s.Spec.Task(tr.Task)
-			if next == nil {
-				c.fail(s, d, fmt.Sprintf("task %q leads to task %q, which does not exist", t.Name, tr.Task))
-				return
-			}
-			c.schedule(s, d, next, out)
+			steps = append(steps, step{tr: tr, onError: isErr})
 		}
+		return true
+	}
+	if state == Error && !add(onError, true) {
+		return
+	}
+	if state == Success && !add(onSuccess, false) {
+		return
+	}
+	if !add(onComplete, false) {
+		return
+	}
+	t.Processed = true
+	t.Next = nil
+	for _, st := range steps {
+		if st.onError {
+			t.ErrorHandled = true
+		}
+		if st.tr.Command == "" {
+			t.Next = append(t.Next, st.tr.Task)
+		}
+	}
+	c.touch(d, t)
+	for _, st := range steps {
+		if s.Exec.State != Running {
+			return
+		}
+		tr := st.tr
+		switch tr.Command {
+		case "":
+		case lang.CmdNoop:
+			continue
+		case lang.CmdFail, lang.CmdSucceed:
+			msg, err := c.commandMsg(s, t, data, tr)
+			if err != nil {
+				c.forceFail(s, d, t, handleMsg(s, t, spec, err))
+				return
+			}
+			if tr.Command == lang.CmdFail {
+				c.failWithOutput(s, d, msg)
+			} else {
+				c.succeed(s, d, msg)
+			}
+			return
+		default:
+			c.fail(s, d, fmt.Sprintf("engine command %q of task %q is not supported yet", tr.Command, t.Name))
+			return
+		}
+		next := s.Spec.Task(tr.Task)
+		if next == nil {
+			c.fail(s, d, fmt.Sprintf("task %q leads to task %q, which does not exist", t.Name, tr.Task))
+			return
+		}
+		c.schedule(s, d, next, out)
 	}
 }
 
-func commandMsg(tr lang.Transition, def string) string {
-	if tr.Msg != "" {
-		return tr.Msg
+// clausesOf are a task's on-success, on-error and on-complete clauses with
+// the task-defaults applied: a task's own clause replaces the default one,
+// and a default never leads a task to itself (Mistral's get_on_*_clause).
+func clausesOf(w *lang.Workflow, t *lang.Task) (onSuccess, onError, onComplete []lang.Transition) {
+	var td lang.TaskDefaults
+	if w.TaskDefaults != nil {
+		td = *w.TaskDefaults
 	}
-	return def
+	pick := func(own, def []lang.Transition) []lang.Transition {
+		if len(own) > 0 {
+			return own
+		}
+		var out []lang.Transition
+		for _, tr := range def {
+			if tr.Task+tr.Command != t.Name {
+				out = append(out, tr)
+			}
+		}
+		return out
+	}
+	return pick(t.OnSuccess, td.OnSuccess), pick(t.OnError, td.OnError), pick(t.OnComplete, td.OnComplete)
+}
+
+// commandMsg evaluates the msg of a fail or succeed command; "" when it
+// has none (Mistral's output.result is then null).
+func (c *Controller) commandMsg(s *State, t *Task, data map[string]any, tr lang.Transition) (string, error) {
+	if tr.Msg == "" {
+		return "", nil
+	}
+	v, err := expr.EvalData(tr.Msg, c.env(s, t, data))
+	if err != nil {
+		return "", err
+	}
+	if str, ok := v.(string); ok {
+		return str, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v), nil
+	}
+	return string(b), nil
 }
 
 func (c *Controller) guard(s *State, t *Task, data map[string]any, guard string) (bool, error) {
@@ -250,14 +431,12 @@ func (c *Controller) schedule(s *State, d *Decision, spec *lang.Task, inContext 
 	env := c.env(s, t, s.dataFor(t))
 	in, err := expr.EvalData(spec.Input, env)
 	if err != nil {
-		msg := fmt.Sprintf("Failed to evaluate the input of task %q: %v", spec.Name, err)
-		c.finishTask(s, d, t, spec, Error, msg, msg)
+		c.forceFail(s, d, t, runMsg(s, spec, fmt.Sprintf("Failed to evaluate the input of task %q: %v", spec.Name, err)))
 		return
 	}
 	input, ok := in.(map[string]any)
 	if in != nil && !ok {
-		msg := fmt.Sprintf("The input of task %q must be a dictionary, got %s", spec.Name, typeName(in))
-		c.finishTask(s, d, t, spec, Error, msg, msg)
+		c.forceFail(s, d, t, runMsg(s, spec, fmt.Sprintf("The input of task %q must be a dictionary, got %s", spec.Name, typeName(in))))
 		return
 	}
 	if input == nil {
@@ -267,8 +446,7 @@ func (c *Controller) schedule(s *State, d *Decision, spec *lang.Task, inContext 
 	if target != "" {
 		tv, err := expr.Eval(target, env)
 		if err != nil {
-			msg := fmt.Sprintf("Failed to evaluate the target of task %q: %v", spec.Name, err)
-			c.finishTask(s, d, t, spec, Error, msg, msg)
+			c.forceFail(s, d, t, runMsg(s, spec, fmt.Sprintf("Failed to evaluate the target of task %q: %v", spec.Name, err)))
 			return
 		}
 		target = fmt.Sprint(tv)
@@ -279,8 +457,7 @@ func (c *Controller) schedule(s *State, d *Decision, spec *lang.Task, inContext 
 	}
 	rerun, err := c.flag(safeRerun, env)
 	if err != nil {
-		msg := fmt.Sprintf("Failed to evaluate safe-rerun of task %q: %v", spec.Name, err)
-		c.finishTask(s, d, t, spec, Error, msg, msg)
+		c.forceFail(s, d, t, runMsg(s, spec, fmt.Sprintf("Failed to evaluate safe-rerun of task %q: %v", spec.Name, err)))
 		return
 	}
 	timeout := spec.Timeout
@@ -289,8 +466,7 @@ func (c *Controller) schedule(s *State, d *Decision, spec *lang.Task, inContext 
 	}
 	secs, err := c.seconds(timeout, env)
 	if err != nil {
-		msg := fmt.Sprintf("Failed to evaluate the timeout of task %q: %v", spec.Name, err)
-		c.finishTask(s, d, t, spec, Error, msg, msg)
+		c.forceFail(s, d, t, runMsg(s, spec, fmt.Sprintf("Failed to evaluate the timeout of task %q: %v", spec.Name, err)))
 		return
 	}
 	t.ActionExecutionID = c.NewID()
@@ -349,7 +525,17 @@ func (c *Controller) Stop(s *State, state, msg string) (*Decision, error) {
 	case Success:
 		c.succeed(s, d, msg)
 	case Error:
-		c.failWithOutput(s, d, msg)
+		// Mistral's _fail_workflow would also put msg in output.result
+		// (and _cancel_workflow would set {"result": msg}); the API's
+		// stop keeps its own documented output for now.
+		s.Exec.State, s.Exec.StateInfo = Error, msg
+		s.Exec.Output = map[string]any{}
+		if s.Spec.OutputOnError != nil {
+			if out, err := c.output(s, s.Spec.OutputOnError); err == nil {
+				s.Exec.Output = out
+			}
+		}
+		d.ExecChange = true
 	case Cancelled:
 		s.Exec.State, s.Exec.StateInfo = Cancelled, msg
 		d.ExecChange = true
@@ -386,56 +572,90 @@ func (c *Controller) checkCompletion(s *State, d *Decision) {
 	if s.Exec.State != Running {
 		return
 	}
-	var failed []*Task
+	unhandled := false
 	for _, t := range s.Tasks {
 		if t.State == Running {
 			return
 		}
-		if t.State == Error && !handlesError(s.Spec.Task(t.Name)) {
-			failed = append(failed, t)
+		if t.State == Error && !t.ErrorHandled {
+			unhandled = true
 		}
 	}
-	if len(failed) > 0 {
-		var b strings.Builder
-		names := make([]string, len(failed))
-		for i, t := range failed {
-			names[i] = t.Name
-		}
-		fmt.Fprintf(&b, "Failure caused by error in tasks: %s\n", strings.Join(names, ", "))
-		for _, t := range failed {
-			fmt.Fprintf(&b, "\n  %s [task_ex_id=%s] -> %s\n", t.Name, t.ID, t.StateInfo)
-		}
-		c.failWithOutput(s, d, b.String())
+	if unhandled {
+		c.failWithOutput(s, d, failureMsg(s))
 		return
 	}
 	c.succeed(s, d, "")
 }
 
-func handlesError(t *lang.Task) bool {
-	return t != nil && (len(t.OnError) > 0 || len(t.OnComplete) > 0)
+// failureMsg is Mistral's _build_fail_info_message: the failed tasks that
+// have no on-error clause at all (whatever its guards said), by name, each
+// with its error and the error of its failed action.
+func failureMsg(s *State) string {
+	var failed []*Task
+	for _, t := range s.Tasks {
+		if t.State != Error {
+			continue
+		}
+		if spec := s.Spec.Task(t.Name); spec != nil {
+			if _, onError, _ := clausesOf(s.Spec, spec); len(onError) > 0 {
+				continue
+			}
+		}
+		failed = append(failed, t)
+	}
+	sort.SliceStable(failed, func(i, j int) bool { return failed[i].Name < failed[j].Name })
+	var b strings.Builder
+	names := make([]string, len(failed))
+	for i, t := range failed {
+		names[i] = t.Name
+	}
+	fmt.Fprintf(&b, "Failure caused by error in tasks: %s\n", strings.Join(names, ", "))
+	for _, t := range failed {
+		fmt.Fprintf(&b, "\n  %s [task_ex_id=%s] -> %s\n", t.Name, t.ID, t.StateInfo)
+		if t.ActionFailed && t.ActionExecutionID != "" {
+			fmt.Fprintf(&b, "    [action_ex_id=%s, idx=0]: %s\n", t.ActionExecutionID, resultText(t.Result))
+		}
+	}
+	return b.String()
 }
 
-// succeed ends the execution in SUCCESS and evaluates the output.
+// resultText is str() of an action's error result in Mistral's message.
+func resultText(v any) string {
+	if str, ok := v.(string); ok {
+		return str
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// succeed ends the execution in SUCCESS and evaluates the output. An
+// output that cannot be evaluated fails the execution instead, as
+// Mistral's check_and_complete does.
 func (c *Controller) succeed(s *State, d *Decision, info string) {
 	out, err := c.output(s, s.Spec.Output)
 	if err != nil {
-		c.fail(s, d, fmt.Sprintf("Failed to evaluate the output of workflow %q: %v", s.Spec.Name, err))
+		c.fail(s, d, fmt.Sprintf("Failed to check and complete [wf_ex_id=%s, wf_name=%s]: %v", s.Exec.ID, s.Exec.Name, err))
 		return
 	}
 	s.Exec.State, s.Exec.StateInfo, s.Exec.Output = Success, info, out
 	d.ExecChange = true
 }
 
-// failWithOutput ends the execution in ERROR with output-on-error when the
-// workflow has one.
+// failWithOutput ends the execution in ERROR. Its output is Mistral's:
+// the message as "result" (null when there is none), with output-on-error
+// (or, without one, the final context) merged over it.
 func (c *Controller) failWithOutput(s *State, d *Decision, info string) {
-	s.Exec.State, s.Exec.StateInfo = Error, info
-	s.Exec.Output = map[string]any{}
-	if s.Spec.OutputOnError != nil {
-		if out, err := c.output(s, s.Spec.OutputOnError); err == nil {
-			s.Exec.Output = out
-		}
+	onError, err := c.output(s, s.Spec.OutputOnError)
+	if err != nil {
+		info = fmt.Sprintf("Failed to evaluate expression in output-on-error! (output-on-error: '%v', exception: '%v' Cause: '%s'", s.Spec.OutputOnError, err, info)
+		onError = nil
 	}
+	s.Exec.State, s.Exec.StateInfo = Error, info
+	s.Exec.Output = mergeDicts(map[string]any{"result": nilIfEmpty(info)}, onError)
 	d.ExecChange = true
 }
 
@@ -443,21 +663,38 @@ func (c *Controller) fail(s *State, d *Decision, info string) {
 	c.failWithOutput(s, d, info)
 }
 
-// output evaluates an output clause against the final context: the input,
-// the vars and everything the finished tasks published, in order.
+// finalContext is what the workflow ends with, as Mistral's
+// evaluate_workflow_final_context computes it: the outbound contexts of the
+// completed tasks that led nowhere, merged in creation order.
+func (s *State) finalContext() map[string]any {
+	ctx := map[string]any{}
+	for _, t := range s.Tasks {
+		if t.State == Running || len(t.Next) > 0 {
+			continue
+		}
+		ctx = mergeDicts(ctx, s.outContext(t))
+	}
+	return ctx
+}
+
+// output evaluates an output clause against the final context (over the
+// vars and globals, over the input). Mistral returns the whole final
+// context when there is no clause or it yields nothing ("output or ctx").
 func (c *Controller) output(s *State, clause any) (map[string]any, error) {
+	ctx := s.finalContext()
 	if clause == nil {
-		return map[string]any{}, nil
+		return ctx, nil
 	}
 	data := s.baseData()
-	for _, t := range s.Tasks {
-		for k, v := range s.outContext(t) {
-			data[k] = v
-		}
+	for k, v := range ctx {
+		data[k] = v
 	}
 	v, err := expr.EvalData(clause, c.env(s, nil, data))
 	if err != nil {
 		return nil, err
+	}
+	if !expr.Truthy(v) {
+		return ctx, nil
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
@@ -536,10 +773,11 @@ func (h exprHost) Env() map[string]any {
 	return nil
 }
 
+// Global reads the execution's context as Mistral's global() does: the
+// vars with the globally published variables merged over them.
 func (h exprHost) Global(name string) (any, bool) {
-	// Globally published variables are not modelled yet; Mistral's
-	// global() reads the execution's context, where they would be.
-	return nil, false
+	v, ok := h.s.wfContext()[name]
+	return v, ok
 }
 
 // taskView is what task() returns, with Mistral's field names
@@ -593,16 +831,26 @@ func (s *State) task(id string) *Task {
 	return nil
 }
 
-// baseData is the context every expression starts from: input, then vars.
+// baseData is the context every expression starts from: input, then the
+// execution's context (vars and globals), which Mistral looks up first.
 func (s *State) baseData() map[string]any {
 	m := make(map[string]any, len(s.Exec.Input)+len(s.Exec.Vars))
 	for k, v := range s.Exec.Input {
 		m[k] = v
 	}
-	for k, v := range s.Exec.Vars {
+	for k, v := range s.wfContext() {
 		m[k] = v
 	}
 	return m
+}
+
+// wfContext is Mistral's wf_ex.context: the vars with the global
+// publishes merged into them.
+func (s *State) wfContext() map[string]any {
+	if len(s.Exec.Globals) == 0 {
+		return s.Exec.Vars
+	}
+	return mergeDicts(mergeDicts(nil, s.Exec.Vars), s.Exec.Globals)
 }
 
 // dataFor is the value of $ inside task t.
@@ -635,7 +883,8 @@ func (c *Controller) touch(d *Decision, t *Task) {
 func startTasks(w *lang.Workflow) []*lang.Task {
 	targets := map[string]bool{}
 	for _, t := range w.Tasks {
-		for _, clause := range [][]lang.Transition{t.OnSuccess, t.OnError, t.OnComplete, t.OnSkip} {
+		onSuccess, onError, onComplete := clausesOf(w, t)
+		for _, clause := range [][]lang.Transition{onSuccess, onError, onComplete, t.OnSkip} {
 			for _, tr := range clause {
 				if tr.Task != "" {
 					targets[tr.Task] = true
@@ -668,6 +917,23 @@ func typeName(v any) string {
 		return "a dictionary"
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+// mergeDicts is Mistral's merge_dicts without its side effects: right's
+// entries over left's, dictionaries merged key by key. Neither argument
+// changes; a new map is returned.
+func mergeDicts(left, right map[string]any) map[string]any {
+	out := copyMap(left)
+	for k, v := range right {
+		lm, lok := out[k].(map[string]any)
+		rm, rok := v.(map[string]any)
+		if lok && rok {
+			out[k] = mergeDicts(lm, rm)
+			continue
+		}
+		out[k] = v
+	}
+	return out
 }
 
 func copyMap(m map[string]any) map[string]any {

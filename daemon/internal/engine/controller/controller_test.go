@@ -155,6 +155,9 @@ wf:
 			wantInfo:  "Failure caused by error in tasks: t1",
 		},
 		{
+			// on-complete runs after a failure but does not handle it:
+			// Mistral marks an error handled only by an on-error
+			// transition taken.
 			name: "on-complete runs after success and after failure",
 			src: `
 version: '2.0'
@@ -169,8 +172,9 @@ wf:
     c:
       action: std.noop
 `,
-			wantState: Success,
+			wantState: Error,
 			wantTasks: "a=SUCCESS b=ERROR c=SUCCESS",
+			wantInfo:  "Failure caused by error in tasks: b\n\n  b [task_ex_id=id-3] -> The action raised an exception [action=Fail action, action_ex_id=id-4, msg='Fail action expected exception.']\n    [action_ex_id=id-4, idx=0]: The action raised",
 		},
 		{
 			name: "guards choose the branch",
@@ -259,6 +263,227 @@ wf:
 			wantState:  Success,
 			wantTasks:  "a=SUCCESS b=SUCCESS",
 			wantOutput: map[string]any{"ab": "AB"},
+		},
+		{
+			// Without output: Mistral returns the final context, the
+			// outbound contexts of the tasks that led nowhere (not the
+			// input, not the vars).
+			name: "default output is the final context of the end tasks",
+			src: `
+version: '2.0'
+wf:
+  input: [x]
+  vars: {v: 1}
+  tasks:
+    t1:
+      action: std.echo output=1
+      publish: {a: <% task().result %>, shared: {p: 1}}
+      on-success: t2
+    t2:
+      action: std.noop
+      publish: {b: 2}
+    t3:
+      action: std.noop
+      publish: {c: 3, shared: {q: 2}}
+`,
+			input:      map[string]any{"x": "in"},
+			wantState:  Success,
+			wantTasks:  "t1=SUCCESS t3=SUCCESS t2=SUCCESS",
+			wantOutput: map[string]any{"a": int64(1), "b": int64(2), "c": int64(3), "shared": map[string]any{"p": int64(1), "q": int64(2)}},
+		},
+		{
+			// A publish that cannot be evaluated fails the task and the
+			// workflow at once; on-error does not run.
+			name: "a failing publish fails the task and the workflow",
+			src: `
+version: '2.0'
+wf:
+  tasks:
+    t1:
+      action: std.noop
+      publish:
+        v: <% $.nope %>
+      on-success: t2
+      on-error: t3
+    t2:
+      action: std.noop
+    t3:
+      action: std.noop
+`,
+			wantState: Error,
+			wantTasks: "t1=ERROR",
+			wantInfo:  "Failed to handle action completion [error=",
+		},
+		{
+			// An error in a guard is treated the same way.
+			name: "a failing guard fails the task and the workflow",
+			src: `
+version: '2.0'
+wf:
+  tasks:
+    t1:
+      action: std.noop
+      on-success:
+        - t2: <% wrong(yaql) %>
+    t2:
+      action: std.noop
+`,
+			wantState: Error,
+			wantTasks: "t1=ERROR",
+			wantInfo:  "Failed to handle action completion [error=",
+		},
+		{
+			name: "an error's output holds the message as result, with output-on-error over it",
+			src: `
+version: '2.0'
+wf:
+  output-on-error:
+    out: <% $.hi %>
+  tasks:
+    t1:
+      action: std.fail
+      publish-on-error:
+        hi: there
+`,
+			wantState: Error,
+			wantTasks: "t1=ERROR",
+			wantOutput: map[string]any{
+				"out": "there",
+				"result": "Failure caused by error in tasks: t1\n\n  t1 [task_ex_id=id-1] -> The action raised an exception [action=Fail action, action_ex_id=id-2, msg='Fail action expected exception.']\n" +
+					"    [action_ex_id=id-2, idx=0]: The action raised an exception [action=Fail action, action_ex_id=id-2, msg='Fail action expected exception.']\n",
+			},
+		},
+		{
+			// Without output-on-error the final context goes with it.
+			name: "an error's output carries the final context",
+			src: `
+version: '2.0'
+wf:
+  tasks:
+    t1:
+      action: std.echo output=1
+      publish: {a: 1}
+    t2:
+      action: std.noop
+      on-success:
+        - fail
+`,
+			wantState:  Error,
+			wantTasks:  "t1=SUCCESS t2=SUCCESS",
+			wantOutput: map[string]any{"a": int64(1), "result": nil},
+		},
+		{
+			// An on-error guard that does not hold leaves the error
+			// unhandled, but the task is not named in the message
+			// because it has an on-error clause.
+			name: "an error whose on-error guard fails stays unhandled",
+			src: `
+version: '2.0'
+wf:
+  tasks:
+    t1:
+      action: std.fail
+      on-error:
+        - t2: <% false %>
+    t2:
+      action: std.noop
+`,
+			wantState:  Error,
+			wantTasks:  "t1=ERROR",
+			wantOutput: map[string]any{"result": "Failure caused by error in tasks: \n"},
+		},
+		{
+			name: "advanced on-success publishes branch and global and follows next",
+			src: `
+version: '2.0'
+wf:
+  tasks:
+    t1:
+      action: std.noop
+      publish: {own: 1}
+      on-success:
+        publish:
+          branch: {my_var: branch value}
+          global: {my_var: global value, g: 7}
+        next: [t2]
+    t2:
+      action: std.noop
+      publish:
+        local: <% $.my_var %>
+        global: <% global(my_var) %>
+        g: <% $.g %>
+`,
+			wantState: Success,
+			wantTasks: "t1=SUCCESS t2=SUCCESS",
+			wantOutput: map[string]any{"own": int64(1), "my_var": "branch value", "local": "branch value",
+				"global": "global value", "g": int64(7)},
+		},
+		{
+			name: "advanced on-error publishes a global seen by the next task",
+			src: `
+version: '2.0'
+wf:
+  tasks:
+    t1:
+      action: std.fail
+      on-error:
+        publish:
+          global: {my_var: We got an error}
+        next: [t2]
+    t2:
+      action: std.echo output=<% $.my_var %>
+      publish: {result: <% task().result %>}
+`,
+			wantState:  Success,
+			wantTasks:  "t1=ERROR t2=SUCCESS",
+			wantOutput: map[string]any{"result": "We got an error"},
+		},
+		{
+			// succeed ends the execution while t2 runs; t2 still finishes
+			// (and nothing after it starts), and the tasks after the
+			// command never run.
+			name: "succeed ends the execution and a running task finishes",
+			src: `
+version: '2.0'
+wf:
+  tasks:
+    t1:
+      action: std.echo output=x
+      on-success:
+        - t2
+        - succeed
+        - t3
+    t2:
+      action: std.noop
+      on-success: t4
+    t3:
+      action: std.noop
+    t4:
+      action: std.noop
+`,
+			wantState:  Success,
+			wantTasks:  "t1=SUCCESS t2=SUCCESS",
+			wantOutput: map[string]any{},
+		},
+		{
+			// task-defaults' on-error handles a failure and keeps its
+			// target from being a start task.
+			name: "task-defaults on-error",
+			src: `
+version: '2.0'
+wf:
+  task-defaults:
+    on-error: [t2]
+  tasks:
+    t1:
+      action: std.fail
+    t2:
+      action: std.noop
+      publish: {handled: true}
+`,
+			wantState:  Success,
+			wantTasks:  "t1=ERROR t2=SUCCESS",
+			wantOutput: map[string]any{"handled": true},
 		},
 	}
 	for _, tc := range tests {
