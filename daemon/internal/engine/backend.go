@@ -261,9 +261,6 @@ func checkSupported(spec *lang.Workflow) error {
 		if len(t.WithItems) > 0 {
 			missing = append(missing, "with-items")
 		}
-		if t.Join != 0 {
-			missing = append(missing, "join")
-		}
 		p := t.Policies
 		if spec.TaskDefaults != nil {
 			p = mergePolicies(p, spec.TaskDefaults.Policies)

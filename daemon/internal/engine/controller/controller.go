@@ -138,6 +138,7 @@ func (c *Controller) Start(s *State) (*Decision, error) {
 		}
 		c.schedule(s, d, t, nil)
 	}
+	c.refreshJoins(s, d)
 	c.checkCompletion(s, d)
 	return d, nil
 }
@@ -167,6 +168,7 @@ func (c *Controller) OnActionResult(s *State, taskID string, output any, aerr *A
 	} else {
 		c.finishTask(s, d, t, spec, Success, "", output)
 	}
+	c.refreshJoins(s, d)
 	c.checkCompletion(s, d)
 	return d, nil
 }
@@ -363,7 +365,7 @@ func (c *Controller) followTransitions(s *State, d *Decision, t *Task, spec *lan
 			c.fail(s, d, fmt.Sprintf("task %q leads to task %q, which does not exist", t.Name, tr.Task))
 			return
 		}
-		c.schedule(s, d, next, out)
+		c.arrive(s, d, next, out)
 	}
 }
 
@@ -424,6 +426,11 @@ func (c *Controller) schedule(s *State, d *Decision, spec *lang.Task, inContext 
 	s.Tasks = append(s.Tasks, t)
 	d.New[t.ID] = true
 	c.touch(d, t)
+	c.start(s, d, t, spec)
+}
+
+// start runs the action of a task that is RUNNING.
+func (c *Controller) start(s *State, d *Decision, t *Task, spec *lang.Task) {
 	if spec.Workflow != "" {
 		c.finishTask(s, d, t, spec, Error, "", fmt.Sprintf("task %q runs workflow %q: sub-workflows are not supported yet", spec.Name, spec.Workflow))
 		return
@@ -574,7 +581,7 @@ func (c *Controller) checkCompletion(s *State, d *Decision) {
 	}
 	unhandled := false
 	for _, t := range s.Tasks {
-		if t.State == Running {
+		if t.State == Running || t.State == Waiting {
 			return
 		}
 		if t.State == Error && !t.ErrorHandled {
@@ -669,7 +676,7 @@ func (c *Controller) fail(s *State, d *Decision, info string) {
 func (s *State) finalContext() map[string]any {
 	ctx := map[string]any{}
 	for _, t := range s.Tasks {
-		if t.State == Running || len(t.Next) > 0 {
+		if !completed(t.State) || len(t.Next) > 0 {
 			continue
 		}
 		ctx = mergeDicts(ctx, s.outContext(t))
@@ -959,4 +966,205 @@ func SortedKeys(m map[string]any) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// Waiting is the state of a join task whose inbound tasks have not all
+// arrived yet.
+const Waiting = "WAITING"
+
+// arrive is a transition reaching task spec: a plain task starts at once;
+// a join task waits until refreshJoins finds it can run or never will.
+// Mistral keys a join's execution by workflow execution and task name, so
+// the first arrival creates it (with its context) and later ones find it.
+func (c *Controller) arrive(s *State, d *Decision, spec *lang.Task, out map[string]any) {
+	if spec.Join == 0 {
+		c.schedule(s, d, spec, out)
+		return
+	}
+	if s.latest(spec.Name) != nil {
+		return
+	}
+	t := &Task{ID: c.NewID(), Name: spec.Name, State: Waiting, StateInfo: "Task is waiting.", InContext: copyMap(out)}
+	s.Tasks = append(s.Tasks, t)
+	d.New[t.ID] = true
+	c.touch(d, t)
+}
+
+// refreshJoins decides every waiting join, as Mistral's
+// _refresh_task_state does after a task completes: it starts the join when
+// enough inbound tasks led to it, fails it ("Failed by tasks: [...]") when
+// that can no longer happen, or leaves it waiting.
+func (c *Controller) refreshJoins(s *State, d *Decision) {
+	for changed := true; changed && s.Exec.State == Running; {
+		changed = false
+		for _, t := range s.Tasks {
+			if t.State != Waiting {
+				continue
+			}
+			spec := s.Spec.Task(t.Name)
+			if spec == nil {
+				continue
+			}
+			state, info := s.joinState(spec)
+			switch state {
+			case Running:
+				t.State, t.StateInfo = Running, ""
+				for k, v := range s.upstreamContext(spec) {
+					t.InContext[k] = v
+				}
+				c.touch(d, t)
+				c.start(s, d, t, spec)
+				changed = true
+			case Error:
+				c.finishTask(s, d, t, spec, Error, info, nil)
+				changed = true
+			}
+			if changed {
+				break // s.Tasks may have grown; look again
+			}
+		}
+	}
+}
+
+// inbound are the tasks whose transitions (any clause, task-defaults
+// applied) name task spec, in the workflow's order
+// (find_inbound_task_specs).
+func inbound(w *lang.Workflow, spec *lang.Task) []*lang.Task {
+	var out []*lang.Task
+	for _, t := range w.Tasks {
+		onSuccess, onError, onComplete := clausesOf(w, t)
+		found := false
+		for _, clause := range [][]lang.Transition{onSuccess, onError, onComplete} {
+			for _, tr := range clause {
+				if tr.Command == "" && tr.Task == spec.Name {
+					found = true
+				}
+			}
+		}
+		if found {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// latest is the last execution of the task named name, or nil.
+func (s *State) latest(name string) *Task {
+	for i := len(s.Tasks) - 1; i >= 0; i-- {
+		if s.Tasks[i].Name == name {
+			return s.Tasks[i]
+		}
+	}
+	return nil
+}
+
+func completed(state string) bool {
+	return state == Success || state == Error || state == Cancelled
+}
+
+func contains(list []string, name string) bool {
+	for _, x := range list {
+		if x == name {
+			return true
+		}
+	}
+	return false
+}
+
+// joinState is Mistral's _get_join_logical_state: each inbound task
+// induces RUNNING (it led here), ERROR (it completed without leading here,
+// or no route can reach it any more) or WAITING; join: all needs every
+// one RUNNING, join: N (one is 1) needs N.
+func (s *State) joinState(spec *lang.Task) (state, info string) {
+	in := inbound(s.Spec, spec)
+	if len(in) == 0 {
+		return Running, ""
+	}
+	var running int
+	var failed []string
+	for _, ts := range in {
+		switch t := s.latest(ts.Name); {
+		case t == nil:
+			if !s.possibleRoute(ts, map[string]bool{}) {
+				failed = append(failed, ts.Name)
+			}
+		case !completed(t.State):
+		case contains(t.Next, spec.Name):
+			running++
+		default:
+			failed = append(failed, ts.Name)
+		}
+	}
+	msg := "Failed by tasks: " + pyStrList(failed)
+	if spec.Join == lang.JoinAll {
+		switch {
+		case running == len(in):
+			return Running, ""
+		case len(failed) > 0:
+			return Error, msg
+		}
+		return Waiting, ""
+	}
+	switch {
+	case running >= spec.Join:
+		return Running, ""
+	case len(failed) > len(in)-spec.Join:
+		return Error, msg
+	}
+	return Waiting, ""
+}
+
+// possibleRoute tells whether task spec, which has not run, may still be
+// reached: some path back to a start task or to a task that is still
+// running or that led to it (_possible_route).
+func (s *State) possibleRoute(spec *lang.Task, seen map[string]bool) bool {
+	if seen[spec.Name] {
+		return false
+	}
+	seen[spec.Name] = true
+	in := inbound(s.Spec, spec)
+	if len(in) == 0 {
+		return true
+	}
+	for _, ts := range in {
+		t := s.latest(ts.Name)
+		if t == nil {
+			if s.possibleRoute(ts, seen) {
+				return true
+			}
+			continue
+		}
+		if !completed(t.State) || contains(t.Next, spec.Name) {
+			return true
+		}
+	}
+	return false
+}
+
+// upstreamContext is the context a join starts with: the outbound
+// contexts of the inbound task executions that led to it, with their
+// published variables over them (evaluate_upstream_context).
+func (s *State) upstreamContext(spec *lang.Task) map[string]any {
+	names := map[string]bool{}
+	for _, ts := range inbound(s.Spec, spec) {
+		names[ts.Name] = true
+	}
+	ctx, published := map[string]any{}, map[string]any{}
+	for _, t := range s.Tasks {
+		if !names[t.Name] || !completed(t.State) || !contains(t.Next, spec.Name) {
+			continue
+		}
+		published = mergeDicts(published, t.Published)
+		ctx = mergeDicts(ctx, s.outContext(t))
+	}
+	return mergeDicts(ctx, published)
+}
+
+// pyStrList is str() of a Python list of strings: ['a', 'b'].
+func pyStrList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = "'" + n + "'"
+	}
+	return "[" + strings.Join(q, ", ") + "]"
 }

@@ -485,6 +485,102 @@ wf:
 			wantTasks:  "t1=ERROR t2=SUCCESS",
 			wantOutput: map[string]any{"handled": true},
 		},
+		{
+			name: "join all waits for every inbound task and merges their contexts",
+			src: `
+version: '2.0'
+wf:
+  tasks:
+    a:
+      action: std.echo output=1
+      publish: {a: 1}
+      on-success: j
+    b:
+      action: std.noop
+      on-success: b2
+    b2:
+      action: std.noop
+      publish: {b: 2}
+      on-success: j
+    j:
+      join: all
+      action: std.echo output=<% $.a + $.b %>
+      publish: {sum: <% task().result %>}
+`,
+			wantState:  Success,
+			wantTasks:  "a=SUCCESS b=SUCCESS j=SUCCESS b2=SUCCESS",
+			wantOutput: map[string]any{"a": int64(1), "b": int64(2), "sum": int64(3)},
+		},
+		{
+			// A join that can never fire ends in ERROR, with Mistral's
+			// message; unhandled, it fails the workflow.
+			name: "join all that can never fire",
+			src: `
+version: '2.0'
+wf:
+  tasks:
+    a:
+      action: std.noop
+      on-success: j
+    b:
+      action: std.fail
+      on-success: j
+    j:
+      join: all
+      action: std.noop
+`,
+			wantState: Error,
+			wantTasks: "a=SUCCESS b=ERROR j=ERROR",
+			wantInfo:  "j [task_ex_id=id-5] -> Failed by tasks: ['b']\n",
+		},
+		{
+			name: "join 2 of 3 runs once",
+			src: `
+version: '2.0'
+wf:
+  tasks:
+    a:
+      action: std.noop
+      on-success: j
+    b:
+      action: std.noop
+      on-success: j
+    c:
+      action: std.fail
+      on-error: j
+    j:
+      join: 2
+      action: std.noop
+`,
+			wantState: Success,
+			wantTasks: "a=SUCCESS b=SUCCESS c=ERROR j=SUCCESS",
+		},
+		{
+			// A task that is never reached makes join all impossible;
+			// the failed join's on-error runs.
+			name: "join all with an inbound task never reached",
+			src: `
+version: '2.0'
+wf:
+  tasks:
+    a:
+      action: std.noop
+      on-success:
+        - j
+        - x: <% false %>
+    x:
+      action: std.noop
+      on-success: j
+    j:
+      join: all
+      action: std.noop
+      on-error: never
+    never:
+      action: std.noop
+`,
+			wantState: Success,
+			wantTasks: "a=SUCCESS j=ERROR never=SUCCESS",
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
