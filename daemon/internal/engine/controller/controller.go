@@ -161,7 +161,13 @@ func (c *Controller) OnActionResult(s *State, taskID string, output any, aerr *A
 	if spec == nil {
 		return nil, fmt.Errorf("task %q is not in workflow %q", t.Name, s.Spec.Name)
 	}
-	if aerr != nil {
+	if aerr != nil && aerr.Data != nil {
+		// An action that returned an error result (std.fail with
+		// error_data): the data is the task's result and its str() the
+		// error.
+		t.ActionFailed = true
+		c.finishTask(s, d, t, spec, Error, pyStr(aerr.Data), aerr.Data)
+	} else if aerr != nil {
 		msg := actionErrorText(spec.Action, t.ActionExecutionID, aerr)
 		t.ActionFailed = true
 		c.finishTask(s, d, t, spec, Error, msg, msg)
@@ -402,14 +408,7 @@ func (c *Controller) commandMsg(s *State, t *Task, data map[string]any, tr lang.
 	if err != nil {
 		return "", err
 	}
-	if str, ok := v.(string); ok {
-		return str, nil
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v), nil
-	}
-	return string(b), nil
+	return pyStr(v), nil
 }
 
 func (c *Controller) guard(s *State, t *Task, data map[string]any, guard string) (bool, error) {
@@ -621,16 +620,22 @@ func failureMsg(s *State) string {
 	for _, t := range failed {
 		fmt.Fprintf(&b, "\n  %s [task_ex_id=%s] -> %s\n", t.Name, t.ID, t.StateInfo)
 		if t.ActionFailed && t.ActionExecutionID != "" {
-			fmt.Fprintf(&b, "    [action_ex_id=%s, idx=0]: %s\n", t.ActionExecutionID, resultText(t.Result))
+			fmt.Fprintf(&b, "    [action_ex_id=%s, idx=0]: %s\n", t.ActionExecutionID, pyStr(t.Result))
 		}
 	}
 	return b.String()
 }
 
-// resultText is str() of an action's error result in Mistral's message.
-func resultText(v any) string {
+// pyStr is Python's str() of a value, as Mistral writes values into its
+// messages; Jinja's string filter computes exactly that.
+func pyStr(v any) string {
 	if str, ok := v.(string); ok {
 		return str
+	}
+	if r, err := expr.Eval("{{ _ | string }}", expr.MistralEnv(v, nil)); err == nil {
+		if str, ok := r.(string); ok {
+			return str
+		}
 	}
 	b, err := json.Marshal(v)
 	if err != nil {

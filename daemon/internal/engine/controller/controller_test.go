@@ -50,7 +50,11 @@ func fakeAction(a RunAction) (any, *ActionError) {
 	case "std.noop":
 		return nil, nil
 	case "std.fail":
-		return nil, &ActionError{Type: "ActionException", Message: "Fail action expected exception."}
+		aerr := &ActionError{Type: "ActionException", Message: "Fail action expected exception."}
+		if d, ok := a.Input["error_data"]; ok && d != nil {
+			aerr.Data = d
+		}
+		return nil, aerr
 	}
 	return nil, &ActionError{Type: "UnknownAction", Message: "unknown action " + a.Action}
 }
@@ -580,6 +584,39 @@ wf:
 `,
 			wantState: Success,
 			wantTasks: "a=SUCCESS j=ERROR never=SUCCESS",
+		},
+		{
+			// std.fail with error_data: the data is the result, its
+			// Python str() the error.
+			name: "an action's error result",
+			src: `
+version: '2.0'
+wf:
+  tasks:
+    t1:
+      action: std.fail error_data=<% [1, 2, 3] %>
+      publish-on-error:
+        r: <% task().result %>
+`,
+			wantState: Error,
+			wantTasks: "t1=ERROR",
+			wantOutput: map[string]any{"r": []any{int64(1), int64(2), int64(3)},
+				"result": "Failure caused by error in tasks: t1\n\n  t1 [task_ex_id=id-1] -> [1, 2, 3]\n    [action_ex_id=id-2, idx=0]: [1, 2, 3]\n"},
+		},
+		{
+			name: "a fail command's msg is evaluated and given as Python's str",
+			src: `
+version: '2.0'
+wf:
+  tasks:
+    t1:
+      action: std.echo output=1
+      on-complete:
+        - fail(msg=<% {a => task().result} %>)
+`,
+			wantState:  Error,
+			wantTasks:  "t1=SUCCESS",
+			wantOutput: map[string]any{"result": "{'a': 1}"},
 		},
 	}
 	for _, tc := range tests {
