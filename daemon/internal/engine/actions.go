@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/sirocco-wf/sirocco/daemon/internal/api"
@@ -43,7 +42,7 @@ func (e *Engine) CompleteActionExecution(ctx context.Context, id, state string, 
 		return err
 	}
 	if a.State != store.StateRunning {
-		return fmt.Errorf("action execution %s is %s, not RUNNING: its result was given already: %w", id, a.State, store.ErrConflict)
+		return conflictf("action execution %s is %s, not RUNNING: its result was given already", id, a.State)
 	}
 	res := &transport.ActionResult{V: transport.ProtocolVersion, ActionExecutionID: id, ExecutionID: a.ExecutionID, Attempt: a.Attempt}
 	switch state {
@@ -74,6 +73,9 @@ func (e *Engine) CompleteActionExecution(ctx context.Context, id, state string, 
 		return err
 	}
 	e.countResult(applied, begin)
+	if !applied {
+		return conflictf("action execution %s got its result from elsewhere first", id)
+	}
 	e.wake()
 	return nil
 }

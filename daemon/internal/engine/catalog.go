@@ -79,15 +79,26 @@ func (e *Engine) inputSchema(target, action string) json.RawMessage {
 // with a message naming the task and the field, instead of a round trip to
 // a plugin. nil means the input fits (or the action has no schema).
 func (e *Engine) checkActionInput(st *controller.State, a controller.RunAction) *controller.ActionError {
-	schema := e.inputSchema(targetOr(a.Target), a.Action)
-	if schema == nil {
-		return nil
-	}
 	task := a.TaskID
 	for _, t := range st.Tasks {
 		if t.ID == a.TaskID {
 			task = t.Name
 		}
+	}
+	// The request must be sendable at all: JSON without NaN or Inf, and
+	// under the NATS server's message limit (a request too large would
+	// otherwise sit in the outbox forever).
+	b, err := json.Marshal(a.Input)
+	if err != nil {
+		return &controller.ActionError{Type: "InvalidInput", Message: fmt.Sprintf("task %q: the input of action %s cannot be sent as JSON: %v", task, a.Action, err)}
+	}
+	if limit := e.conn.MaxPayload() - requestOverhead; int64(len(b)) > limit {
+		return &controller.ActionError{Type: "InputTooLarge", Message: fmt.Sprintf(
+			"task %q: the input of action %s is %d bytes; one message may carry at most %d: pass large data by reference", task, a.Action, len(b), limit)}
+	}
+	schema := e.inputSchema(targetOr(a.Target), a.Action)
+	if schema == nil {
+		return nil
 	}
 	if err := CheckInput(task, a.Action, schema, a.Input); err != nil {
 		return &controller.ActionError{Type: "InvalidInput", Message: err.Error()}
@@ -319,6 +330,10 @@ func jsonEqual(a, b any) bool {
 	bb, err2 := json.Marshal(b)
 	return err1 == nil && err2 == nil && string(ab) == string(bb)
 }
+
+// requestOverhead bounds what an action request adds to its input (ids,
+// names, the callback URL).
+const requestOverhead = 4 << 10
 
 // rejectBadInput fails, through the controller, every task in d whose
 // action input does not fit the action's schema, as persist does for an

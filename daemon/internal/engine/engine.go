@@ -12,12 +12,12 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/hashicorp/go-hclog"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -55,8 +55,11 @@ type Engine struct {
 
 	kick chan struct{} // wakes the outbox flusher after a commit
 
-	specMu sync.Mutex
-	specs  map[string]*lang.Workflow // decoded specs of running executions
+	// specs caches the decoded workflow of recently active executions, so
+	// a result does not decode it again. Bounded: executions that never
+	// finish here (another engine finished them, an API-only process
+	// started them) age out instead of piling up.
+	specs *lru.Cache[string, *lang.Workflow]
 
 	// sched is the running timer scheduler, if this process has one; the
 	// engine's own transactions that add a timer wake it.
@@ -78,6 +81,10 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = metrics.NewEngine(prometheus.NewRegistry())
 	}
+	specs, err := lru.New[string, *lang.Workflow](specCacheSize)
+	if err != nil {
+		return nil, err
+	}
 	return &Engine{
 		metrics: cfg.Metrics,
 		apiURL:  strings.TrimRight(cfg.APIURL, "/"),
@@ -87,7 +94,7 @@ func New(cfg Config) (*Engine, error) {
 		log:     cfg.Logger,
 		ctrl:    &controller.Controller{NewID: uuid.NewString},
 		kick:    make(chan struct{}, 1),
-		specs:   map[string]*lang.Workflow{},
+		specs:   specs,
 	}, nil
 }
 
@@ -151,18 +158,36 @@ func (e *Engine) flush(ctx context.Context) error {
 			return nil
 		}
 		out := make([]transport.Outgoing, len(msgs))
-		seqs := make([]int64, len(msgs))
 		for i, m := range msgs {
 			out[i] = transport.Outgoing{Subject: m.Subject, MsgID: m.MsgID, Data: m.Payload}
-			seqs[i] = m.Seq
 		}
-		if err := e.conn.PublishAll(ctx, out); err != nil {
-			return err
+		// Rows JetStream stored go; a row no retry can publish (too large:
+		// dispatch checks sizes, so only a smaller server limit than when
+		// it was written gets here) goes too, loudly, so that it cannot
+		// hold back every message after it. The rest are retried.
+		var done []int64
+		var firstErr error
+		for i, err := range e.conn.PublishEach(ctx, out) {
+			switch {
+			case err == nil:
+				done = append(done, msgs[i].Seq)
+			case errors.Is(err, transport.ErrTooLarge):
+				e.log.Error("outbox message larger than the NATS server accepts; dropped, its task will not run",
+					"subject", msgs[i].Subject, "msg_id", msgs[i].MsgID, "bytes", len(msgs[i].Payload), "max", e.conn.MaxPayload())
+				done = append(done, msgs[i].Seq)
+			case firstErr == nil:
+				firstErr = fmt.Errorf("outbox message %s: %w", msgs[i].MsgID, err)
+			}
 		}
-		if err := e.store.InTx(ctx, func(tx store.Tx) error { return tx.DeleteOutbox(seqs...) }); err != nil {
-			return err
+		if len(done) > 0 {
+			if err := e.store.InTx(ctx, func(tx store.Tx) error { return tx.DeleteOutbox(done...) }); err != nil {
+				return err
+			}
+			e.metrics.OutboxPublished.Add(float64(len(done)))
 		}
-		e.metrics.OutboxPublished.Add(float64(len(msgs)))
+		if firstErr != nil {
+			return firstErr
+		}
 		if len(msgs) < 512 {
 			return nil
 		}
@@ -270,10 +295,10 @@ func (e *Engine) applyResult(ctx context.Context, res *transport.ActionResult) (
 		if ex == nil || ae.TaskExecutionID == "" {
 			return nil
 		}
-		// The task's timeout, if it has one, has no more work to do.
-		if err := tx.DeleteTimerByKey(timeoutKey(ae.TaskExecutionID)); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
+		// A timeout timer of the task stays: it fires, finds the action
+		// done and does nothing. Deleting it here would lock a timer row
+		// after the execution row, the opposite order of the scheduler,
+		// which PostgreSQL would answer with a deadlock.
 		st, err := e.load(tx, ex)
 		if err != nil {
 			return err
@@ -582,23 +607,18 @@ func targetOr(t string) string {
 	return t
 }
 
+// specCacheSize bounds the spec cache: a few thousand decoded workflows
+// cover the executions that are busy at once.
+const specCacheSize = 4096
+
 func (e *Engine) cachedSpec(id string) *lang.Workflow {
-	e.specMu.Lock()
-	defer e.specMu.Unlock()
-	return e.specs[id]
+	w, _ := e.specs.Get(id)
+	return w
 }
 
-func (e *Engine) cacheSpec(id string, w *lang.Workflow) {
-	e.specMu.Lock()
-	defer e.specMu.Unlock()
-	e.specs[id] = w
-}
+func (e *Engine) cacheSpec(id string, w *lang.Workflow) { e.specs.Add(id, w) }
 
-func (e *Engine) forgetSpec(id string) {
-	e.specMu.Lock()
-	defer e.specMu.Unlock()
-	delete(e.specs, id)
-}
+func (e *Engine) forgetSpec(id string) { e.specs.Remove(id) }
 
 // objectFromJSON decodes a JSON object into the expression value model.
 func objectFromJSON(b []byte) (map[string]any, error) {
@@ -631,6 +651,19 @@ func (b *badRequest) BadRequest() bool { return true }
 
 func badf(format string, args ...any) error {
 	return &badRequest{msg: fmt.Sprintf(format, args...)}
+}
+
+// conflictError is a request that clashes with the state it found (an
+// execution that has ended, a result given already). It is
+// store.ErrConflict to errors.Is, so the API answers 409, with this text
+// alone rather than the store's "already exists".
+type conflictError struct{ msg string }
+
+func (c *conflictError) Error() string        { return c.msg }
+func (c *conflictError) Is(target error) bool { return target == store.ErrConflict }
+
+func conflictf(format string, args ...any) error {
+	return &conflictError{msg: fmt.Sprintf(format, args...)}
 }
 
 // definitionError wraps a language error so the API answers 400 with every

@@ -487,3 +487,34 @@ stoppable:
 		}
 	}
 }
+
+// An action whose request would be larger than NATS accepts fails its task
+// with a message saying so, and never blocks the outbox for the executions
+// after it.
+func TestOversizedInputFailsItsTaskOnly(t *testing.T) {
+	r := newRig(t)
+	r.run(t)
+	ctx := context.Background()
+	// A literal, not an expression: expressions refuse to build values of
+	// this size long before NATS would.
+	huge := strings.Repeat("x", int(r.conn.MaxPayload())+1)
+	wf := "version: '2.0'\nbig:\n  tasks:\n    send:\n      action: std.echo\n      input:\n        output: " + huge + "\n" +
+		"small:\n  tasks:\n    send:\n      action: std.echo output=\"ok\"\n"
+	if _, err := r.eng.CreateWorkflows(ctx, wf); err != nil {
+		t.Fatal(err)
+	}
+	ex, err := r.eng.StartExecution(ctx, api.StartRequest{WorkflowName: "big"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done := r.wait(t, ex.ID); done.State != store.StateError || !strings.Contains(done.StateInfo, "pass large data by reference") {
+		t.Fatalf("oversized: %s %.200s", done.State, done.StateInfo)
+	}
+	small, err := r.eng.StartExecution(ctx, api.StartRequest{WorkflowName: "small"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done := r.wait(t, small.ID); done.State != store.StateSuccess {
+		t.Fatalf("the next execution: %s %s", done.State, done.StateInfo)
+	}
+}

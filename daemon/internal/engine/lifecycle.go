@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/sirocco-wf/sirocco/daemon/internal/api"
 	"github.com/sirocco-wf/sirocco/daemon/internal/engine/controller"
@@ -54,12 +53,12 @@ func (e *Engine) UpdateExecution(ctx context.Context, id string, u api.Execution
 		}
 		d, err := e.ctrl.Stop(st, u.State, u.StateInfo)
 		if errors.Is(err, controller.ErrNotRunning) {
-			return fmt.Errorf("execution %s is %s already: %w", id, ex.State, store.ErrConflict)
+			return conflictf("execution %s has ended already (%s)", id, ex.State)
 		}
 		if err != nil {
 			return err
 		}
-		for taskID, aeID := range running {
+		for _, aeID := range running {
 			ae, err := tx.GetActionExecution(aeID)
 			if errors.Is(err, store.ErrNotFound) {
 				continue
@@ -72,9 +71,6 @@ func (e *Engine) UpdateExecution(ctx context.Context, id string, u api.Execution
 			}
 			ae.State, ae.StateInfo = store.StateCancel, "the workflow execution was stopped"
 			if err := tx.UpdateActionExecution(ae); err != nil {
-				return err
-			}
-			if err := tx.DeleteTimerByKey(timeoutKey(taskID)); err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
 			cancelled = append(cancelled, aeID)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"sync"
 	"time"
 
@@ -230,6 +231,10 @@ func (s *Scheduler) fireBatch(ctx context.Context, limit int) ([]*store.Timer, e
 		if claimed, err = tx.ClaimTimers(f.now, limit); err != nil {
 			return err
 		}
+		// Handlers lock the row a timer refers to (an execution, a cron
+		// trigger); taking them in one order in every batch keeps two
+		// engines' batches from waiting on each other in a cycle.
+		sort.SliceStable(claimed, func(i, j int) bool { return claimed[i].Ref < claimed[j].Ref })
 		for _, t := range claimed {
 			h := s.handlers[t.Kind]
 			if h == nil {

@@ -55,6 +55,9 @@ var builtins = map[string]builtinFunc{
 		if err != nil {
 			return nil, &transport.ActionError{Type: "InvalidInput", Message: "std.test_dict: size: " + err.Error()}
 		}
+		if size < 0 || size > maxTestDictSize {
+			return nil, &transport.ActionError{Type: "InvalidInput", Message: fmt.Sprintf("std.test_dict: size %v is not between 0 and %d", size, maxTestDictSize)}
+		}
 		prefix, _ := in["key_prefix"].(string)
 		out := make(map[string]any, int(size))
 		for i := 0; i < int(size); i++ {
@@ -92,6 +95,10 @@ func BuiltinSpecs() []transport.ActionSpec {
 	}
 	return out
 }
+
+// maxTestDictSize bounds std.test_dict, a test action that must not be a
+// way to exhaust an executor host's memory.
+const maxTestDictSize = 1_000_000
 
 // BuiltinActions lists the built-in action names, sorted.
 func BuiltinActions() []string {

@@ -154,6 +154,7 @@ func TestBuiltins(t *testing.T) {
 		{"dict", "std.test_dict", `{"size": 2, "key_prefix": "k", "val": 7}`, `{"k0":7,"k1":7}`, ""},
 		{"badinput", "std.echo", `[1]`, "", "InvalidInput"},
 		{"unknown", "std.nope", `{}`, "", "UnknownAction"},
+		{"dict too big", "std.test_dict", `{"size": 1e10}`, "", "InvalidInput"},
 	}
 	for _, tc := range tests {
 		r.send(t, transport.ActionRequest{ActionExecutionID: tc.id, Action: tc.action, Input: json.RawMessage(tc.input), Attempt: 1})

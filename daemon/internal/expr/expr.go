@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -150,6 +151,43 @@ func yaqlJSONPP(f Func) yaql.HostFunc {
 //
 // A string holding Jinja is evaluated as Jinja (see jinja.go).
 func Eval(s string, env *Env) (any, error) {
+	v, err := eval(s, env)
+	if err != nil {
+		return nil, err
+	}
+	if err := finite(v); err != nil {
+		return nil, &Error{Expr: s, Kind: yaql.EvalError, Msg: err.Error()}
+	}
+	return v, nil
+}
+
+// finite refuses NaN and ±Inf anywhere in v. Both languages can compute
+// them (float('inf'), 1e308 * 10), but JSON cannot hold them, so such a
+// value could never be stored or sent: better an error that names the
+// expression now than a state that cannot be written.
+func finite(v any) error {
+	switch x := v.(type) {
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Errorf("the result holds %v, which JSON cannot represent", x)
+		}
+	case map[string]any:
+		for _, e := range x {
+			if err := finite(e); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if err := finite(e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func eval(s string, env *Env) (any, error) {
 	if IsJinja(s) {
 		return evalJinja(s, env)
 	}

@@ -262,3 +262,24 @@ func TestJinjaLoggingSilenced(t *testing.T) {
 		t.Errorf("gonja logged: %s", buf.String())
 	}
 }
+
+// NaN and Inf cannot be stored as JSON: an expression that yields one, even
+// deep inside a result, is an error that names it.
+func TestEvalRefusesNonFinite(t *testing.T) {
+	tests := []string{
+		`<% float('inf') %>`,
+		`<% [1, float('nan')] %>`,
+		`<% {a => {b => float('-inf')}} %>`,
+		`{{ 1e308 * 10 }}`,
+	}
+	for _, src := range tests {
+		_, err := Eval(src, &Env{Data: map[string]any{}})
+		var e *Error
+		if !errors.As(err, &e) || !strings.Contains(err.Error(), "JSON cannot represent") {
+			t.Errorf("Eval(%s) = %v, want an error about JSON", src, err)
+		}
+	}
+	if v, err := Eval(`<% 1.5 * 2 %>`, &Env{}); err != nil || v != 3.0 {
+		t.Errorf("a finite float: %v, %v", v, err)
+	}
+}

@@ -237,6 +237,42 @@ type Outgoing struct {
 	Data    []byte
 }
 
+// MaxPayload is the largest message the NATS server accepts.
+func (c *Conn) MaxPayload() int64 { return c.nc.MaxPayload() }
+
+// ErrTooLarge marks a message larger than the server's max payload: no
+// retry can publish it.
+var ErrTooLarge = nats.ErrMaxPayload
+
+// PublishEach publishes msgs and waits for JetStream's answer to each; the
+// error of message i (nil when stored) is errs[i]. A batch costs one round
+// trip, and one bad message does not hold back the others.
+func (c *Conn) PublishEach(ctx context.Context, msgs []Outgoing) []error {
+	errs := make([]error, len(msgs))
+	futures := make([]jetstream.PubAckFuture, len(msgs))
+	for i, m := range msgs {
+		f, err := c.js.PublishAsync(m.Subject, m.Data, jetstream.WithMsgID(m.MsgID))
+		if err != nil {
+			errs[i] = fmt.Errorf("publish %s: %w", m.Subject, err)
+			continue
+		}
+		futures[i] = f
+	}
+	for i, f := range futures {
+		if f == nil {
+			continue
+		}
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			errs[i] = fmt.Errorf("publish %s: %w", msgs[i].Subject, err)
+		case <-ctx.Done():
+			errs[i] = ctx.Err()
+		}
+	}
+	return errs
+}
+
 // PublishAll publishes msgs and waits until JetStream has stored every one
 // of them. It publishes asynchronously so a batch costs one round trip, not
 // one per message.

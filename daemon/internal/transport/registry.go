@@ -197,14 +197,26 @@ func (r *Registry) store(info ExecutorInfo) {
 // refreshed within the TTL is gone even if no delete was seen (bucket TTL
 // expiry sends no delete marker).
 func (r *Registry) Hosts() []ExecutorInfo {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
 	cutoff := time.Now().Add(-RegistryTTL)
+	r.mu.RLock()
 	out := make([]ExecutorInfo, 0, len(r.hosts))
+	stale := false
 	for _, h := range r.hosts {
 		if h.SeenAt.After(cutoff) {
 			out = append(out, h)
+		} else {
+			stale = true
 		}
+	}
+	r.mu.RUnlock()
+	if stale { // forget expired hosts, so restarts do not pile up entries
+		r.mu.Lock()
+		for id, h := range r.hosts {
+			if !h.SeenAt.After(cutoff) {
+				delete(r.hosts, id)
+			}
+		}
+		r.mu.Unlock()
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
