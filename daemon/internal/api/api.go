@@ -122,6 +122,7 @@ func New(b Backend, log hclog.Logger, opts Options) http.Handler {
 	s.registerActionExecutions(hapi)
 	s.registerExecutionUpdates(hapi)
 	s.registerCronTriggers(hapi)
+	s.registerDefs(hapi)
 
 	if opts.Metrics != nil {
 		mux.Handle("GET /metrics", opts.Metrics)
