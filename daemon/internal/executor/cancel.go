@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/sirocco-wf/sirocco/daemon/internal/transport"
 )
@@ -67,4 +68,36 @@ func (e *Executor) onCancel(req transport.CancelRequest) {
 	if e.runs.cancel(req.ActionExecutionID) {
 		e.log.Info("cancelling action on request", "action_execution_id", req.ActionExecutionID, "reason", req.Reason)
 	}
+}
+
+// cancelledSet holds the action executions cancelled before this host got
+// their requests (from the cancelled-actions bucket), so such a request is
+// dropped instead of run.
+type cancelledSet struct {
+	mu sync.Mutex
+	m  map[string]time.Time
+}
+
+func (c *cancelledSet) add(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]time.Time{}
+	}
+	now := time.Now()
+	if len(c.m) >= 10000 { // the bucket forgets after its TTL; so do we
+		for k, at := range c.m {
+			if now.Sub(at) > transport.CancelledTTL {
+				delete(c.m, k)
+			}
+		}
+	}
+	c.m[id] = now
+}
+
+func (c *cancelledSet) has(id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.m[id]
+	return ok
 }

@@ -68,6 +68,10 @@ type Executor struct {
 	// an error from then on are given back to JetStream, not reported.
 	handingBack atomic.Bool
 	metrics     *metrics.Executor
+	// cancelled are action executions cancelled before their requests
+	// reached this host; stopWatch ends the watch that fills it.
+	cancelled cancelledSet
+	stopWatch context.CancelFunc
 }
 
 // New checks the configuration and builds the host.
@@ -107,6 +111,13 @@ func (e *Executor) Start(ctx context.Context) error {
 		return err
 	}
 	e.stopCancel = stop
+	wctx, wcancel := context.WithCancel(context.Background())
+	if err := e.cfg.Conn.WatchCancelled(wctx, e.cancelled.add); err != nil {
+		wcancel()
+		stop()
+		return err
+	}
+	e.stopWatch = wcancel
 	plugins := e.plugins()
 	if err := e.bind(ctx, plugins); err != nil {
 		e.stopSubs()
@@ -199,6 +210,10 @@ func (e *Executor) stopSubs() {
 		e.stopCancel()
 		e.stopCancel = nil
 	}
+	if e.stopWatch != nil {
+		e.stopWatch()
+		e.stopWatch = nil
+	}
 	for _, s := range e.subs {
 		s.Stop()
 	}
@@ -287,6 +302,15 @@ func (e *Executor) handle(msg jetstream.Msg) {
 		e.metrics.ActionsRun.WithLabelValues(plugin, outcome).Inc()
 		e.metrics.ActionSecs.WithLabelValues(plugin).Observe(time.Since(begin).Seconds())
 	}()
+
+	if e.cancelled.has(req.ActionExecutionID) {
+		// Cancelled while its request waited in the queue: the engine has
+		// recorded that already, so there is nothing to run or report.
+		e.log.Info("dropping the request of a cancelled action", "action", req.Action, "action_execution_id", req.ActionExecutionID)
+		_ = msg.Ack()
+		outcome = "cancelled"
+		return
+	}
 
 	var output json.RawMessage
 	var aerr *transport.ActionError

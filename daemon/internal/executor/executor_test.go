@@ -268,3 +268,19 @@ func TestGracefulStop(t *testing.T) {
 		t.Fatalf("safe-rerun action: %+v, want rerun by the new host", res)
 	}
 }
+
+// A request whose action execution was cancelled while it waited in the
+// queue (here: before any host was up) is dropped, not run.
+func TestDropsRequestsCancelledWhileQueued(t *testing.T) {
+	r := newRig(t, false)
+	if err := r.conn.PublishCancel("gone", "workflow execution stopped"); err != nil {
+		t.Fatal(err)
+	}
+	r.send(t, transport.ActionRequest{ActionExecutionID: "gone", Action: "std.echo", Input: json.RawMessage(`{"output": 1}`), Attempt: 1})
+	r.startExecutor(t)
+	r.send(t, transport.ActionRequest{ActionExecutionID: "kept", Action: "std.echo", Input: json.RawMessage(`{"output": 2}`), Attempt: 1})
+	if res := r.result(t, "kept"); res.Error != nil {
+		t.Fatalf("kept: %+v", res.Error)
+	}
+	r.noResult(t, "gone")
+}

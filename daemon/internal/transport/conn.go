@@ -63,7 +63,9 @@ type Conn struct {
 	js       jetstream.JetStream
 	prefix   string
 	replicas int
-	log      hclog.Logger
+	// cancelled is the cancelled-actions bucket, opened on first use.
+	cancelled atomic.Pointer[jetstream.KeyValue]
+	log       hclog.Logger
 	// consuming counts this connection's running results subscriptions.
 	consuming atomic.Int32
 }
@@ -447,7 +449,7 @@ func (c *Conn) DeleteAll(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
-	for _, b := range []string{c.streamName("EXECUTORS"), c.streamName("ROUTES")} {
+	for _, b := range []string{c.streamName("EXECUTORS"), c.streamName("ROUTES"), c.streamName("CANCELLED")} {
 		if err := c.js.DeleteKeyValue(ctx, b); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
 			errs = append(errs, err)
 		}
