@@ -718,6 +718,10 @@ func (c *Controller) output(s *State, clause any) (map[string]any, error) {
 // env is what an expression of task t (nil outside a task) sees: the data
 // as `$` (YAQL) and `_` (Jinja), and Mistral's functions answered from s.
 func (c *Controller) env(s *State, cur *Task, data map[string]any) *expr.Env {
+	if cur != nil {
+		// data is always a fresh map built for this evaluation.
+		data["__task_execution"] = map[string]any{"id": cur.ID, "name": cur.Name}
+	}
 	return expr.MistralEnv(data, exprHost{s: s, cur: cur})
 }
 
@@ -844,15 +848,23 @@ func (s *State) task(id string) *Task {
 }
 
 // baseData is the context every expression starts from: input, then the
-// execution's context (vars and globals), which Mistral looks up first.
+// execution's context (vars, globals and __execution), then the
+// environment as __env, each looked up before the one before it, as in
+// Mistral's ContextView. A task adds __task_execution (see env).
 func (s *State) baseData() map[string]any {
-	m := make(map[string]any, len(s.Exec.Input)+len(s.Exec.Vars))
+	m := make(map[string]any, len(s.Exec.Input)+len(s.Exec.Vars)+2)
 	for k, v := range s.Exec.Input {
 		m[k] = v
 	}
 	for k, v := range s.wfContext() {
 		m[k] = v
 	}
+	m["__execution"] = map[string]any{"id": s.Exec.ID}
+	envDict, _ := s.Exec.Params["env"].(map[string]any)
+	if envDict == nil {
+		envDict = map[string]any{}
+	}
+	m["__env"] = envDict
 	return m
 }
 

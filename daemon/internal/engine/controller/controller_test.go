@@ -618,6 +618,28 @@ wf:
 			wantTasks:  "t1=SUCCESS",
 			wantOutput: map[string]any{"result": "{'a': 1}"},
 		},
+		{
+			// $ inside a task is Mistral's context view: the task's,
+			// the execution's and the environment's entries included.
+			name: "the whole context of a task",
+			src: `
+version: '2.0'
+wf:
+  input:
+    - param: default_val
+  tasks:
+    t1:
+      action: std.echo output=<% $ %>
+      publish:
+        result: <% task().result %>
+`,
+			input:     map[string]any{"param": "default_val"},
+			wantState: Success,
+			wantTasks: "t1=SUCCESS",
+			wantOutput: map[string]any{"result": map[string]any{
+				"__env": map[string]any{}, "__execution": map[string]any{"id": "ex"},
+				"__task_execution": map[string]any{"id": "id-1", "name": "t1"}, "param": "default_val"}},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
