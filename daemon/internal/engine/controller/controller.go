@@ -221,7 +221,9 @@ func (c *Controller) finishTask(s *State, d *Decision, t *Task, spec *lang.Task,
 				c.forceFail(s, d, t, handleMsg(s, t, spec, err))
 				return
 			}
-			if m, ok := v.(map[string]any); ok {
+			// After the end (a task that finished late) nothing reads
+			// them any more, and the ended execution is not written again.
+			if m, ok := v.(map[string]any); ok && s.Exec.State == Running {
 				s.Exec.Globals = mergeDicts(s.Exec.Globals, m)
 				d.ExecChange = true
 			}
@@ -253,7 +255,9 @@ func runMsg(s *State, spec *lang.Task, err string) string {
 func (c *Controller) forceFail(s *State, d *Decision, t *Task, msg string) {
 	t.State, t.StateInfo, t.Processed = Error, msg, true
 	c.touch(d, t)
-	c.failWithOutput(s, d, msg)
+	if s.Exec.State == Running { // an execution that ended stays as it is
+		c.failWithOutput(s, d, msg)
+	}
 }
 
 // publishFor is what a task publishes on reaching state, as Mistral's

@@ -640,6 +640,24 @@ wf:
 				"__env": map[string]any{}, "__execution": map[string]any{"id": "ex"},
 				"__task_execution": map[string]any{"id": "id-1", "name": "t1"}, "param": "default_val"}},
 		},
+		{
+			// The task that finishes after succeed cannot fail the
+			// execution any more, even when its publish fails.
+			name: "a late task's failing publish leaves the ended execution alone",
+			src: `
+version: '2.0'
+wf:
+  tasks:
+    t1:
+      action: std.noop
+      on-success: [t2, succeed]
+    t2:
+      action: std.noop
+      publish: {v: <% $.nope %>}
+`,
+			wantState: Success,
+			wantTasks: "t1=SUCCESS t2=ERROR",
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
