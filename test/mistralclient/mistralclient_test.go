@@ -472,6 +472,24 @@ func TestMistralClient(t *testing.T) {
 		}
 	})
 
+	t.Run("cron-trigger-create, -list, -delete", func(t *testing.T) {
+		r := c.run(t, "cron-trigger-create", "mc_nightly", "mc_hello", `{"name": "cron"}`, "--pattern", "0 3 * * *").ok(t)
+		sameColumns(t, r, "cron-trigger-create.txt")
+		list := c.run(t, "cron-trigger-list").ok(t)
+		sameColumns(t, list, "cron-trigger-list.txt")
+		if !strings.Contains(list.stdout, "mc_nightly") {
+			t.Errorf("cron-trigger-list does not show the trigger:\n%s", list.stdout)
+		}
+		// As in Mistral, a workflow a trigger starts cannot be deleted.
+		if r := c.run(t, "workflow-delete", "mc_hello"); r.code == 0 || !strings.Contains(r.both, "mc_nightly") {
+			t.Errorf("workflow-delete of a triggered workflow: exit %d\n%s", r.code, r.both)
+		}
+		del := c.run(t, "cron-trigger-delete", "mc_nightly").ok(t)
+		if want := golden(t, "cron-trigger-delete.txt"); del.both != want {
+			t.Errorf("cron-trigger-delete printed %q, Mistral 15 prints %q", del.both, want)
+		}
+	})
+
 	t.Run("workflow-delete", func(t *testing.T) {
 		for _, name := range []string{"mc_sleep", "mc_hello"} {
 			r := c.run(t, "workflow-delete", name).ok(t)
