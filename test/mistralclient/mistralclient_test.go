@@ -293,7 +293,9 @@ func columns(out string) []string {
 	}
 	out2 := []string{"Field"}
 	for _, r := range rows[1:] {
-		out2 = append(out2, r[0])
+		if r[0] != "" { // not the continuation of a wrapped value
+			out2 = append(out2, r[0])
+		}
 	}
 	return out2
 }
@@ -431,6 +433,7 @@ func TestMistralClient(t *testing.T) {
 		{[]string{"task-get-result", taskID}, "task-get-result.txt", sameJSON},
 		{[]string{"task-get-published", taskID}, "task-get-published.txt", sameJSON},
 		{[]string{"action-execution-get", actionID}, "action-execution-get.txt", sameColumns},
+		{[]string{"action-get", "std.echo"}, "action-get.txt", sameColumns},
 		{[]string{"workflow-update", "hello_updated.yaml"}, "workflow-update.txt", func(t *testing.T, r result, g string) {
 			sameColumns(t, r, g)
 			if !strings.Contains(r.stdout, `name="earth"`) {

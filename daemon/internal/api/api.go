@@ -123,6 +123,7 @@ func New(b Backend, log hclog.Logger, opts Options) http.Handler {
 	s.registerExecutionUpdates(hapi)
 	s.registerCronTriggers(hapi)
 	s.registerDefs(hapi)
+	s.registerActionGet(hapi)
 
 	if opts.Metrics != nil {
 		mux.Handle("GET /metrics", opts.Metrics)

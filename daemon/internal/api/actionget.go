@@ -1,0 +1,69 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+)
+
+// python-mistralclient's action-get asks for /v2/actions/{name}/{namespace}
+// and, in the default namespace, for /v2/actions/{name}/ with a trailing
+// slash, which the route /v2/actions/{name} does not match. Mistral
+// answers both; so does this route (the default namespace only).
+
+type actionInNamespaceInput struct {
+	Name      string `path:"name" doc:"Action name, e.g. std.echo."`
+	Namespace string `path:"namespace" doc:"Namespace; only the default namespace (empty) is supported."`
+}
+
+type actionGetSlashInput struct {
+	Name string `path:"name" doc:"Action name, e.g. std.echo."`
+}
+
+// registerActionGet serves GET /v2/actions/{name}/ and
+// /v2/actions/{name}/{namespace} when the Backend is a Catalog.
+func (s *server) registerActionGet(hapi huma.API) {
+	c, ok := s.b.(Catalog)
+	if !ok {
+		return
+	}
+	get := func(ctx context.Context, name string) (*actionOutput, error) {
+		specs, err := c.Actions(ctx)
+		if err != nil {
+			return nil, s.fail("reading an action", err)
+		}
+		for _, a := range specs {
+			if a.Name == name {
+				return &actionOutput{Body: toAction(a)}, nil
+			}
+		}
+		return nil, huma.Error404NotFound(fmt.Sprintf("no executor host serves an action named %q", name))
+	}
+	huma.Register(hapi, huma.Operation{
+		OperationID: "getActionDefaultNamespace",
+		Method:      http.MethodGet,
+		Path:        "/v2/actions/{name}/",
+		Summary:     "Show one action of the default namespace",
+		Description: "The form python-mistralclient's action-get uses; the same answer as /v2/actions/{name}.",
+		Tags:        []string{"Actions"},
+		Errors:      []int{http.StatusNotFound},
+	}, func(ctx context.Context, in *actionGetSlashInput) (*actionOutput, error) {
+		return get(ctx, in.Name)
+	})
+	huma.Register(hapi, huma.Operation{
+		OperationID: "getActionInNamespace",
+		Method:      http.MethodGet,
+		Path:        "/v2/actions/{name}/{namespace}",
+		Summary:     "Show one action of a namespace",
+		Description: "Only the default namespace exists in Sirocco: any other is 400.",
+		Tags:        []string{"Actions"},
+		Errors:      []int{http.StatusBadRequest, http.StatusNotFound},
+	}, func(ctx context.Context, in *actionInNamespaceInput) (*actionOutput, error) {
+		if err := defaultNamespaceOnly(in.Namespace); err != nil {
+			return nil, err
+		}
+		return get(ctx, in.Name)
+	})
+}
