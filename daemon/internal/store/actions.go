@@ -48,3 +48,24 @@ func (t *sqlTx) GetActionExecution(id string) (*ActionExecution, error) {
 		"SELECT "+actionCols+" FROM action_executions WHERE id = ?", id)
 	return a, err
 }
+
+// actionTable lists action executions with Mistral's names for the
+// columns (workflow_execution_id is execution_id).
+var actionTable = &table{
+	name: "action_executions",
+	what: "action execution",
+	cols: []string{"id", "task_execution_id", "execution_id", "name", "state", "state_info", "input", "output",
+		"attempt", "created_at", "updated_at"},
+	sortable: map[string]string{
+		"id": "id", "name": "name", "state": "state", "created_at": "created_at", "updated_at": "updated_at",
+	},
+	filters: map[string]string{
+		"id": "id", "task_execution_id": "task_execution_id", "workflow_execution_id": "execution_id",
+		"name": "name", "state": "state",
+	},
+}
+
+// ListActionExecutions pages through action executions; see ListOpts.
+func (t *sqlTx) ListActionExecutions(o ListOpts) ([]*ActionExecution, error) {
+	return list(t, actionTable, o, scanActionExecution)
+}

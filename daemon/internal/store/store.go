@@ -202,6 +202,10 @@ type Tx interface {
 	CreateActionExecution(a *ActionExecution) error
 	UpdateActionExecution(a *ActionExecution) error
 	GetActionExecution(id string) (*ActionExecution, error)
+	// ListActionExecutions pages through action executions, as Mistral's
+	// GET /v2/action_executions does; filters: task_execution_id,
+	// workflow_execution_id, name, state.
+	ListActionExecutions(o ListOpts) ([]*ActionExecution, error)
 
 	AddOutbox(msgs ...*OutboxMsg) error
 	// ListOutbox returns up to limit messages in the order they were added.

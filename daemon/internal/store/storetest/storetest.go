@@ -415,6 +415,26 @@ func testActionExecutions(t *testing.T, s store.Store) {
 		wantErr(t, "duplicate id", tx.CreateActionExecution(&dup), store.ErrConflict)
 		return nil
 	})
+	tx(t, s, func(tx store.Tx) error {
+		for _, c := range []struct {
+			name string
+			o    store.ListOpts
+			want []*store.ActionExecution
+		}{
+			{"of the task", store.ListOpts{Filters: map[string]string{"task_execution_id": te.ID}}, []*store.ActionExecution{inTask}},
+			{"of the execution", store.ListOpts{Filters: map[string]string{"workflow_execution_id": e.ID}}, []*store.ActionExecution{inTask}},
+			{"by name", store.ListOpts{Filters: map[string]string{"name": "std.noop"}}, []*store.ActionExecution{adHoc}},
+			{"by state", store.ListOpts{Filters: map[string]string{"state": store.StateError}}, []*store.ActionExecution{inTask}},
+		} {
+			got, err := tx.ListActionExecutions(c.o)
+			wantErr(t, "list "+c.name, err, nil)
+			equal(t, "list "+c.name, got, c.want)
+		}
+		all, err := tx.ListActionExecutions(store.ListOpts{})
+		wantErr(t, "list all", err, nil)
+		equal(t, "list all", len(all), 2)
+		return nil
+	})
 }
 
 func testOutbox(t *testing.T, s store.Store) {
