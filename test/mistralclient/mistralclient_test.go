@@ -363,10 +363,7 @@ func TestMistralClient(t *testing.T) {
 	exID := cell(created.stdout, "ID")
 	sleepID := cell(c.run(t, "execution-create", "mc_sleep").ok(t).stdout, "ID")
 
-	// Wait for mc_hello to end, and find t1 and its action execution
-	// (python-mistralclient would list them with action-execution-list,
-	// which Sirocco does not serve yet; the task's runtime context names
-	// the action execution).
+	// Wait for mc_hello to end, then find t1 and its action execution.
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		var ex struct{ State string }
@@ -379,26 +376,17 @@ func TestMistralClient(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	var tasks struct {
-		Tasks []struct {
-			ID, Name       string
-			RuntimeContext string `json:"runtime_context"`
+	var taskID string
+	for _, line := range strings.Split(c.run(t, "task-list", exID, "-f", "value", "-c", "ID", "-c", "Name").ok(t).stdout, "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[1] == "t1" {
+			taskID = f[0]
 		}
 	}
-	s.getJSON(t, "/v2/executions/"+exID+"/tasks", &tasks)
-	var taskID, actionID string
-	for _, tk := range tasks.Tasks {
-		if tk.Name == "t1" {
-			taskID = tk.ID
-			var rc struct {
-				ActionExecutionID string `json:"action_execution_id"`
-			}
-			_ = json.Unmarshal([]byte(tk.RuntimeContext), &rc)
-			actionID = rc.ActionExecutionID
-		}
-	}
-	if taskID == "" || actionID == "" {
-		t.Fatalf("no task t1 with an action execution in %+v", tasks)
+	actions := c.run(t, "action-execution-list", taskID).ok(t)
+	sameColumns(t, actions, "action-execution-list-task.txt")
+	actionID := strings.TrimSpace(c.run(t, "action-execution-list", taskID, "-f", "value", "-c", "ID").ok(t).stdout)
+	if taskID == "" || strings.Count(actionID, "-") != 4 {
+		t.Fatalf("no task t1 (%q) with one action execution (%q)", taskID, actionID)
 	}
 
 	definition := func(file string) func(*testing.T, result, string) {
@@ -433,6 +421,7 @@ func TestMistralClient(t *testing.T) {
 		{[]string{"task-get-result", taskID}, "task-get-result.txt", sameJSON},
 		{[]string{"task-get-published", taskID}, "task-get-published.txt", sameJSON},
 		{[]string{"action-execution-get", actionID}, "action-execution-get.txt", sameColumns},
+		{[]string{"action-execution-list"}, "action-execution-list.txt", sameColumns},
 		{[]string{"action-get", "std.echo"}, "action-get.txt", sameColumns},
 		{[]string{"workflow-update", "hello_updated.yaml"}, "workflow-update.txt", func(t *testing.T, r result, g string) {
 			sameColumns(t, r, g)
@@ -544,6 +533,13 @@ func TestFieldNames(t *testing.T) {
 	var raw json.RawMessage
 	s.getJSON(t, "/v2/tasks", &raw)
 	compareFields(t, "GET /v2/tasks", raw, "tasks_list_all.json")
+	var tasks struct{ Tasks []struct{ ID string } }
+	if err := json.Unmarshal(raw, &tasks); err != nil || len(tasks.Tasks) == 0 {
+		t.Fatalf("GET /v2/tasks: %v %s", err, raw)
+	}
+	var actions json.RawMessage
+	s.getJSON(t, "/v2/tasks/"+tasks.Tasks[0].ID+"/action_executions", &actions)
+	compareFields(t, "GET /v2/tasks/{id}/action_executions", actions, "action_executions_list.json")
 }
 
 // compareFields compares the member names of an answer, and of the first

@@ -124,6 +124,7 @@ func New(b Backend, log hclog.Logger, opts Options) http.Handler {
 	s.registerCronTriggers(hapi)
 	s.registerDefs(hapi)
 	s.registerActionGet(hapi)
+	s.registerActionExecutionList(hapi)
 
 	if opts.Metrics != nil {
 		mux.Handle("GET /metrics", opts.Metrics)

@@ -19,6 +19,8 @@ var (
 	_ api.WorkflowEditor   = (*Engine)(nil)
 	_ api.ExecutionDeleter = (*Engine)(nil)
 	_ api.Tasks            = (*Engine)(nil)
+
+	_ api.ActionExecutionLister = (*Engine)(nil)
 )
 
 // UpdateWorkflows replaces the definition of every workflow the document
@@ -166,3 +168,33 @@ func (n *notEndedError) Error() string {
 }
 
 func (n *notEndedError) Is(target error) bool { return target == store.ErrConflict }
+
+// ListActionExecutions pages through action executions, each with its
+// task (read once per page).
+func (e *Engine) ListActionExecutions(ctx context.Context, o store.ListOpts) ([]api.ActionExecutionRecord, error) {
+	var out []api.ActionExecutionRecord
+	err := e.store.InTx(ctx, func(tx store.Tx) error {
+		actions, err := tx.ListActionExecutions(o)
+		if err != nil {
+			return err
+		}
+		tasks := map[string]*store.TaskExecution{}
+		out = make([]api.ActionExecutionRecord, 0, len(actions))
+		for _, a := range actions {
+			r := api.ActionExecutionRecord{Action: a}
+			if a.TaskExecutionID != "" {
+				t, ok := tasks[a.TaskExecutionID]
+				if !ok {
+					if t, err = tx.GetTaskExecution(a.TaskExecutionID); err != nil {
+						return fmt.Errorf("task of action execution %s: %w", a.ID, err)
+					}
+					tasks[a.TaskExecutionID] = t
+				}
+				r.Task = t
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, err
+}
