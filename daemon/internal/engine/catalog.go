@@ -359,7 +359,7 @@ func (e *Engine) rejectBadInput(st *controller.State, d *controller.Decision) er
 			return nil
 		}
 		for _, r := range bad {
-			next, err := e.ctrl.OnActionResult(st, r.a.TaskID, nil, r.err)
+			next, err := e.ctrl.FailToRun(st, r.a.TaskID, r.err.Message)
 			if err != nil {
 				return err
 			}

@@ -411,9 +411,9 @@ func (e *Engine) load(tx store.Tx, ex *store.Execution) (*controller.State, erro
 // persist writes a decision: the tasks it created or changed, an action
 // execution and an outbox message per action to run, and the execution.
 func (e *Engine) persist(tx store.Tx, ex *store.Execution, st *controller.State, d *controller.Decision) error {
-	// An action no host has ever served fails its task at once, with a
-	// message that says so; the controller then decides what that failure
-	// means. One whose hosts are all gone now is queued anyway: it waits in
+	// An action no host has ever served fails its task and the execution
+	// at once, as Mistral fails a task it cannot run, with a message that
+	// says so. One whose hosts are all gone now is queued anyway: it waits in
 	// its plugin's work queue, and its task says what it waits for.
 	for {
 		if err := e.rejectBadInput(st, d); err != nil {
@@ -436,10 +436,8 @@ func (e *Engine) persist(tx store.Tx, ex *store.Execution, st *controller.State,
 			break
 		}
 		for _, a := range unrouted {
-			next, err := e.ctrl.OnActionResult(st, a.TaskID, nil, &controller.ActionError{
-				Type:    "UnknownAction",
-				Message: fmt.Sprintf("no executor host on target %q serves action %q", targetOr(a.Target), a.Action),
-			})
+			next, err := e.ctrl.FailToRun(st, a.TaskID,
+				fmt.Sprintf("no executor host on target %q serves action %q", targetOr(a.Target), a.Action))
 			if err != nil {
 				return err
 			}

@@ -447,8 +447,8 @@ stoppable:
 	tests := []struct {
 		state, info, wantOutput string
 	}{
-		{store.StateCancel, "changed my mind", `{}`},
-		{store.StateError, "operator failed it", `{"how":"failed"}`},
+		{store.StateCancel, "changed my mind", `{"result":"changed my mind"}`},
+		{store.StateError, "operator failed it", `{"how":"failed","result":"operator failed it"}`},
 		{store.StateSuccess, "", `{"how":"done"}`},
 	}
 	for _, tc := range tests {

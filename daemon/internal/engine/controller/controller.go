@@ -260,6 +260,24 @@ func (c *Controller) forceFail(s *State, d *Decision, t *Task, msg string) {
 	}
 }
 
+// FailToRun fails a task whose action could not be started (no executor
+// host serves it, or its input does not fit the action), the runtime
+// having found out: as Mistral fails a task it cannot run, the task and the
+// execution fail at once with "Failed to run task [...]", without on-error.
+func (c *Controller) FailToRun(s *State, taskID, reason string) (*Decision, error) {
+	d := &Decision{New: map[string]bool{}}
+	t := s.task(taskID)
+	if t == nil {
+		return nil, fmt.Errorf("task execution %s is not part of execution %s", taskID, s.Exec.ID)
+	}
+	spec := s.Spec.Task(t.Name)
+	if spec == nil {
+		return nil, fmt.Errorf("task %q is not in workflow %q", t.Name, s.Spec.Name)
+	}
+	c.forceFail(s, d, t, runMsg(s, spec, reason))
+	return d, nil
+}
+
 // publishFor is what a task publishes on reaching state, as Mistral's
 // DirectWorkflowTaskSpec.get_publish composes it: publish (or
 // publish-on-error) as the branch scope, the advanced on-complete publish
@@ -535,19 +553,12 @@ func (c *Controller) Stop(s *State, state, msg string) (*Decision, error) {
 	case Success:
 		c.succeed(s, d, msg)
 	case Error:
-		// Mistral's _fail_workflow would also put msg in output.result
-		// (and _cancel_workflow would set {"result": msg}); the API's
-		// stop keeps its own documented output for now.
-		s.Exec.State, s.Exec.StateInfo = Error, msg
-		s.Exec.Output = map[string]any{}
-		if s.Spec.OutputOnError != nil {
-			if out, err := c.output(s, s.Spec.OutputOnError); err == nil {
-				s.Exec.Output = out
-			}
-		}
-		d.ExecChange = true
+		// As Mistral's _fail_workflow: {"result": msg} under output-on-error.
+		c.failWithOutput(s, d, msg)
 	case Cancelled:
+		// As Mistral's _cancel_workflow: the output is {"result": msg}.
 		s.Exec.State, s.Exec.StateInfo = Cancelled, msg
+		s.Exec.Output = map[string]any{"result": nilIfEmpty(msg)}
 		d.ExecChange = true
 	default:
 		return nil, fmt.Errorf("an execution can be stopped with SUCCESS, ERROR or CANCELLED, not %s", state)
