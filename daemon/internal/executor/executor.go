@@ -38,6 +38,9 @@ type Config struct {
 	Grace time.Duration
 	// Metrics, when set, is where the host counts; nil counts nowhere.
 	Metrics *metrics.Executor
+	// HostCapacity bounds the actions run at once over all plugins; 0
+	// leaves only the per-plugin Capacity.
+	HostCapacity int
 }
 
 // DefaultGrace is the shutdown grace period of an executor host: shorter
@@ -72,6 +75,7 @@ type Executor struct {
 	// reached this host; stopWatch ends the watch that fills it.
 	cancelled cancelledSet
 	stopWatch context.CancelFunc
+	hostSlots transport.Slots
 }
 
 // New checks the configuration and builds the host.
@@ -100,7 +104,7 @@ func New(cfg Config) (*Executor, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = metrics.NewExecutor(prometheus.NewRegistry())
 	}
-	return &Executor{cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics}, nil
+	return &Executor{cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics, hostSlots: transport.NewSlots(cfg.HostCapacity)}, nil
 }
 
 // Start binds to the work queue of every plugin this host has and
@@ -242,7 +246,7 @@ func (e *Executor) bind(ctx context.Context, plugins []transport.PluginEntry) er
 		if !want[p.Name] || e.subs[p.Name] != nil {
 			continue
 		}
-		s, err := e.cfg.Conn.ConsumeActions(ctx, e.cfg.Target, p.Name, e.cfg.Capacity, e.handle)
+		s, err := e.cfg.Conn.ConsumeActions(ctx, e.cfg.Target, p.Name, e.cfg.Capacity, e.hostSlots, e.handle)
 		if err != nil {
 			return err
 		}

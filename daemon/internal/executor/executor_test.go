@@ -203,7 +203,7 @@ func TestRedeliveryAfterLostHost(t *testing.T) {
 	// The "lost host" takes each request and gives it back unanswered.
 	var mu sync.Mutex
 	taken := map[string]bool{}
-	lost, err := r.conn.ConsumeActions(ctx, transport.DefaultTarget, transport.BuiltinPlugin, 4, func(m jetstream.Msg) {
+	lost, err := r.conn.ConsumeActions(ctx, transport.DefaultTarget, transport.BuiltinPlugin, 4, nil, func(m jetstream.Msg) {
 		var req transport.ActionRequest
 		_ = json.Unmarshal(m.Data(), &req)
 		mu.Lock()

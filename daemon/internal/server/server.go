@@ -50,6 +50,9 @@ type Config struct {
 	Roles     []string
 	Target    string // executor pool this host serves
 	Capacity  int    // actions run at once per plugin on this host
+	// HostCapacity bounds the actions this executor host runs at once over
+	// all its plugins; 0 means only the per-plugin Capacity applies.
+	HostCapacity int
 	// Grace is how long a stopping executor host lets running actions
 	// finish before it hands them back.
 	Grace   time.Duration
@@ -162,7 +165,7 @@ func Run(ctx context.Context, cfg Config) error {
 		ex, err := executor.New(executor.Config{
 			Target: cfg.Target, Capacity: cfg.Capacity, Conn: conn, Registry: reg,
 			Plugins: plugins, Logger: log.Named("executor"), Grace: cfg.Grace,
-			Metrics: metrics.NewExecutor(promReg),
+			Metrics: metrics.NewExecutor(promReg), HostCapacity: cfg.HostCapacity,
 		})
 		if err != nil {
 			return err

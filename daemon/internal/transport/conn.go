@@ -332,7 +332,10 @@ func (s *Subscription) Stop() {
 // buffer. That is what lets an executor host treat a redelivered message
 // as one whose first host died while running it, and it is the
 // back-pressure: a busy host asks for nothing.
-func (c *Conn) ConsumeActions(ctx context.Context, target, plugin string, maxInFlight int, h Handler) (*Subscription, error) {
+//
+// host, when not nil, is shared by all of a host's consumers and bounds
+// the actions the host runs at once over all its plugins.
+func (c *Conn) ConsumeActions(ctx context.Context, target, plugin string, maxInFlight int, host Slots, h Handler) (*Subscription, error) {
 	if !ValidToken(target) || !ValidToken(plugin) {
 		return nil, fmt.Errorf("target %q and plugin %q must be letters, digits, '-' or '_'", target, plugin)
 	}
@@ -352,32 +355,42 @@ func (c *Conn) ConsumeActions(ctx context.Context, target, plugin string, maxInF
 		return nil, fmt.Errorf("consumer %s: %w", durable, err)
 	}
 	slots := make(chan struct{}, maxInFlight)
+	release := func() {
+		<-slots
+		host.release()
+	}
 	done := make(chan struct{})
 	stopped := make(chan struct{})
 	var wg sync.WaitGroup
 	go func() {
 		defer close(stopped)
 		for {
-			// Wait for at least one free slot, then take all free ones.
+			// Wait for one slot of the plugin and one of the host, then
+			// take all that are free of both without waiting.
 			select {
 			case slots <- struct{}{}:
 			case <-done:
 				return
 			}
+			if !host.acquire(done) {
+				<-slots
+				return
+			}
 			free := 1
-		more:
-			for free < maxInFlight {
+			for free < maxInFlight && host.tryAcquire() {
 				select {
 				case slots <- struct{}{}:
 					free++
+					continue
 				default:
-					break more
 				}
+				host.release()
+				break
 			}
 			batch, err := cons.Fetch(free, jetstream.FetchMaxWait(fetchWait))
 			if err != nil {
 				for ; free > 0; free-- {
-					<-slots
+					release()
 				}
 				select {
 				case <-done:
@@ -390,12 +403,12 @@ func (c *Conn) ConsumeActions(ctx context.Context, target, plugin string, maxInF
 				free--
 				wg.Add(1)
 				go func() {
-					defer func() { <-slots; wg.Done() }()
+					defer func() { release(); wg.Done() }()
 					h(msg)
 				}()
 			}
 			for ; free > 0; free-- { // slots reserved for messages that did not come
-				<-slots
+				release()
 			}
 		}
 	}()
@@ -404,6 +417,48 @@ func (c *Conn) ConsumeActions(ctx context.Context, target, plugin string, maxInF
 		stopFetching: func() { once.Do(func() { close(done) }) },
 		wait:         func() { <-stopped; wg.Wait() },
 	}, nil
+}
+
+// Slots bounds how many actions an executor host runs at once over all its
+// plugins; nil means no bound beyond each plugin's own.
+type Slots chan struct{}
+
+// NewSlots makes a bound of n (nil for n <= 0).
+func NewSlots(n int) Slots {
+	if n <= 0 {
+		return nil
+	}
+	return make(Slots, n)
+}
+
+func (s Slots) acquire(done <-chan struct{}) bool {
+	if s == nil {
+		return true
+	}
+	select {
+	case s <- struct{}{}:
+		return true
+	case <-done:
+		return false
+	}
+}
+
+func (s Slots) tryAcquire() bool {
+	if s == nil {
+		return true
+	}
+	select {
+	case s <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s Slots) release() {
+	if s != nil {
+		<-s
+	}
 }
 
 // fetchWait bounds one pull request. It is also how long Stop may wait for

@@ -85,7 +85,7 @@ func TestPublishDeduplicates(t *testing.T) {
 	c := embedded(t)
 	ctx := context.Background()
 	var got atomic.Int32
-	sub, err := c.ConsumeActions(ctx, DefaultTarget, "builtin", 4, func(m jetstream.Msg) {
+	sub, err := c.ConsumeActions(ctx, DefaultTarget, "builtin", 4, nil, func(m jetstream.Msg) {
 		got.Add(1)
 		_ = m.Ack()
 	})
@@ -118,7 +118,7 @@ func TestConsumeActionsBackPressure(t *testing.T) {
 	ctx := context.Background()
 	release := make(chan struct{})
 	var started atomic.Int32
-	sub, err := c.ConsumeActions(ctx, DefaultTarget, "p", 1, func(m jetstream.Msg) {
+	sub, err := c.ConsumeActions(ctx, DefaultTarget, "p", 1, nil, func(m jetstream.Msg) {
 		started.Add(1)
 		<-release
 		_ = m.Ack()
@@ -134,7 +134,7 @@ func TestConsumeActionsBackPressure(t *testing.T) {
 	waitFor(t, "the first message", func() bool { return started.Load() == 1 })
 	// A second host with a free slot gets the second message.
 	var second atomic.Int32
-	sub2, err := c.ConsumeActions(ctx, DefaultTarget, "p", 1, func(m jetstream.Msg) {
+	sub2, err := c.ConsumeActions(ctx, DefaultTarget, "p", 1, nil, func(m jetstream.Msg) {
 		second.Add(1)
 		_ = m.Ack()
 	})
@@ -180,4 +180,40 @@ func TestRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the engine to forget the host", func() bool { return len(engine.Hosts()) == 0 })
+}
+
+// A host-wide bound holds across plugins: with one host slot, a busy
+// action of one plugin keeps the host from taking another plugin's work.
+func TestHostSlotsBoundAllPlugins(t *testing.T) {
+	c := embedded(t)
+	ctx := context.Background()
+	host := NewSlots(1)
+	release := make(chan struct{})
+	var started atomic.Int32
+	handler := func(m jetstream.Msg) {
+		started.Add(1)
+		<-release
+		_ = m.Ack()
+	}
+	var subs []*Subscription
+	for _, p := range []string{"a", "b"} {
+		s, err := c.ConsumeActions(ctx, DefaultTarget, p, 4, host, handler)
+		if err != nil {
+			t.Fatal(err)
+		}
+		subs = append(subs, s)
+		if err := c.PublishAll(ctx, []Outgoing{{Subject: c.ActionSubject(DefaultTarget, p), MsgID: p, Data: []byte("{}")}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "one action to start", func() bool { return started.Load() == 1 })
+	time.Sleep(300 * time.Millisecond)
+	if n := started.Load(); n != 1 {
+		t.Fatalf("%d actions running with one host slot", n)
+	}
+	close(release)
+	waitFor(t, "the other action to start once the slot is free", func() bool { return started.Load() == 2 })
+	for _, s := range subs {
+		s.Stop()
+	}
 }
