@@ -252,7 +252,9 @@ func TestGracefulStop(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // all three started
 	begin := time.Now()
 	stop()
-	if d := time.Since(begin); d > 3*time.Second {
+	// Far below the 30 s sleep it cut short; generous above the grace,
+	// since stopping also ends pull requests and a loaded machine is slow.
+	if d := time.Since(begin); d > 10*time.Second {
 		t.Fatalf("stop took %v with a grace of 300ms", d)
 	}
 	if res := r.result(t, "short"); res.Error != nil || res.Executor != "old" {
