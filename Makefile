@@ -29,7 +29,7 @@ build:
 run: build
 	$(BIN)/sirocco server
 
-test: vet test-race test-rest fuzz-short
+test: vet fuzz-short test-race test-rest
 
 vet:
 	$(GO) vet ./...
