@@ -15,18 +15,26 @@ import (
 // It applies Mistral 15's rules (mistral/lang/v2) and reports every problem
 // it finds, not only the first, as an ErrorList sorted by position.
 func ParseWorkflows(src []byte, opts Options) (*Document, error) {
+	return parse(src, opts, (*parser).document, func(d *Document, w ErrorList) { d.Warnings = w })
+}
+
+// parse is what every entry point shares: load the YAML, build the
+// document, and return every error sorted by position, or the document
+// with its warnings.
+func parse[T any](src []byte, opts Options, build func(*parser, *node) T, warn func(T, ErrorList)) (T, error) {
+	var zero T
 	p := &parser{opts: opts}
 	root, ok := p.load(src)
 	if !ok {
-		return nil, p.errs
+		return zero, p.errs
 	}
-	doc := p.document(root)
+	doc := build(p, root)
 	if len(p.errs) > 0 {
 		p.errs.sort()
-		return nil, p.errs
+		return zero, p.errs
 	}
 	p.warns.sort()
-	doc.Warnings = p.warns
+	warn(doc, p.warns)
 	return doc, nil
 }
 

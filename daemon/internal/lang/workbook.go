@@ -76,37 +76,13 @@ func (a *Action) UnmarshalJSON(b []byte) error {
 // definitions always exist when its workflows run. Names that are not
 // defined in the workbook are left as written.
 func ParseWorkbook(src []byte, opts Options) (*Workbook, error) {
-	p := &parser{opts: opts}
-	root, ok := p.load(src)
-	if !ok {
-		return nil, p.errs
-	}
-	wb := p.workbook(root)
-	if len(p.errs) > 0 {
-		p.errs.sort()
-		return nil, p.errs
-	}
-	p.warns.sort()
-	wb.Warnings = p.warns
-	return wb, nil
+	return parse(src, opts, (*parser).workbook, func(wb *Workbook, w ErrorList) { wb.Warnings = w })
 }
 
 // ParseActions reads and validates a document of ad-hoc actions by
 // Mistral 15's ActionListSpec rules.
 func ParseActions(src []byte, opts Options) (*ActionDocument, error) {
-	p := &parser{opts: opts}
-	root, ok := p.load(src)
-	if !ok {
-		return nil, p.errs
-	}
-	doc := p.actionDocument(root)
-	if len(p.errs) > 0 {
-		p.errs.sort()
-		return nil, p.errs
-	}
-	p.warns.sort()
-	doc.Warnings = p.warns
-	return doc, nil
+	return parse(src, opts, (*parser).actionDocument, func(d *ActionDocument, w ErrorList) { d.Warnings = w })
 }
 
 var workbookKeys = []string{"version", "name", "description", "tags", "workflows", "actions"}
