@@ -46,6 +46,23 @@ type WorkflowDef struct {
 	UpdatedAt  time.Time
 }
 
+// ActionDef is a stored ad-hoc action definition (Mistral's POST
+// /v2/actions). Definition is the YAML text of the whole document it came
+// from, as the user sent it; Spec is the parsed form of this one action.
+type ActionDef struct {
+	ID          string
+	Name        string
+	Namespace   string
+	Definition  string
+	Spec        []byte // JSON of the engine's parsed action
+	Description string
+	Input       string // Mistral's "input" summary, e.g. `name, greeting="hi"`
+	Tags        []string
+	Scope       string // "private" or "public"
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
 // Execution is a workflow execution. Input, Output, Params are JSON objects;
 // Context is the engine's private state (published variables, the counters
 // it needs to decide the next step).
@@ -177,6 +194,18 @@ type Tx interface {
 	DeleteWorkflowDef(name string) error
 	// DeleteWorkflowDefInNamespace deletes a definition by its unique key.
 	DeleteWorkflowDefInNamespace(namespace, name string) error
+
+	// CreateActionDef inserts an ad-hoc action definition; the name is
+	// unique within its namespace (ErrConflict).
+	CreateActionDef(d *ActionDef) error
+	// UpdateActionDef rewrites the definition named by d.Name in d.Namespace.
+	UpdateActionDef(d *ActionDef) error
+	// GetActionDef finds a definition by id, or by name in the default
+	// namespace.
+	GetActionDef(identifier string) (*ActionDef, error)
+	ListActionDefs(o ListOpts) ([]*ActionDef, error)
+	// DeleteActionDef deletes by id, or by name in the default namespace.
+	DeleteActionDef(identifier string) error
 
 	CreateExecution(e *Execution) error
 	// GetExecution reads one execution; lock takes the row lock that

@@ -30,6 +30,7 @@ func Run(t *testing.T, open Open) {
 		{"MigrateIsIdempotent", testMigrateIdempotent},
 		{"WorkflowDefs", testWorkflowDefs},
 		{"WorkflowDefNamespaces", testWorkflowDefNamespaces},
+		{"ActionDefs", testActionDefs},
 		{"Executions", testExecutions},
 		{"TaskExecutions", testTaskExecutions},
 		{"ActionExecutions", testActionExecutions},
