@@ -75,6 +75,9 @@ type Options struct {
 	MaxBodyBytes int64
 	// Metrics, when set, is served at /metrics (Prometheus text format).
 	Metrics http.Handler
+	// Auth, when it holds tokens, makes every request but the open ones
+	// (probes, metrics, docs) carry one of them; nil leaves the API open.
+	Auth *Tokens
 }
 
 // server holds what every operation needs.
@@ -125,6 +128,7 @@ func New(b Backend, log hclog.Logger, opts Options) http.Handler {
 	s.registerDefs(hapi)
 	s.registerActionGet(hapi)
 	s.registerActionExecutionList(hapi)
+	s.registerKeystone(hapi)
 
 	if opts.Metrics != nil {
 		mux.Handle("GET /metrics", opts.Metrics)
@@ -135,7 +139,7 @@ func New(b Backend, log hclog.Logger, opts Options) http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusNotFound, fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
-	return s.recoverPanics(mux)
+	return s.recoverPanics(authenticate(opts.Auth, mux))
 }
 
 // recoverPanics turns a panic in a handler into a logged problem+json 500:
