@@ -136,6 +136,17 @@ func (e *Engine) StartExecution(ctx context.Context, r api.StartRequest) (*store
 // call InTx (SQLite has one connection). The caller wakes the outbox relay
 // after the commit.
 func (e *Engine) startExecution(tx store.Tx, r api.StartRequest) (*store.Execution, *lang.Workflow, error) {
+	return e.startExecutionOf(tx, r, nil)
+}
+
+// parentRef is the task a sub-workflow execution runs for.
+type parentRef struct {
+	TaskID, RootID string
+}
+
+// startExecutionOf is startExecution for a sub-workflow of parent (nil for
+// a top-level execution).
+func (e *Engine) startExecutionOf(tx store.Tx, r api.StartRequest, parent *parentRef) (*store.Execution, *lang.Workflow, error) {
 	def, err := tx.GetWorkflowDef(r.WorkflowName)
 	if err != nil {
 		return nil, nil, err
@@ -155,9 +166,6 @@ func (e *Engine) startExecution(tx store.Tx, r api.StartRequest) (*store.Executi
 	if err != nil {
 		return nil, nil, badf("params: %v", err)
 	}
-	if err := checkSupported(spec); err != nil {
-		return nil, nil, err
-	}
 	if err := e.checkActions(spec); err != nil {
 		return nil, nil, err
 	}
@@ -175,6 +183,9 @@ func (e *Engine) startExecution(tx store.Tx, r api.StartRequest) (*store.Executi
 		ID: id, WorkflowID: def.ID, WorkflowName: def.Name, Namespace: def.Namespace,
 		Description: r.Description, State: store.StateRunning, Input: inJSON,
 		Params: paramsJSON, Output: []byte("{}"), RootExecutionID: "", CreatedAt: now, UpdatedAt: now,
+	}
+	if parent != nil {
+		ex.TaskExecutionID, ex.RootExecutionID = parent.TaskID, parent.RootID
 	}
 	st := &controller.State{Spec: spec, Exec: &controller.Execution{
 		ID: id, Name: def.Name, State: store.StateRunning, Input: input, Params: params,
@@ -244,66 +255,6 @@ func (e *Engine) checkActions(spec *lang.Workflow) error {
 		}
 	}
 	return nil
-}
-
-// checkSupported refuses, before anything runs, a workflow that needs a
-// part of the language the engine does not run yet: doing something else
-// than Mistral would is worse than saying no.
-func checkSupported(spec *lang.Workflow) error {
-	if spec.Type == lang.TypeReverse {
-		return badf("workflow %q is a reverse workflow: Sirocco does not run reverse workflows yet", spec.Name)
-	}
-	for _, t := range spec.Tasks {
-		var missing []string
-		if t.Workflow != "" {
-			missing = append(missing, "sub-workflows (workflow:)")
-		}
-		if len(t.WithItems) > 0 {
-			missing = append(missing, "with-items")
-		}
-		p := t.Policies
-		if spec.TaskDefaults != nil {
-			p = mergePolicies(p, spec.TaskDefaults.Policies)
-		}
-		for _, x := range []struct {
-			name string
-			set  bool
-		}{
-			{"retry", p.Retry != nil}, {"wait-before", p.WaitBefore != nil}, {"wait-after", p.WaitAfter != nil},
-			{"pause-before", p.PauseBefore != nil},
-			{"concurrency", p.Concurrency != nil}, {"fail-on", p.FailOn != nil},
-		} {
-			if x.set {
-				missing = append(missing, x.name)
-			}
-		}
-		for _, tr := range append(append(append([]lang.Transition{}, t.OnSuccess...), t.OnError...), t.OnComplete...) {
-			if tr.Command == lang.CmdPause {
-				missing = append(missing, "the pause command")
-				break
-			}
-		}
-		if len(missing) > 0 {
-			return badf("workflow %q, task %q uses %s, which Sirocco does not run yet", spec.Name, t.Name, strings.Join(missing, ", "))
-		}
-	}
-	return nil
-}
-
-func mergePolicies(task, defaults lang.Policies) lang.Policies {
-	if task.Retry == nil {
-		task.Retry = defaults.Retry
-	}
-	for _, f := range []struct{ dst, src *any }{
-		{&task.WaitBefore, &defaults.WaitBefore}, {&task.WaitAfter, &defaults.WaitAfter},
-		{&task.Timeout, &defaults.Timeout}, {&task.PauseBefore, &defaults.PauseBefore},
-		{&task.Concurrency, &defaults.Concurrency}, {&task.FailOn, &defaults.FailOn},
-	} {
-		if *f.dst == nil {
-			*f.dst = *f.src
-		}
-	}
-	return task
 }
 
 // GetExecution reads one execution.

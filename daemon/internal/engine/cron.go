@@ -153,9 +153,6 @@ func (e *Engine) CreateCronTrigger(ctx context.Context, r api.CronTriggerRequest
 			return badf("workflow_input: %v", err)
 		}
 		// What every tick would refuse is refused now, not once a minute.
-		if err := checkSupported(spec); err != nil {
-			return badf("%s: %v", field, err)
-		}
 		if err := e.checkActions(spec); err != nil {
 			return badf("%s: %v", field, err)
 		}

@@ -157,6 +157,25 @@ func (e *Engine) flush(ctx context.Context) error {
 		if len(msgs) == 0 {
 			return nil
 		}
+		total := len(msgs)
+		var done []int64
+		var firstErr error
+		var jsMsgs []*store.OutboxMsg
+		for _, m := range msgs {
+			if m.Subject != cancelSubject {
+				jsMsgs = append(jsMsgs, m)
+				continue
+			}
+			id := strings.TrimPrefix(m.MsgID, "cancel/")
+			if err := e.conn.PublishCancel(id, string(m.Payload)); err != nil {
+				if firstErr == nil {
+					firstErr = fmt.Errorf("cancel of %s: %w", id, err)
+				}
+				continue
+			}
+			done = append(done, m.Seq)
+		}
+		msgs = jsMsgs
 		out := make([]transport.Outgoing, len(msgs))
 		for i, m := range msgs {
 			out[i] = transport.Outgoing{Subject: m.Subject, MsgID: m.MsgID, Data: m.Payload}
@@ -165,8 +184,6 @@ func (e *Engine) flush(ctx context.Context) error {
 		// dispatch checks sizes, so only a smaller server limit than when
 		// it was written gets here) goes too, loudly, so that it cannot
 		// hold back every message after it. The rest are retried.
-		var done []int64
-		var firstErr error
 		for i, err := range e.conn.PublishEach(ctx, out) {
 			switch {
 			case err == nil:
@@ -188,7 +205,7 @@ func (e *Engine) flush(ctx context.Context) error {
 		if firstErr != nil {
 			return firstErr
 		}
-		if len(msgs) < 512 {
+		if total < 512 {
 			return nil
 		}
 	}
@@ -303,7 +320,9 @@ func (e *Engine) applyResult(ctx context.Context, res *transport.ActionResult) (
 		if err != nil {
 			return err
 		}
-		d, err := e.ctrl.OnActionResult(st, ae.TaskExecutionID, output, aerr)
+		d, err := e.ctrl.OnResult(st, controller.Result{
+			TaskID: ae.TaskExecutionID, ActionExecutionID: ae.ID, Index: ae.ItemIndex, Output: output, Err: aerr,
+		})
 		if err != nil {
 			return err
 		}
@@ -316,28 +335,60 @@ func (e *Engine) applyResult(ctx context.Context, res *transport.ActionResult) (
 // the workflow as it was when the execution started (a later update of the
 // definition does not change a running execution) and the evaluated vars.
 type execContext struct {
-	Spec    *lang.Workflow `json:"spec"`
-	Vars    map[string]any `json:"vars,omitempty"`
-	Globals map[string]any `json:"globals,omitempty"`
+	Spec    *lang.Workflow          `json:"spec"`
+	Vars    map[string]any          `json:"vars,omitempty"`
+	Globals map[string]any          `json:"globals,omitempty"`
+	Backlog []controller.Backlogged `json:"backlog,omitempty"`
 }
 
 // taskRuntime is what the engine keeps in a task execution's Runtime column
 // (written here, read back field by field in load).
 type taskRuntime struct {
-	InContext         map[string]any `json:"in_context,omitempty"`
-	ActionExecutionID string         `json:"action_execution_id,omitempty"`
-	Next              []string       `json:"next,omitempty"`
-	ErrorHandled      bool           `json:"error_handled,omitempty"`
-	ActionFailed      bool           `json:"action_failed,omitempty"`
+	InContext map[string]any `json:"in_context,omitempty"`
+	taskBookkeeping
+}
+
+// taskBookkeeping is the part of taskRuntime that decodes as it is
+// (InContext goes through the expression value model instead).
+type taskBookkeeping struct {
+	ActionExecutionID string                 `json:"action_execution_id,omitempty"`
+	Next              []string               `json:"next,omitempty"`
+	ErrorHandled      bool                   `json:"error_handled,omitempty"`
+	ActionFailed      bool                   `json:"action_failed,omitempty"`
+	Runs              int                    `json:"runs,omitempty"`
+	FailedRuns        []controller.FailedRun `json:"failed_runs,omitempty"`
+	Items             *controller.Items      `json:"items,omitempty"`
+	RetryNo           int                    `json:"retry_no,omitempty"`
+	WaitBeforeDone    bool                   `json:"wait_before_done,omitempty"`
+	WaitAfterDone     bool                   `json:"wait_after_done,omitempty"`
+	EndState          string                 `json:"end_state,omitempty"`
+	EndInfo           string                 `json:"end_info,omitempty"`
+	ChildID           string                 `json:"child_id,omitempty"`
+}
+
+func bookkeepingOf(t *controller.Task) taskBookkeeping {
+	return taskBookkeeping{
+		ActionExecutionID: t.ActionExecutionID, Next: t.Next, ErrorHandled: t.ErrorHandled,
+		ActionFailed: t.ActionFailed, Runs: t.Runs, FailedRuns: t.FailedRuns, Items: t.Items,
+		RetryNo: t.RetryNo, WaitBeforeDone: t.WaitBeforeDone, WaitAfterDone: t.WaitAfterDone,
+		EndState: t.EndState, EndInfo: t.EndInfo, ChildID: t.ChildID,
+	}
+}
+
+func (b taskBookkeeping) apply(t *controller.Task) {
+	t.ActionExecutionID, t.Next, t.ErrorHandled, t.ActionFailed = b.ActionExecutionID, b.Next, b.ErrorHandled, b.ActionFailed
+	t.Runs, t.FailedRuns, t.Items, t.RetryNo = b.Runs, b.FailedRuns, b.Items, b.RetryNo
+	t.WaitBeforeDone, t.WaitAfterDone, t.EndState, t.EndInfo, t.ChildID = b.WaitBeforeDone, b.WaitAfterDone, b.EndState, b.EndInfo, b.ChildID
 }
 
 // load builds the controller's view of an execution. Numbers are decoded
 // into the expression value model (int64 where whole) straight from JSON.
 func (e *Engine) load(tx store.Tx, ex *store.Execution) (*controller.State, error) {
 	var raw struct {
-		Spec    json.RawMessage `json:"spec"`
-		Vars    json.RawMessage `json:"vars"`
-		Globals json.RawMessage `json:"globals"`
+		Spec    json.RawMessage         `json:"spec"`
+		Vars    json.RawMessage         `json:"vars"`
+		Globals json.RawMessage         `json:"globals"`
+		Backlog []controller.Backlogged `json:"backlog"`
 	}
 	if len(ex.Context) > 0 {
 		if err := json.Unmarshal(ex.Context, &raw); err != nil {
@@ -356,7 +407,7 @@ func (e *Engine) load(tx store.Tx, ex *store.Execution) (*controller.State, erro
 		e.cacheSpec(ex.ID, spec)
 	}
 	st := &controller.State{Spec: spec, Exec: &controller.Execution{
-		ID: ex.ID, Name: ex.WorkflowName, State: ex.State, StateInfo: ex.StateInfo,
+		ID: ex.ID, Name: ex.WorkflowName, State: ex.State, StateInfo: ex.StateInfo, Backlog: raw.Backlog,
 	}}
 	var err error
 	if st.Exec.Vars, err = objectFromJSON(raw.Vars); err != nil {
@@ -379,19 +430,15 @@ func (e *Engine) load(tx store.Tx, ex *store.Execution) (*controller.State, erro
 	for _, r := range rows {
 		t := &controller.Task{ID: r.ID, Name: r.Name, State: r.State, StateInfo: r.StateInfo, Processed: r.Processed}
 		var rt struct {
-			InContext         json.RawMessage `json:"in_context"`
-			ActionExecutionID string          `json:"action_execution_id"`
-			Next              []string        `json:"next"`
-			ErrorHandled      bool            `json:"error_handled"`
-			ActionFailed      bool            `json:"action_failed"`
+			InContext json.RawMessage `json:"in_context"`
+			taskBookkeeping
 		}
 		if len(r.Runtime) > 0 {
 			if err := json.Unmarshal(r.Runtime, &rt); err != nil {
 				return nil, fmt.Errorf("task execution %s: runtime: %w", r.ID, err)
 			}
 		}
-		t.ActionExecutionID = rt.ActionExecutionID
-		t.Next, t.ErrorHandled, t.ActionFailed = rt.Next, rt.ErrorHandled, rt.ActionFailed
+		rt.taskBookkeeping.apply(t)
 		if t.InContext, err = objectFromJSON(rt.InContext); err != nil {
 			return nil, fmt.Errorf("task execution %s: in_context: %w", r.ID, err)
 		}
@@ -409,40 +456,14 @@ func (e *Engine) load(tx store.Tx, ex *store.Execution) (*controller.State, erro
 }
 
 // persist writes a decision: the tasks it created or changed, an action
-// execution and an outbox message per action to run, and the execution.
+// execution and an outbox message per action to run, the timers, the
+// sub-workflows it starts, and the execution. It first settles what the
+// decision leaves to the runtime (actions no host serves, inputs that do
+// not fit, with-items results to gather, sub-workflows that cannot
+// start), which may decide more.
 func (e *Engine) persist(tx store.Tx, ex *store.Execution, st *controller.State, d *controller.Decision) error {
-	// An action no host has ever served fails its task and the execution
-	// at once, as Mistral fails a task it cannot run, with a message that
-	// says so. One whose hosts are all gone now is queued anyway: it waits in
-	// its plugin's work queue, and its task says what it waits for.
-	for {
-		if err := e.rejectBadInput(st, d); err != nil {
-			return err
-		}
-		var unrouted []controller.RunAction
-		var routed []controller.RunAction
-		for _, a := range d.Actions {
-			if _, live, ok := e.route(a.Target, a.Action); ok {
-				routed = append(routed, a)
-				if !live {
-					e.markWaiting(d, a)
-				}
-			} else {
-				unrouted = append(unrouted, a)
-			}
-		}
-		d.Actions = routed
-		if len(unrouted) == 0 {
-			break
-		}
-		for _, a := range unrouted {
-			next, err := e.ctrl.FailToRun(st, a.TaskID,
-				fmt.Sprintf("no executor host on target %q serves action %q", targetOr(a.Target), a.Action))
-			if err != nil {
-				return err
-			}
-			merge(d, next)
-		}
+	if err := e.resolve(tx, ex, st, d); err != nil {
+		return err
 	}
 	now := time.Now().UTC()
 	for _, t := range d.Tasks {
@@ -460,41 +481,26 @@ func (e *Engine) persist(tx store.Tx, ex *store.Execution, st *controller.State,
 			return err
 		}
 	}
+	for _, r := range d.Replace {
+		if err := tx.ReplaceActionExecutions(r.TaskID, r.FailedOnly); err != nil {
+			return err
+		}
+	}
+	if err := e.cancelRuns(tx, st, d.Cancel); err != nil {
+		return err
+	}
 	for _, a := range d.Actions {
-		plugin, _, _ := e.route(a.Target, a.Action)
-		input, err := json.Marshal(a.Input)
-		if err != nil {
-			return fmt.Errorf("action input of task execution %s: %w", a.TaskID, err)
-		}
-		if err := tx.CreateActionExecution(&store.ActionExecution{
-			ID: a.ActionExecutionID, TaskExecutionID: a.TaskID, ExecutionID: ex.ID,
-			Name: a.Action, State: store.StateRunning, Input: input, Attempt: 1,
-			CreatedAt: now, UpdatedAt: now,
-		}); err != nil {
+		if err := e.dispatch(tx, ex, a, now); err != nil {
 			return err
 		}
-		// Counted when written: a transaction that rolls back (an error,
-		// logged) over-counts by its actions, which these signals tolerate.
-		e.metrics.ActionsDispatched.Inc()
-		if a.Timeout > 0 {
-			if err := e.addTimeout(tx, ex, a, now); err != nil {
-				return err
-			}
-		}
-		req, err := json.Marshal(transport.ActionRequest{
-			V: transport.ProtocolVersion, ActionExecutionID: a.ActionExecutionID,
-			TaskExecutionID: a.TaskID, ExecutionID: ex.ID, WorkflowName: ex.WorkflowName,
-			Action: a.Action, Input: input, Attempt: 1, SafeRerun: a.SafeRerun,
-			CallbackURL: e.callbackURL(a.ActionExecutionID), TimeoutSeconds: hostDeadline(a.Timeout),
-		})
-		if err != nil {
+	}
+	for _, t := range d.Timers {
+		if err := e.addTaskTimer(tx, ex, t, now); err != nil {
 			return err
 		}
-		if err := tx.AddOutbox(&store.OutboxMsg{
-			Subject: e.conn.ActionSubject(targetOr(a.Target), plugin),
-			MsgID:   "action/" + a.ActionExecutionID + "/1",
-			Payload: req,
-		}); err != nil {
+	}
+	if d.ChildrenState != "" {
+		if err := e.cascade(tx, st, d.ChildrenState); err != nil {
 			return err
 		}
 	}
@@ -507,7 +513,7 @@ func (e *Engine) persist(tx store.Tx, ex *store.Execution, st *controller.State,
 			}
 			ex.Output = b
 		}
-		ec := execContext{Spec: st.Spec, Vars: st.Exec.Vars, Globals: st.Exec.Globals}
+		ec := execContext{Spec: st.Spec, Vars: st.Exec.Vars, Globals: st.Exec.Globals, Backlog: st.Exec.Backlog}
 		b, err := json.Marshal(ec)
 		if err != nil {
 			return err
@@ -517,12 +523,169 @@ func (e *Engine) persist(tx store.Tx, ex *store.Execution, st *controller.State,
 		if err := tx.UpdateExecution(ex); err != nil {
 			return err
 		}
-		if ex.State != store.StateRunning {
+		if ended(ex.State) {
 			e.forgetSpec(ex.ID)
 			e.metrics.ExecutionsEnded.WithLabelValues(ex.State).Inc()
+			if ex.TaskExecutionID != "" {
+				if err := e.notifyParent(tx, ex, now); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	return nil
+}
+
+// resolve settles, before anything is written, what a decision leaves to
+// the runtime; each answer goes back to the controller, whose new
+// decision is merged in, until nothing is left. An action no host has ever
+// served fails its task and the execution at once, as Mistral fails a task
+// it cannot run, with a message that says so. One whose hosts are all gone
+// now is queued anyway: it waits in its plugin's work queue, and its task
+// says what it waits for.
+func (e *Engine) resolve(tx store.Tx, ex *store.Execution, st *controller.State, d *controller.Decision) error {
+	var started []controller.RunWorkflow
+	for {
+		if err := e.rejectBadInput(st, d); err != nil {
+			return err
+		}
+		var unrouted, routed []controller.RunAction
+		for _, a := range d.Actions {
+			if _, live, ok := e.route(a.Target, a.Action); ok {
+				routed = append(routed, a)
+				if !live {
+					e.markWaiting(d, a)
+				}
+			} else {
+				unrouted = append(unrouted, a)
+			}
+		}
+		d.Actions = routed
+		var next []*controller.Decision
+		for _, a := range unrouted {
+			n, err := e.ctrl.FailToRun(st, a.TaskID,
+				fmt.Sprintf("no executor host on target %q serves action %q", targetOr(a.Target), a.Action))
+			if err != nil {
+				return err
+			}
+			next = append(next, n)
+		}
+		collect := d.Collect
+		d.Collect = nil
+		for _, taskID := range collect {
+			results, err := itemResults(tx, taskID)
+			if err != nil {
+				return err
+			}
+			n, err := e.ctrl.ItemsCollected(st, taskID, results)
+			if err != nil {
+				return err
+			}
+			next = append(next, n)
+		}
+		workflows := d.Workflows
+		d.Workflows = nil
+		for _, w := range workflows {
+			if err := e.startChild(tx, ex, w); err != nil {
+				var bad interface{ BadRequest() bool }
+				if !errors.As(err, &bad) && !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+				n, ferr := e.ctrl.FailToRun(st, w.TaskID, err.Error())
+				if ferr != nil {
+					return ferr
+				}
+				next = append(next, n)
+				continue
+			}
+			started = append(started, w)
+		}
+		if len(next) == 0 {
+			d.Workflows = started
+			return nil
+		}
+		for _, n := range next {
+			merge(d, n)
+		}
+	}
+}
+
+// dispatch writes one action run: its action execution, its request in
+// the outbox.
+func (e *Engine) dispatch(tx store.Tx, ex *store.Execution, a controller.RunAction, now time.Time) error {
+	plugin, _, _ := e.route(a.Target, a.Action)
+	input, err := json.Marshal(a.Input)
+	if err != nil {
+		return fmt.Errorf("action input of task execution %s: %w", a.TaskID, err)
+	}
+	if err := tx.CreateActionExecution(&store.ActionExecution{
+		ID: a.ActionExecutionID, TaskExecutionID: a.TaskID, ExecutionID: ex.ID,
+		Name: a.Action, State: store.StateRunning, Input: input, Attempt: 1, ItemIndex: a.Index,
+		CreatedAt: now, UpdatedAt: now,
+	}); err != nil {
+		return err
+	}
+	// Counted when written: a transaction that rolls back (an error,
+	// logged) over-counts by its actions, which these signals tolerate.
+	e.metrics.ActionsDispatched.Inc()
+	req, err := json.Marshal(transport.ActionRequest{
+		V: transport.ProtocolVersion, ActionExecutionID: a.ActionExecutionID,
+		TaskExecutionID: a.TaskID, ExecutionID: ex.ID, WorkflowName: ex.WorkflowName,
+		Action: a.Action, Input: input, Attempt: 1, SafeRerun: a.SafeRerun,
+		CallbackURL: e.callbackURL(a.ActionExecutionID), TimeoutSeconds: hostDeadline(a.Timeout),
+	})
+	if err != nil {
+		return err
+	}
+	return tx.AddOutbox(&store.OutboxMsg{
+		Subject: e.conn.ActionSubject(targetOr(a.Target), plugin),
+		MsgID:   "action/" + a.ActionExecutionID + "/1",
+		Payload: req,
+	})
+}
+
+// itemResults are the results of a with-items task's current runs, in
+// item order (a later run of an item wins over an earlier one).
+func itemResults(tx store.Tx, taskID string) ([]any, error) {
+	runs, err := tx.ListTaskActionExecutions(taskID)
+	if err != nil {
+		return nil, err
+	}
+	byIndex := map[int]any{}
+	count := 0
+	for _, r := range runs {
+		if r.Replaced || r.State == store.StateRunning {
+			continue
+		}
+		var out struct {
+			Result json.RawMessage `json:"result"`
+		}
+		var v any
+		if len(r.Output) > 0 {
+			if err := json.Unmarshal(r.Output, &out); err != nil {
+				return nil, fmt.Errorf("action execution %s: output: %w", r.ID, err)
+			}
+			if len(out.Result) > 0 {
+				if v, err = expr.FromJSON(out.Result); err != nil {
+					return nil, fmt.Errorf("action execution %s: output: %w", r.ID, err)
+				}
+			}
+		}
+		byIndex[r.ItemIndex] = v
+		if r.ItemIndex+1 > count {
+			count = r.ItemIndex + 1
+		}
+	}
+	results := make([]any, count)
+	for i, v := range byIndex {
+		results[i] = v
+	}
+	return results, nil
+}
+
+// ended tells whether an execution state is final.
+func ended(state string) bool {
+	return state == store.StateSuccess || state == store.StateError || state == store.StateCancel
 }
 
 func merge(d, next *controller.Decision) {
@@ -540,6 +703,14 @@ func merge(d, next *controller.Decision) {
 	}
 	d.Actions = append(d.Actions, next.Actions...)
 	d.ExecChange = d.ExecChange || next.ExecChange
+	d.Timers = append(d.Timers, next.Timers...)
+	d.Workflows = append(d.Workflows, next.Workflows...)
+	d.Replace = append(d.Replace, next.Replace...)
+	d.Collect = append(d.Collect, next.Collect...)
+	d.Cancel = append(d.Cancel, next.Cancel...)
+	if next.ChildrenState != "" {
+		d.ChildrenState = next.ChildrenState
+	}
 }
 
 func taskRow(ex *store.Execution, t *controller.Task, now time.Time) (*store.TaskExecution, error) {
@@ -556,10 +727,7 @@ func taskRow(ex *store.Execution, t *controller.Task, now time.Time) (*store.Tas
 			return nil, fmt.Errorf("result of task %q: %w", t.Name, err)
 		}
 	}
-	if row.Runtime, err = json.Marshal(taskRuntime{
-		InContext: t.InContext, ActionExecutionID: t.ActionExecutionID,
-		Next: t.Next, ErrorHandled: t.ErrorHandled, ActionFailed: t.ActionFailed,
-	}); err != nil {
+	if row.Runtime, err = json.Marshal(taskRuntime{InContext: t.InContext, taskBookkeeping: bookkeepingOf(t)}); err != nil {
 		return nil, err
 	}
 	return row, nil

@@ -481,7 +481,7 @@ stoppable:
 		})
 	}
 	var br interface{ BadRequest() bool }
-	for _, u := range []api.ExecutionUpdate{{}, {State: "PAUSED"}, {State: "BOGUS"}, {State: store.StateCancel, Description: "x"}} {
+	for _, u := range []api.ExecutionUpdate{{}, {State: "BOGUS"}, {State: store.StateCancel, Description: "x"}} {
 		if _, err := r.eng.UpdateExecution(ctx, "any", u); !errors.As(err, &br) {
 			t.Errorf("update %+v: %v, want a bad request", u, err)
 		}

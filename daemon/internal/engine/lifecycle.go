@@ -12,10 +12,12 @@ import (
 var _ api.ExecutionUpdater = (*Engine)(nil)
 
 // UpdateExecution changes an execution as Mistral's PUT /v2/executions/{id}
-// does: its description, or its state. Stopping it (SUCCESS, ERROR,
-// CANCELLED) ends it in one transaction, cancels its running tasks and
-// asks the executor hosts to cancel their actions; a result that comes
-// later is dropped.
+// does: its description, or its state. Pausing holds it (running actions
+// finish, nothing new starts) and resuming continues it, its sub-workflows
+// with it. Stopping it (SUCCESS, ERROR, CANCELLED) ends it in one
+// transaction, cancels its running tasks and sub-workflows and asks the
+// executor hosts, through the outbox, to cancel their actions; a result
+// that comes later is dropped.
 func (e *Engine) UpdateExecution(ctx context.Context, id string, u api.ExecutionUpdate) (*store.Execution, error) {
 	switch {
 	case u.State == "" && u.Description == "":
@@ -24,14 +26,11 @@ func (e *Engine) UpdateExecution(ctx context.Context, id string, u api.Execution
 		return nil, badf("The property description must be updated separately from state.")
 	}
 	switch u.State {
-	case "", store.StateSuccess, store.StateError, store.StateCancel:
-	case store.StatePaused, store.StateRunning:
-		return nil, badf("state %s: pausing and resuming executions is not supported yet", u.State)
+	case "", store.StateSuccess, store.StateError, store.StateCancel, store.StatePaused, store.StateRunning:
 	default:
 		return nil, badf("Cannot change state to %s. Allowed states are: 'RUNNING, PAUSED, SUCCESS, ERROR, CANCELLED'", u.State)
 	}
 	var ex *store.Execution
-	var cancelled []string
 	err := e.store.InTx(ctx, func(tx store.Tx) error {
 		var err error
 		if ex, err = tx.GetExecution(id, true); err != nil {
@@ -45,45 +44,28 @@ func (e *Engine) UpdateExecution(ctx context.Context, id string, u api.Execution
 		if err != nil {
 			return err
 		}
-		running := map[string]string{} // task id -> action execution id
-		for _, t := range st.Tasks {
-			if t.State == controller.Running && t.ActionExecutionID != "" {
-				running[t.ID] = t.ActionExecutionID
+		var d *controller.Decision
+		switch u.State {
+		case store.StatePaused:
+			d, err = e.ctrl.Pause(st, u.StateInfo)
+		case store.StateRunning:
+			if ex.State == store.StateRunning {
+				return nil // resuming a running execution changes nothing
 			}
+			d, err = e.ctrl.Resume(st)
+		default:
+			d, err = e.ctrl.Stop(st, u.State, u.StateInfo)
 		}
-		d, err := e.ctrl.Stop(st, u.State, u.StateInfo)
-		if errors.Is(err, controller.ErrNotRunning) {
-			return conflictf("execution %s has ended already (%s)", id, ex.State)
-		}
-		if err != nil {
+		switch {
+		case errors.Is(err, controller.ErrNotRunning), errors.Is(err, controller.ErrNotPaused):
+			return conflictf("execution %s is %s: it cannot be set to %s", id, ex.State, u.State)
+		case err != nil:
 			return err
-		}
-		for _, aeID := range running {
-			ae, err := tx.GetActionExecution(aeID)
-			if errors.Is(err, store.ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if ae.State != store.StateRunning {
-				continue
-			}
-			ae.State, ae.StateInfo = store.StateCancel, "the workflow execution was stopped"
-			if err := tx.UpdateActionExecution(ae); err != nil {
-				return err
-			}
-			cancelled = append(cancelled, aeID)
 		}
 		return e.persist(tx, ex, st, d)
 	})
 	if err != nil {
 		return nil, err
-	}
-	for _, id := range cancelled {
-		if err := e.conn.PublishCancel(id, "workflow execution stopped"); err != nil {
-			e.log.Warn("could not ask the executor hosts to cancel an action", "action_execution_id", id, "error", err)
-		}
 	}
 	e.wake()
 	return ex, nil

@@ -96,7 +96,11 @@ func (e *Engine) NewScheduler(cfg SchedulerConfig) *Scheduler {
 	if s.log == nil {
 		s.log = e.log.Named("scheduler")
 	}
-	s.handlers = map[string]timerHandler{timerKindCron: e.fireCronTick, timerKindTimeout: e.fireTaskTimeout}
+	s.handlers = map[string]timerHandler{
+		timerKindCron: e.fireCronTick, timerKindTask: e.fireTaskTimer, timerKindChildDone: e.fireChildDone,
+		// The kind timeouts had before task timers had kinds of their own.
+		timerKindLegacyTimeout: e.fireTaskTimer,
+	}
 	e.sched.Store(s)
 	return s
 }

@@ -106,13 +106,20 @@ type ActionExecution struct {
 	TaskExecutionID string // empty for actions run without a workflow
 	ExecutionID     string
 	Name            string
+	Description     string // what the caller of POST /v2/action_executions gave
+	Spec            []byte // an ad-hoc action's run: its chain (JSON), whose outputs reshape the result
 	State           string
 	StateInfo       string
 	Input           []byte
 	Output          []byte
 	Attempt         int
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// ItemIndex is the with-items item this run is for (0 otherwise).
+	ItemIndex int
+	// Replaced is set once a retry or rerun replaced this run: its
+	// result no longer makes up the task's.
+	Replaced  bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // OutboxMsg is a message to publish once the transaction that wrote it has
@@ -235,6 +242,12 @@ type Tx interface {
 	// GET /v2/action_executions does; filters: task_execution_id,
 	// workflow_execution_id, name, state.
 	ListActionExecutions(o ListOpts) ([]*ActionExecution, error)
+	// ListTaskActionExecutions returns a task's action executions in item
+	// order, for the result of a with-items task.
+	ListTaskActionExecutions(taskID string) ([]*ActionExecution, error)
+	// ReplaceActionExecutions marks a task's runs as replaced (all, or
+	// only the failed ones) before a retry or rerun runs them again.
+	ReplaceActionExecutions(taskID string, failedOnly bool) error
 
 	AddOutbox(msgs ...*OutboxMsg) error
 	// ListOutbox returns up to limit messages in the order they were added.
@@ -272,4 +285,5 @@ type Tx interface {
 	UpdateCronTrigger(c *CronTrigger) error
 	// DeleteCronTrigger deletes a trigger by id or name.
 	DeleteCronTrigger(identifier string) error
+
 }

@@ -411,10 +411,10 @@ func anyRunning(tasks []wireTask) bool {
 }
 
 type wireTask struct {
-	Name           string `json:"name"`
-	State          string `json:"state"`
-	Published      string `json:"published"`
-	RuntimeContext string `json:"runtime_context"`
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	State     string `json:"state"`
+	Published string `json:"published"`
 }
 
 func listTasks(base, id string) ([]wireTask, error) {
@@ -429,42 +429,41 @@ func listTasks(base, id string) ([]wireTask, error) {
 }
 
 // completeAsync answers every running std.async_noop of the execution as
-// record.py answered Mistral's.
+// record.py answered Mistral's: each run of a with-items task too.
 func completeAsync(base, id string, completed map[string]bool) error {
 	tasks, err := listTasks(base, id)
 	if err != nil {
 		return err
 	}
 	for _, tk := range tasks {
-		if tk.State != "RUNNING" || tk.RuntimeContext == "" {
+		if tk.State != "RUNNING" {
 			continue
 		}
-		var rc struct {
-			ActionExecutionID string `json:"action_execution_id"`
+		var list struct {
+			ActionExecutions []struct {
+				ID    string `json:"id"`
+				Name  string `json:"name"`
+				State string `json:"state"`
+			} `json:"action_executions"`
 		}
-		if json.Unmarshal([]byte(tk.RuntimeContext), &rc) != nil || rc.ActionExecutionID == "" || completed[rc.ActionExecutionID] {
+		q := base + "/v2/action_executions?state=RUNNING&name=std.async_noop&task_execution_id=" + tk.ID
+		if code, _, err := do("GET", q, "", "", &list); err != nil || code != http.StatusOK {
 			continue
 		}
-		url := base + "/v2/action_executions/" + rc.ActionExecutionID
-		var ae struct {
-			Name  string `json:"name"`
-			State string `json:"state"`
+		for _, ae := range list.ActionExecutions {
+			if completed[ae.ID] {
+				continue
+			}
+			out, _ := json.Marshal(map[string]string{"state": "SUCCESS", "output": asyncOutput})
+			code, body, err := do("PUT", base+"/v2/action_executions/"+ae.ID, "application/json", string(out), nil)
+			if err != nil {
+				return err
+			}
+			if code >= 300 {
+				return fmt.Errorf("completing %s: %d %s", ae.ID, code, body)
+			}
+			completed[ae.ID] = true
 		}
-		if code, _, err := do("GET", url, "", "", &ae); err != nil || code != http.StatusOK {
-			continue
-		}
-		if ae.Name != "std.async_noop" || ae.State != "RUNNING" {
-			continue
-		}
-		out, _ := json.Marshal(map[string]string{"state": "SUCCESS", "output": asyncOutput})
-		code, body, err := do("PUT", url, "application/json", string(out), nil)
-		if err != nil {
-			return err
-		}
-		if code >= 300 {
-			return fmt.Errorf("completing %s: %d %s", rc.ActionExecutionID, code, body)
-		}
-		completed[rc.ActionExecutionID] = true
 	}
 	return nil
 }

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/sirocco-wf/sirocco/daemon/internal/expr"
@@ -42,6 +41,19 @@ type Execution struct {
 	// own branch's variables) and global() reads them.
 	Globals map[string]any
 	Output  map[string]any
+	// Backlog holds the transitions decided while the execution was
+	// paused (by the pause command), run on resume: Mistral's backlog.
+	Backlog []Backlogged
+}
+
+// Backlogged is a transition put off by a pause: to task Task (or engine
+// command Command with Msg) out of task execution From.
+type Backlogged struct {
+	From    string `json:"from"`
+	Task    string `json:"task,omitempty"`
+	Command string `json:"command,omitempty"`
+	Msg     string `json:"msg,omitempty"`
+	OnError bool   `json:"on_error,omitempty"`
 }
 
 // Task is one task execution. InContext holds the variables published
@@ -66,11 +78,55 @@ type Task struct {
 	// this failed task; an unhandled failure fails the workflow.
 	ErrorHandled bool
 	// ActionFailed is set when the task failed because its action did
-	// (not because of its publish or input): Mistral's failure message
-	// then lists the action's error too.
+	// (not because of its publish or input).
 	ActionFailed bool
+	// Runs counts the action executions (or sub-workflow executions)
+	// started for the task, retries and items included; FailedRuns are
+	// those that failed, which Mistral's failure message lists.
+	Runs       int
+	FailedRuns []FailedRun
+	// Items is the progress of a with-items task; nil for other tasks.
+	Items *Items
+	// RetryNo is how many times the retry policy ran the task again.
+	RetryNo int
+	// WaitBeforeDone and WaitAfterDone make those policies act once per
+	// task execution, as Mistral's policy contexts do.
+	WaitBeforeDone bool
+	WaitAfterDone  bool
+	// EndState and EndInfo are what a task delayed by wait-after
+	// completes with when its timer fires.
+	EndState string
+	EndInfo  string
+	// ChildID is the execution of the sub-workflow a workflow task runs.
+	ChildID string
 
 	dirty bool
+}
+
+// FailedRun is a failed action (or sub-workflow) execution of a task: its
+// id, its position among the task's runs and its result.
+type FailedRun struct {
+	ID       string `json:"id"`
+	Pos      int    `json:"pos"`
+	Result   any    `json:"result"`
+	Workflow bool   `json:"workflow,omitempty"`
+}
+
+// Items is the progress of a with-items task. Item results are not kept
+// here (a task may have thousands): the runtime gathers them from the
+// action executions when every item is done (Decision.Collect).
+type Items struct {
+	Count       int `json:"count"`
+	Concurrency int `json:"concurrency,omitempty"`
+	// Next is the first item never started; Redo are items to run again
+	// first (the failed ones, on a rerun without reset).
+	Next    int   `json:"next"`
+	Redo    []int `json:"redo,omitempty"`
+	Running int   `json:"running"`
+	Done    int   `json:"done"`
+	// Failed and Cancelled are the items whose current run ended so.
+	Failed    []int `json:"failed,omitempty"`
+	Cancelled []int `json:"cancelled,omitempty"`
 }
 
 // State is everything the controller knows about one execution.
@@ -99,6 +155,43 @@ type RunAction struct {
 	SafeRerun bool
 	// Timeout is the task's timeout policy in seconds; 0 means none.
 	Timeout float64
+	// Index is the with-items item the action runs for.
+	Index int
+}
+
+// Timer asks the runtime to call OnTimer(TaskID, Kind) After seconds
+// from now, durably. Key is unique per timer.
+type Timer struct {
+	Key    string
+	TaskID string
+	Kind   string
+	After  float64
+}
+
+// Timer kinds.
+const (
+	TimerWaitBefore = "wait-before"
+	TimerWaitAfter  = "wait-after"
+	TimerRetry      = "retry"
+	TimerTimeout    = "timeout"
+)
+
+// RunWorkflow asks the runtime to start a sub-workflow execution for a
+// task, with id ID, and to report its end through OnChildDone.
+type RunWorkflow struct {
+	TaskID   string
+	ID       string
+	Workflow string
+	Input    map[string]any
+	// Env is the root execution's environment, which the child shares.
+	Env map[string]any
+}
+
+// Replace asks the runtime to mark a task's action executions (all, or
+// only the failed ones) as replaced before the task runs them again.
+type Replace struct {
+	TaskID     string
+	FailedOnly bool
 }
 
 // Decision is what one event changed and what must happen next.
@@ -108,7 +201,21 @@ type Decision struct {
 	New        map[string]bool // ids of tasks in Tasks that are new
 	Actions    []RunAction
 	ExecChange bool // Exec's state, state info, output or globals changed
+	Timers     []Timer
+	Workflows  []RunWorkflow
+	Replace    []Replace
+	// Collect names with-items tasks whose items are all done: the
+	// runtime gathers their results and calls ItemsCollected.
+	Collect []string
+	// Cancel names tasks whose running action executions (and
+	// sub-workflows) must be cancelled: they ended without them.
+	Cancel []string
+	// Children lists sub-workflow executions to pause (Pause), resume
+	// (Resume) or stop with the parent.
+	ChildrenState string
 }
+
+func newDecision() *Decision { return &Decision{New: map[string]bool{}} }
 
 // Controller decides. NewID makes ids for task and action executions; tests
 // pass a deterministic one.
@@ -119,7 +226,7 @@ type Controller struct {
 // Start begins an execution: it evaluates the vars, then starts every task
 // no transition leads to.
 func (c *Controller) Start(s *State) (*Decision, error) {
-	d := &Decision{New: map[string]bool{}}
+	d := newDecision()
 	s.Exec.State = Running
 	d.ExecChange = true
 	if len(s.Spec.Vars) > 0 {
@@ -132,6 +239,9 @@ func (c *Controller) Start(s *State) (*Decision, error) {
 		m, _ := v.(map[string]any)
 		s.Exec.Vars = m
 	}
+	if s.Spec.Type == lang.TypeReverse {
+		c.reverseNext(s, d)
+	}
 	for _, t := range startTasks(s.Spec) {
 		if s.Exec.State != Running {
 			break
@@ -143,40 +253,85 @@ func (c *Controller) Start(s *State) (*Decision, error) {
 	return d, nil
 }
 
-// OnActionResult applies the result of the action of task taskID. A result
-// for a task that is no longer running is ignored (a late duplicate). A
-// task still running when an engine command or an outside stop ended the
-// execution is finished as Mistral does: it takes its result and publishes,
-// but nothing follows it.
+// Result is what an action execution of a task ended with.
+type Result struct {
+	TaskID            string
+	ActionExecutionID string
+	Index             int // the with-items item
+	Output            any
+	Err               *ActionError
+}
+
+// OnActionResult applies the result of the action of task taskID: a
+// regular task's only run.
 func (c *Controller) OnActionResult(s *State, taskID string, output any, aerr *ActionError) (*Decision, error) {
-	d := &Decision{New: map[string]bool{}}
-	t := s.task(taskID)
-	if t == nil {
-		return nil, fmt.Errorf("task execution %s is not part of execution %s", taskID, s.Exec.ID)
+	return c.OnResult(s, Result{TaskID: taskID, Output: output, Err: aerr})
+}
+
+// OnResult applies the result of one action execution of a task. A result
+// for a task that is no longer running, or for a run a retry replaced, is
+// ignored (a late duplicate). A task still running when an engine command
+// or an outside stop ended the execution is finished as Mistral does: it
+// takes its result and publishes, but nothing follows it.
+func (c *Controller) OnResult(s *State, r Result) (*Decision, error) {
+	d := newDecision()
+	t, spec, err := s.taskAndSpec(r.TaskID)
+	if err != nil {
+		return nil, err
 	}
 	if t.State != Running {
 		return d, nil
 	}
-	spec := s.Spec.Task(t.Name)
-	if spec == nil {
-		return nil, fmt.Errorf("task %q is not in workflow %q", t.Name, s.Spec.Name)
+	if t.Items != nil {
+		c.itemDone(s, d, t, spec, r)
+	} else {
+		if r.ActionExecutionID != "" && t.ActionExecutionID != "" && r.ActionExecutionID != t.ActionExecutionID {
+			return d, nil
+		}
+		state, info, result := actionOutcome(spec, t.ActionExecutionID, r)
+		if state == Error {
+			t.ActionFailed = true
+			t.FailedRuns = append(t.FailedRuns, FailedRun{ID: t.ActionExecutionID, Pos: t.Runs - 1, Result: result})
+		}
+		c.finishTask(s, d, t, spec, state, info, result)
 	}
-	if aerr != nil && aerr.Data != nil {
+	c.settle(s, d)
+	return d, nil
+}
+
+// actionOutcome is the state, state info and result a task takes from its
+// action's result.
+func actionOutcome(spec *lang.Task, actionExID string, r Result) (state, info string, result any) {
+	switch {
+	case r.Err != nil && r.Err.Data != nil:
 		// An action that returned an error result (std.fail with
 		// error_data): the data is the task's result and its str() the
 		// error.
-		t.ActionFailed = true
-		c.finishTask(s, d, t, spec, Error, pyStr(aerr.Data), aerr.Data)
-	} else if aerr != nil {
-		msg := actionErrorText(spec.Action, t.ActionExecutionID, aerr)
-		t.ActionFailed = true
-		c.finishTask(s, d, t, spec, Error, msg, msg)
-	} else {
-		c.finishTask(s, d, t, spec, Success, "", output)
+		return Error, pyStr(r.Err.Data), r.Err.Data
+	case r.Err != nil:
+		msg := actionErrorText(spec.Action, actionExID, r.Err)
+		return Error, msg, msg
 	}
+	return Success, "", r.Output
+}
+
+// settle is what follows every event: joins that can now be decided, then
+// the end of the execution if nothing runs any more.
+func (c *Controller) settle(s *State, d *Decision) {
 	c.refreshJoins(s, d)
 	c.checkCompletion(s, d)
-	return d, nil
+}
+
+func (s *State) taskAndSpec(taskID string) (*Task, *lang.Task, error) {
+	t := s.task(taskID)
+	if t == nil {
+		return nil, nil, fmt.Errorf("task execution %s is not part of execution %s", taskID, s.Exec.ID)
+	}
+	spec := s.Spec.Task(t.Name)
+	if spec == nil {
+		return nil, nil, fmt.Errorf("task %q is not in workflow %q", t.Name, s.Spec.Name)
+	}
+	return t, spec, nil
 }
 
 // actionErrorText is the task's error for a failed action. An action that
@@ -223,17 +378,56 @@ func (c *Controller) finishTask(s *State, d *Decision, t *Task, spec *lang.Task,
 			}
 			// After the end (a task that finished late) nothing reads
 			// them any more, and the ended execution is not written again.
-			if m, ok := v.(map[string]any); ok && s.Exec.State == Running {
+			if m, ok := v.(map[string]any); ok && (s.Exec.State == Running || s.Exec.State == Paused) {
 				s.Exec.Globals = mergeDicts(s.Exec.Globals, m)
 				d.ExecChange = true
 			}
 		}
 	}
-	if s.Exec.State != Running {
-		t.Processed = true
+	if keep, err := c.flag(orDefault(spec.KeepResult, true), c.env(s, t, s.dataFor(t))); err == nil && !keep {
+		// keep-result: false drops the action's output once published.
+		t.Result = dropResult(t.Result, t.Items != nil)
+	}
+	if !c.afterComplete(s, d, t, spec) {
 		return
 	}
-	c.followTransitions(s, d, t, spec, state)
+	c.proceed(s, d, t, spec)
+}
+
+// proceed follows the transitions out of a completed task, unless the
+// execution is paused (resume does it then) or has ended.
+func (c *Controller) proceed(s *State, d *Decision, t *Task, spec *lang.Task) {
+	switch s.Exec.State {
+	case Paused:
+		return
+	case Running:
+		if s.Spec.Type == lang.TypeReverse {
+			t.Processed = true
+			c.touch(d, t)
+			c.reverseNext(s, d)
+			return
+		}
+		c.followTransitions(s, d, t, spec, t.State)
+	default:
+		t.Processed = true
+	}
+}
+
+// dropResult is the result of a task with keep-result: false: Mistral
+// empties its action executions' output, so the result is null (a list of
+// nulls for with-items).
+func dropResult(result any, items bool) any {
+	if l, ok := result.([]any); ok && items {
+		return make([]any, len(l))
+	}
+	return nil
+}
+
+func orDefault(v any, def any) any {
+	if v == nil {
+		return def
+	}
+	return v
 }
 
 // handleMsg is Mistral's text for an error while completing a task (its
@@ -265,7 +459,7 @@ func (c *Controller) forceFail(s *State, d *Decision, t *Task, msg string) {
 // having found out: as Mistral fails a task it cannot run, the task and the
 // execution fail at once with "Failed to run task [...]", without on-error.
 func (c *Controller) FailToRun(s *State, taskID, reason string) (*Decision, error) {
-	d := &Decision{New: map[string]bool{}}
+	d := newDecision()
 	t := s.task(taskID)
 	if t == nil {
 		return nil, fmt.Errorf("task execution %s is not part of execution %s", taskID, s.Exec.ID)
@@ -321,7 +515,6 @@ type step struct {
 // stays unhandled, which fails the workflow when it completes.
 func (c *Controller) followTransitions(s *State, d *Decision, t *Task, spec *lang.Task, state string) {
 	onSuccess, onError, onComplete := clausesOf(s.Spec, spec)
-	out := s.outContext(t)
 	data := s.dataFor(t)
 	for k, v := range t.Published {
 		data[k] = v
@@ -364,36 +557,12 @@ func (c *Controller) followTransitions(s *State, d *Decision, t *Task, spec *lan
 	}
 	c.touch(d, t)
 	for _, st := range steps {
-		if s.Exec.State != Running {
+		if s.Exec.State != Running && s.Exec.State != Paused {
 			return
 		}
-		tr := st.tr
-		switch tr.Command {
-		case "":
-		case lang.CmdNoop:
-			continue
-		case lang.CmdFail, lang.CmdSucceed:
-			msg, err := c.commandMsg(s, t, data, tr)
-			if err != nil {
-				c.forceFail(s, d, t, handleMsg(s, t, spec, err))
-				return
-			}
-			if tr.Command == lang.CmdFail {
-				c.failWithOutput(s, d, msg)
-			} else {
-				c.succeed(s, d, msg)
-			}
-			return
-		default:
-			c.fail(s, d, fmt.Sprintf("engine command %q of task %q is not supported yet", tr.Command, t.Name))
+		if !c.take(s, d, t, st) {
 			return
 		}
-		next := s.Spec.Task(tr.Task)
-		if next == nil {
-			c.fail(s, d, fmt.Sprintf("task %q leads to task %q, which does not exist", t.Name, tr.Task))
-			return
-		}
-		c.arrive(s, d, next, out)
 	}
 }
 
@@ -441,7 +610,7 @@ func (c *Controller) guard(s *State, t *Task, data map[string]any, guard string)
 	return expr.Truthy(v), nil
 }
 
-// schedule creates a task execution and runs its action.
+// schedule creates a task execution and starts it.
 func (c *Controller) schedule(s *State, d *Decision, spec *lang.Task, inContext map[string]any) {
 	t := &Task{ID: c.NewID(), Name: spec.Name, State: Running, InContext: copyMap(inContext)}
 	s.Tasks = append(s.Tasks, t)
@@ -450,32 +619,88 @@ func (c *Controller) schedule(s *State, d *Decision, spec *lang.Task, inContext 
 	c.start(s, d, t, spec)
 }
 
-// start runs the action of a task that is RUNNING.
+// start runs a task that is RUNNING for the first time: Mistral's
+// before-start policies in their order (pause-before, wait-before,
+// timeout), then its action, items or sub-workflow.
 func (c *Controller) start(s *State, d *Decision, t *Task, spec *lang.Task) {
-	if spec.Workflow != "" {
-		c.finishTask(s, d, t, spec, Error, "", fmt.Sprintf("task %q runs workflow %q: sub-workflows are not supported yet", spec.Name, spec.Workflow))
-		return
-	}
 	env := c.env(s, t, s.dataFor(t))
-	in, err := expr.EvalData(spec.Input, env)
+	pol := policiesOf(s.Spec, spec)
+	pause, err := c.flag(pol.PauseBefore, env)
 	if err != nil {
-		c.forceFail(s, d, t, runMsg(s, spec, fmt.Sprintf("Failed to evaluate the input of task %q: %v", spec.Name, err)))
+		c.forceFail(s, d, t, runMsg(s, spec, fmt.Sprintf("Failed to evaluate pause-before of task %q: %v", spec.Name, err)))
 		return
 	}
-	input, ok := in.(map[string]any)
-	if in != nil && !ok {
-		c.forceFail(s, d, t, runMsg(s, spec, fmt.Sprintf("The input of task %q must be a dictionary, got %s", spec.Name, typeName(in))))
+	if pause {
+		t.State, t.StateInfo = Idle, "Set by 'pause-before' policy"
+		c.pause(s, d, "")
+	}
+	if t.State != Idle && !t.WaitBeforeDone {
+		wait, err := c.seconds(pol.WaitBefore, env)
+		if err != nil {
+			c.forceFail(s, d, t, runMsg(s, spec, fmt.Sprintf("Failed to evaluate wait-before of task %q: %v", spec.Name, err)))
+			return
+		}
+		if wait > 0 {
+			t.WaitBeforeDone = true
+			t.State, t.StateInfo = RunningDelayed, fmt.Sprintf("Delayed by 'wait-before' policy [delay=%s]", fmtSecs(wait))
+			c.addTimer(d, t, TimerWaitBefore, wait)
+		}
+	}
+	timeout, err := c.seconds(pol.Timeout, env)
+	if err != nil {
+		c.forceFail(s, d, t, runMsg(s, spec, fmt.Sprintf("Failed to evaluate the timeout of task %q: %v", spec.Name, err)))
 		return
 	}
-	if input == nil {
-		input = map[string]any{}
+	if timeout > 0 {
+		c.addTimer(d, t, TimerTimeout, timeout)
+	}
+	if t.State != Running {
+		return
+	}
+	c.runActions(s, d, t, spec)
+}
+
+// addTimer asks for a durable timer of the task.
+func (c *Controller) addTimer(d *Decision, t *Task, kind string, after float64) {
+	d.Timers = append(d.Timers, Timer{
+		Key: fmt.Sprintf("%s/%s/%d", kind, t.ID, t.RetryNo), TaskID: t.ID, Kind: kind, After: after,
+	})
+}
+
+// runActions runs what a RUNNING task runs: its sub-workflow, its items,
+// or its one action.
+func (c *Controller) runActions(s *State, d *Decision, t *Task, spec *lang.Task) {
+	switch {
+	case spec.Workflow != "":
+		c.startChild(s, d, t, spec)
+	case len(spec.WithItems) > 0:
+		c.startItems(s, d, t, spec)
+	default:
+		a, ok := c.actionFor(s, d, t, spec, s.dataFor(t))
+		if !ok {
+			return
+		}
+		t.ActionExecutionID = a.ActionExecutionID
+		d.Actions = append(d.Actions, a)
+	}
+}
+
+// actionFor builds the action run of a task (of one item, when data holds
+// the item's variables): its input, target, safe-rerun and timeout. On an
+// error it fails the task as Mistral does and returns false.
+func (c *Controller) actionFor(s *State, d *Decision, t *Task, spec *lang.Task, data map[string]any) (RunAction, bool) {
+	env := c.env(s, t, data)
+	input, err := c.input(spec, env)
+	if err != nil {
+		c.forceFail(s, d, t, runMsg(s, spec, err.Error()))
+		return RunAction{}, false
 	}
 	target := spec.Target
 	if target != "" {
 		tv, err := expr.Eval(target, env)
 		if err != nil {
 			c.forceFail(s, d, t, runMsg(s, spec, fmt.Sprintf("Failed to evaluate the target of task %q: %v", spec.Name, err)))
-			return
+			return RunAction{}, false
 		}
 		target = fmt.Sprint(tv)
 	}
@@ -486,22 +711,35 @@ func (c *Controller) start(s *State, d *Decision, t *Task, spec *lang.Task) {
 	rerun, err := c.flag(safeRerun, env)
 	if err != nil {
 		c.forceFail(s, d, t, runMsg(s, spec, fmt.Sprintf("Failed to evaluate safe-rerun of task %q: %v", spec.Name, err)))
-		return
+		return RunAction{}, false
 	}
-	timeout := spec.Timeout
-	if timeout == nil && s.Spec.TaskDefaults != nil {
-		timeout = s.Spec.TaskDefaults.Timeout
-	}
-	secs, err := c.seconds(timeout, env)
+	secs, err := c.seconds(policiesOf(s.Spec, spec).Timeout, env)
 	if err != nil {
 		c.forceFail(s, d, t, runMsg(s, spec, fmt.Sprintf("Failed to evaluate the timeout of task %q: %v", spec.Name, err)))
-		return
+		return RunAction{}, false
 	}
-	t.ActionExecutionID = c.NewID()
-	d.Actions = append(d.Actions, RunAction{
-		TaskID: t.ID, ActionExecutionID: t.ActionExecutionID,
+	t.Runs++
+	return RunAction{
+		TaskID: t.ID, ActionExecutionID: c.NewID(),
 		Action: spec.Action, Input: input, Target: target, SafeRerun: rerun, Timeout: secs,
-	})
+	}, true
+}
+
+// input evaluates the input of a task's action or sub-workflow: a
+// dictionary, or null for none.
+func (c *Controller) input(spec *lang.Task, env *expr.Env) (map[string]any, error) {
+	in, err := expr.EvalData(spec.Input, env)
+	if err != nil {
+		return nil, fmt.Errorf("Failed to evaluate the input of task %q: %v", spec.Name, err)
+	}
+	input, ok := in.(map[string]any)
+	if in != nil && !ok {
+		return nil, fmt.Errorf("The input of task %q must be a dictionary, got %s", spec.Name, typeName(in))
+	}
+	if input == nil {
+		input = map[string]any{}
+	}
+	return input, nil
 }
 
 // seconds reads a policy given in seconds, as a number or an expression;
@@ -539,16 +777,20 @@ var ErrNotRunning = errors.New("the execution is not running")
 // output-on-error) or CANCELLED, with msg as its state info. Tasks still
 // running are cancelled; the runtime cancels their actions.
 func (c *Controller) Stop(s *State, state, msg string) (*Decision, error) {
-	if s.Exec.State != Running {
+	if s.Exec.State != Running && s.Exec.State != Paused {
 		return nil, ErrNotRunning
 	}
-	d := &Decision{New: map[string]bool{}}
+	d := newDecision()
 	for _, t := range s.Tasks {
-		if t.State == Running {
+		if !completed(t.State) && t.State != Waiting {
+			if t.State == Running {
+				d.Cancel = append(d.Cancel, t.ID)
+			}
 			t.State, t.StateInfo = Cancelled, fmt.Sprintf("Cancelled: the workflow execution was stopped with state %s.", state)
 			c.touch(d, t)
 		}
 	}
+	d.ChildrenState = state
 	switch state {
 	case Success:
 		c.succeed(s, d, msg)
@@ -564,15 +806,6 @@ func (c *Controller) Stop(s *State, state, msg string) (*Decision, error) {
 		return nil, fmt.Errorf("an execution can be stopped with SUCCESS, ERROR or CANCELLED, not %s", state)
 	}
 	return d, nil
-}
-
-// TimedOut fails a task whose timeout policy ran out, with Mistral's
-// message. A task that already ended is left alone.
-func (c *Controller) TimedOut(s *State, taskID string, timeout float64) (*Decision, error) {
-	return c.OnActionResult(s, taskID, nil, &ActionError{
-		Type:    "TaskTimeout",
-		Message: fmt.Sprintf("Task timed out [timeout(s)=%s].", strconv.FormatFloat(timeout, 'f', -1, 64)),
-	})
 }
 
 // flag reads a boolean task key that may be given as an expression.
@@ -595,7 +828,7 @@ func (c *Controller) checkCompletion(s *State, d *Decision) {
 	}
 	unhandled := false
 	for _, t := range s.Tasks {
-		if t.State == Running || t.State == Waiting {
+		if !completed(t.State) {
 			return
 		}
 		if t.State == Error && !t.ErrorHandled {
@@ -634,8 +867,15 @@ func failureMsg(s *State) string {
 	fmt.Fprintf(&b, "Failure caused by error in tasks: %s\n", strings.Join(names, ", "))
 	for _, t := range failed {
 		fmt.Fprintf(&b, "\n  %s [task_ex_id=%s] -> %s\n", t.Name, t.ID, t.StateInfo)
-		if t.ActionFailed && t.ActionExecutionID != "" {
-			fmt.Fprintf(&b, "    [action_ex_id=%s, idx=0]: %s\n", t.ActionExecutionID, pyStr(t.Result))
+		for _, r := range t.FailedRuns {
+			if !r.Workflow {
+				fmt.Fprintf(&b, "    [action_ex_id=%s, idx=%d]: %s\n", r.ID, r.Pos, pyStr(r.Result))
+			}
+		}
+		for _, r := range t.FailedRuns {
+			if r.Workflow {
+				fmt.Fprintf(&b, "    [wf_ex_id=%s, idx=%d]: %s\n", r.ID, r.Pos, pyStr(r.Result))
+			}
 		}
 	}
 	return b.String()
@@ -695,6 +935,16 @@ func (c *Controller) fail(s *State, d *Decision, info string) {
 // completed tasks that led nowhere, merged in creation order.
 func (s *State) finalContext() map[string]any {
 	ctx := map[string]any{}
+	if s.Spec.Type == lang.TypeReverse {
+		// The target task's outbound context
+		// (ReverseWorkflowController.evaluate_workflow_final_context).
+		if target, err := s.reverseTarget(); err == nil {
+			if t := s.latest(target.Name); t != nil {
+				return s.outContext(t)
+			}
+		}
+		return ctx
+	}
 	for _, t := range s.Tasks {
 		if !completed(t.State) || len(t.Next) > 0 {
 			continue
@@ -920,6 +1170,9 @@ func (c *Controller) touch(d *Decision, t *Task) {
 
 // startTasks are the tasks of a direct workflow that no transition names.
 func startTasks(w *lang.Workflow) []*lang.Task {
+	if w.Type == lang.TypeReverse {
+		return nil
+	}
 	targets := map[string]bool{}
 	for _, t := range w.Tasks {
 		onSuccess, onError, onComplete := clausesOf(w, t)

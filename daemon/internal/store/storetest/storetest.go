@@ -34,6 +34,7 @@ func Run(t *testing.T, open Open) {
 		{"Executions", testExecutions},
 		{"TaskExecutions", testTaskExecutions},
 		{"ActionExecutions", testActionExecutions},
+		{"TaskActionExecutions", testTaskActionExecutions},
 		{"DeleteExecution", testDeleteExecution},
 		{"ListAllTaskExecutions", testListAllTaskExecutions},
 		{"Outbox", testOutbox},
@@ -1129,6 +1130,55 @@ func testListCronTriggers(t *testing.T, s store.Store) {
 		wantErr(t, "nullable sort key", err, store.ErrBadListOpts)
 		_, err = tx.ListCronTriggers(store.ListOpts{Marker: "id-missing"})
 		wantErr(t, "missing marker", err, store.ErrNotFound)
+		return nil
+	})
+}
+
+// testTaskActionExecutions covers the runs of one with-items task: listed
+// in item order whatever order they were created in, and replaced (all,
+// or only the failed) before a retry or rerun.
+func testTaskActionExecutions(t *testing.T, s store.Store) {
+	e := &store.Execution{WorkflowName: "wf", State: store.StateRunning}
+	te := &store.TaskExecution{Name: "t", State: store.StateRunning}
+	other := &store.TaskExecution{Name: "u", State: store.StateRunning}
+	tx(t, s, func(tx store.Tx) error {
+		wantErr(t, "create execution", tx.CreateExecution(e), nil)
+		te.ExecutionID, other.ExecutionID = e.ID, e.ID
+		wantErr(t, "create other task", tx.CreateTaskExecution(other), nil)
+		return tx.CreateTaskExecution(te)
+	})
+	states := []string{store.StateSuccess, store.StateError, store.StateSuccess, store.StateCancel}
+	tx(t, s, func(tx store.Tx) error {
+		for _, i := range []int{2, 0, 3, 1} {
+			a := &store.ActionExecution{TaskExecutionID: te.ID, ExecutionID: e.ID, Name: "std.echo", State: states[i], ItemIndex: i}
+			wantErr(t, "create item", tx.CreateActionExecution(a), nil)
+		}
+		return tx.CreateActionExecution(&store.ActionExecution{TaskExecutionID: other.ID, ExecutionID: e.ID, Name: "std.noop", State: store.StateError})
+	})
+	list := func(what string) (idx []int, replaced []bool) {
+		tx(t, s, func(tx store.Tx) error {
+			got, err := tx.ListTaskActionExecutions(te.ID)
+			wantErr(t, what, err, nil)
+			for _, a := range got {
+				idx, replaced = append(idx, a.ItemIndex), append(replaced, a.Replaced)
+			}
+			return nil
+		})
+		return idx, replaced
+	}
+	idx, replaced := list("list")
+	equal(t, "item order", idx, []int{0, 1, 2, 3})
+	equal(t, "none replaced", replaced, []bool{false, false, false, false})
+	tx(t, s, func(tx store.Tx) error { return tx.ReplaceActionExecutions(te.ID, true) })
+	_, replaced = list("after replacing failed")
+	equal(t, "failed replaced", replaced, []bool{false, true, false, true})
+	tx(t, s, func(tx store.Tx) error { return tx.ReplaceActionExecutions(te.ID, false) })
+	_, replaced = list("after replacing all")
+	equal(t, "all replaced", replaced, []bool{true, true, true, true})
+	tx(t, s, func(tx store.Tx) error {
+		got, err := tx.ListTaskActionExecutions(other.ID)
+		wantErr(t, "other task", err, nil)
+		equal(t, "other task untouched", len(got) == 1 && !got[0].Replaced, true)
 		return nil
 	})
 }

@@ -1,0 +1,189 @@
+package controller
+
+import (
+	"fmt"
+
+	"github.com/sirocco-wf/sirocco/daemon/internal/expr"
+	"github.com/sirocco-wf/sirocco/daemon/internal/lang"
+)
+
+// startItems runs the items of a with-items task, as many at once as its
+// concurrency allows. The first time, it evaluates the lists (all of the
+// same length, zipped) and the concurrency; a task with no items succeeds
+// at once with an empty list.
+func (c *Controller) startItems(s *State, d *Decision, t *Task, spec *lang.Task) {
+	env := c.env(s, t, s.dataFor(t))
+	lists, err := c.itemLists(spec, env)
+	if err != nil {
+		c.forceFail(s, d, t, runMsg(s, spec, err.Error()))
+		return
+	}
+	count := 0
+	for _, l := range lists {
+		count = len(l)
+	}
+	if t.Items == nil {
+		conc, err := c.seconds(policiesOf(s.Spec, spec).Concurrency, env)
+		if err != nil {
+			c.forceFail(s, d, t, runMsg(s, spec, fmt.Sprintf("Failed to evaluate the concurrency of task %q: %v", spec.Name, err)))
+			return
+		}
+		t.Items = &Items{Count: count, Concurrency: int(conc)}
+	}
+	t.Items.Count = count
+	if count == 0 {
+		c.finishTask(s, d, t, spec, Success, "", []any{})
+		return
+	}
+	c.moreItems(s, d, t, spec, lists)
+}
+
+// moreItems starts items until the task's concurrency is reached: first
+// those to run again, then the next ones never started.
+func (c *Controller) moreItems(s *State, d *Decision, t *Task, spec *lang.Task, lists map[string][]any) {
+	it := t.Items
+	for it.Concurrency <= 0 || it.Running < it.Concurrency {
+		var i int
+		switch {
+		case len(it.Redo) > 0:
+			i, it.Redo = it.Redo[0], it.Redo[1:]
+		case it.Next < it.Count:
+			i = it.Next
+			it.Next++
+		default:
+			return
+		}
+		// The task's own context wins over the item's variables, as
+		// Mistral merges them (merge_dicts(item, ctx)).
+		data := s.baseData()
+		for name, l := range lists {
+			data[name] = l[i]
+		}
+		for k, v := range t.InContext {
+			data[k] = v
+		}
+		a, ok := c.actionFor(s, d, t, spec, data)
+		if !ok {
+			return
+		}
+		a.Index = i
+		it.Running++
+		c.touch(d, t)
+		d.Actions = append(d.Actions, a)
+	}
+}
+
+// itemLists evaluates the with-items clauses into lists by variable name.
+func (c *Controller) itemLists(spec *lang.Task, env *expr.Env) (map[string][]any, error) {
+	out := make(map[string][]any, len(spec.WithItems))
+	size := -1
+	for _, wi := range spec.WithItems {
+		var v any
+		var err error
+		if wi.Expr != "" {
+			v, err = expr.Eval(wi.Expr, env)
+		} else {
+			v, err = expr.EvalData(wi.List, env)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("Failed to evaluate with-items of task %q: %v", spec.Name, err)
+		}
+		l, ok := iterate(v)
+		if !ok {
+			return nil, fmt.Errorf("Wrong input format for: %s. Iterable type is expected for each value.", wi.Var)
+		}
+		if size >= 0 && len(l) != size {
+			return nil, fmt.Errorf("Wrong input format for: with-items of task %q. All arrays must have the same length.", spec.Name)
+		}
+		size = len(l)
+		out[wi.Var] = l
+	}
+	return out, nil
+}
+
+// iterate is Python's list() of a value: a list as it is, a string as its
+// characters, a dictionary as its keys (sorted: our dictionaries keep no
+// order).
+func iterate(v any) ([]any, bool) {
+	switch x := v.(type) {
+	case []any:
+		return x, true
+	case string:
+		out := make([]any, 0, len(x))
+		for _, r := range x {
+			out = append(out, string(r))
+		}
+		return out, true
+	case map[string]any:
+		keys := SortedKeys(x)
+		out := make([]any, len(keys))
+		for i, k := range keys {
+			out[i] = k
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+// itemDone counts one item's result; when every item is done it asks the
+// runtime for their results (Decision.Collect), otherwise it starts more.
+func (c *Controller) itemDone(s *State, d *Decision, t *Task, spec *lang.Task, r Result) {
+	it := t.Items
+	if it.Running > 0 {
+		it.Running--
+	}
+	switch {
+	case r.Err != nil && r.Err.Type == "Cancelled":
+		it.Cancelled = append(it.Cancelled, r.Index)
+	case r.Err != nil:
+		it.Failed = append(it.Failed, r.Index)
+		_, _, result := actionOutcome(spec, r.ActionExecutionID, r)
+		t.ActionFailed = true
+		// The item's index stands for the run's position among the
+		// task's action executions, which it is on the first pass.
+		t.FailedRuns = append(t.FailedRuns, FailedRun{ID: r.ActionExecutionID, Pos: r.Index, Result: result})
+	default:
+		it.Done++
+	}
+	c.touch(d, t)
+	if it.Running == 0 && (len(it.Cancelled) > 0 || it.Done+len(it.Failed) >= it.Count) {
+		d.Collect = append(d.Collect, t.ID)
+		return
+	}
+	if len(it.Cancelled) > 0 || it.Running > 0 && it.Next >= it.Count && len(it.Redo) == 0 {
+		return
+	}
+	lists, err := c.itemLists(spec, c.env(s, t, s.dataFor(t)))
+	if err != nil {
+		c.forceFail(s, d, t, runMsg(s, spec, err.Error()))
+		return
+	}
+	c.moreItems(s, d, t, spec, lists)
+}
+
+// ItemsCollected completes a with-items task whose items are all done,
+// with their results in item order: in ERROR when one failed, CANCELLED
+// when one was cancelled, as Mistral's WithItemsTask does.
+func (c *Controller) ItemsCollected(s *State, taskID string, results []any) (*Decision, error) {
+	d := newDecision()
+	t, spec, err := s.taskAndSpec(taskID)
+	if err != nil {
+		return nil, err
+	}
+	if t.State != Running || t.Items == nil {
+		return d, nil
+	}
+	state, info := Success, ""
+	switch {
+	case len(t.Items.Cancelled) > 0:
+		state, info = Cancelled, "One or more actions was cancelled."
+	case len(t.Items.Failed) > 0:
+		state, info = Error, "One or more actions had failed."
+	}
+	if results == nil {
+		results = []any{}
+	}
+	c.finishTask(s, d, t, spec, state, info, results)
+	c.settle(s, d)
+	return d, nil
+}
