@@ -126,6 +126,7 @@ func New(b Backend, log hclog.Logger, opts Options) http.Handler {
 	s.registerExecutionUpdates(hapi)
 	s.registerCronTriggers(hapi)
 	s.registerDefs(hapi)
+	s.registerTaskUpdate(hapi)
 	s.registerActionGet(hapi)
 	s.registerActionExecutionList(hapi)
 	s.registerKeystone(hapi)

@@ -123,6 +123,28 @@ func (c *Controller) Rerun(s *State, taskID string, reset bool) (*Decision, erro
 	return d, nil
 }
 
+// ChildRerun runs a workflow task again because its sub-workflow
+// execution childID, which failed, is being rerun: the task and this
+// execution run again and wait for the child's new end.
+func (c *Controller) ChildRerun(s *State, taskID, childID string) (*Decision, error) {
+	t, _, err := s.taskAndSpec(taskID)
+	if err != nil {
+		return nil, err
+	}
+	d := newDecision()
+	if t.ChildID != childID || t.State == Running {
+		return d, nil
+	}
+	if s.Exec.State != Running {
+		s.Exec.State, s.Exec.StateInfo, s.Exec.Output = Running, "", nil
+		d.ExecChange = true
+	}
+	t.State, t.StateInfo, t.Processed, t.Result = Running, "", false, nil
+	t.Next, t.ErrorHandled = nil, false
+	c.touch(d, t)
+	return d, nil
+}
+
 // take carries out one transition out of task t: to a task, or an engine
 // command. It reports whether later transitions of the same task may
 // still run (false after fail and succeed).

@@ -1,0 +1,110 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/sirocco-wf/sirocco/daemon/internal/api"
+	"github.com/sirocco-wf/sirocco/daemon/internal/engine/controller"
+	"github.com/sirocco-wf/sirocco/daemon/internal/store"
+)
+
+var _ api.TaskUpdater = (*Engine)(nil)
+
+// RerunTask runs a failed task again, as Mistral's PUT /v2/tasks/{id}:
+// the execution (and, for a sub-workflow, its parents) runs again, and
+// the task's action (or only its failed items, without reset) runs anew,
+// in one transaction.
+func (e *Engine) RerunTask(ctx context.Context, id string, u api.TaskUpdate) (api.TaskRecord, error) {
+	if u.State != store.StateRunning {
+		return api.TaskRecord{}, badf("Invalid task state. Only updating task to rerun is supported.")
+	}
+	reset := u.Reset == nil || *u.Reset
+	err := e.store.InTx(ctx, func(tx store.Tx) error {
+		task, err := tx.GetTaskExecution(id)
+		if err != nil {
+			return err
+		}
+		if u.Name != "" && u.Name != task.Name {
+			return badf("Task name does not match.")
+		}
+		ex, err := tx.GetExecution(task.ExecutionID, true)
+		if err != nil {
+			return err
+		}
+		if u.WorkflowName != "" && u.WorkflowName != ex.WorkflowName {
+			return badf("Workflow name does not match.")
+		}
+		st, err := e.load(tx, ex)
+		if err != nil {
+			return err
+		}
+		if len(u.Env) > 0 {
+			env, _ := st.Exec.Params["env"].(map[string]any)
+			st.Exec.Params["env"] = mergeEnv(env, u.Env)
+			if ex.Params, err = json.Marshal(st.Exec.Params); err != nil {
+				return err
+			}
+		}
+		d, err := e.ctrl.Rerun(st, id, reset)
+		var cannot *controller.ErrCannotRerun
+		if errors.As(err, &cannot) {
+			return badf("%s", cannot.Reason)
+		}
+		if err != nil {
+			return err
+		}
+		if err := e.persist(tx, ex, st, d); err != nil {
+			return err
+		}
+		if ex.TaskExecutionID != "" {
+			return e.rerunParents(tx, ex)
+		}
+		return nil
+	})
+	if err != nil {
+		return api.TaskRecord{}, err
+	}
+	e.wake()
+	return e.GetTask(ctx, id)
+}
+
+// rerunParents sets the parents of a sub-workflow that runs again back to
+// RUNNING, with the task that runs it, as Mistral's _recursive_rerun does.
+func (e *Engine) rerunParents(tx store.Tx, child *store.Execution) error {
+	for child.TaskExecutionID != "" {
+		task, err := tx.GetTaskExecution(child.TaskExecutionID)
+		if err != nil {
+			return err
+		}
+		parent, err := tx.GetExecution(task.ExecutionID, true)
+		if err != nil {
+			return err
+		}
+		st, err := e.load(tx, parent)
+		if err != nil {
+			return err
+		}
+		d, err := e.ctrl.ChildRerun(st, task.ID, child.ID)
+		if err != nil {
+			return err
+		}
+		if err := e.persist(tx, parent, st, d); err != nil {
+			return err
+		}
+		child = parent
+	}
+	return nil
+}
+
+func mergeEnv(env, more map[string]any) map[string]any {
+	out := make(map[string]any, len(env)+len(more))
+	for k, v := range env {
+		out[k] = v
+	}
+	for k, v := range more {
+		out[k] = v
+	}
+	return out
+}
