@@ -1,89 +1,122 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
-	"net/url"
-	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/sirocco-wf/sirocco/sdk"
 )
 
 // Version is this plugin's version.
-const Version = "0.1.0"
+const Version = "0.2.0"
 
-// maxBody bounds a response body kept in a result: results travel inline
-// through the plugin protocol and the engine's store, so anything larger
-// should be fetched by the consumer, not carried in the workflow.
-const maxBody = 32 << 20
+// Error types of this plugin's failed runs; workflows may branch on them.
+const (
+	// ErrHTTPStatus is a response outside 200-306; its data is the whole
+	// response, as Mistral's error result is.
+	ErrHTTPStatus = "HTTPError"
+	// ErrRequestFailed is a request that got no response (refused,
+	// timed out, TLS failure).
+	ErrRequestFailed = "HTTPRequestFailed"
+	// ErrTooLarge is a response larger than the operator's cap.
+	ErrTooLarge = "HTTPResponseTooLarge"
+	// ErrEgress is a connection the operator's egress policy refused.
+	ErrEgress = "EgressDenied"
+)
 
-// Plugin is the plugin's definition, shared by main and the tests.
-func Plugin() sdk.Plugin {
+// Plugin is the plugin as main serves it with the default configuration;
+// the tests build others with NewPlugin.
+func Plugin() sdk.Plugin { return NewPlugin(DefaultConfig()) }
+
+// NewPlugin builds the plugin for one configuration.
+func NewPlugin(cfg Config) sdk.Plugin {
+	c := &client{cfg: cfg}
 	return sdk.Plugin{
 		Name:    "http",
 		Version: Version,
 		Actions: []sdk.ActionDef{
-			sdk.Action("std.http", "Sends an HTTP request and returns the response (Mistral std.http).",
-				runHTTP, sdk.Cancellable()),
-			sdk.Action("std.mistral_http", "Like std.http, adding Mistral-* headers that identify the run so the remote service can report back through the callback URL (async).",
-				runMistralHTTP, sdk.Cancellable(), sdk.Async()),
+			sdk.Action("std.http", "Sends an HTTP request and returns the response, as Mistral's std.http: "+
+				"content (parsed when it is JSON), status, headers, url, history, encoding, reason, cookies, elapsed. "+
+				"A status outside 200-306 fails the action with that response as its result.",
+				c.runHTTP, sdk.Cancellable()),
+			sdk.Action("std.mistral_http", "Like std.http, and asynchronous: it adds the Mistral-Workflow-Execution-Id, "+
+				"Mistral-Task-Id, Mistral-Action-Execution-Id and Mistral-Callback-URL headers, and the remote service "+
+				"completes the action later with PUT on the callback URL (/v2/action_executions/{id}).",
+				c.runMistralHTTP, sdk.Cancellable(), sdk.Async()),
 		},
 	}
 }
 
-// Input are std.http's parameters, named and shaped as in Mistral so that
-// existing workflows run unchanged.
+// Input are std.http's parameters, named as Mistral names them so that
+// existing workflows run unchanged. Defaults are Mistral's.
 type Input struct {
-	URL    string `json:"url" description:"URL of the request."`
-	Method string `json:"method,omitempty" default:"GET" description:"HTTP method."`
+	URL    string `json:"url" description:"Absolute http or https URL of the request."`
+	Method string `json:"method,omitempty" default:"GET" description:"HTTP method, in any case."`
 	// Params is an object (values may be lists) or an already encoded
 	// query string.
-	Params any `json:"params,omitempty" description:"Query string parameters: an object or an encoded string."`
-	// Body is sent as is when a string, JSON-encoded when an object.
-	Body    any               `json:"body,omitempty" description:"Request body: a string, or an object sent as JSON text. Exclusive with json."`
-	JSON    any               `json:"json,omitempty" description:"A value sent as a JSON body with Content-Type application/json. Exclusive with body."`
-	Headers map[string]any    `json:"headers,omitempty" description:"Request headers; numbers are sent as text."`
-	Cookies map[string]string `json:"cookies,omitempty" description:"Cookies to send."`
-	Auth    string            `json:"auth,omitempty" description:"Basic authentication as user:password."`
-	Timeout *float64          `json:"timeout,omitempty" description:"Timeout of the request in seconds."`
-	// AllowRedirects defaults to false: Mistral passes None to requests,
-	// which then does not follow redirects.
-	AllowRedirects *bool `json:"allow_redirects,omitempty" default:"false" description:"Follow redirects."`
+	Params any `json:"params,omitempty" description:"Query parameters added to the URL: an object (a list value repeats the parameter) or an encoded query string."`
+	// Body is sent as is when a string, as JSON text when anything else.
+	Body    any            `json:"body,omitempty" description:"Request body: a string sent as is, or an object sent as JSON text (no Content-Type is added). Exclusive with json."`
+	JSON    any            `json:"json,omitempty" description:"A value sent as a JSON body with Content-Type application/json. Exclusive with body."`
+	Headers map[string]any `json:"headers,omitempty" description:"Request headers; numbers and booleans are sent as text, null leaves a header out."`
+	Cookies map[string]any `json:"cookies,omitempty" description:"Cookies sent with the request."`
+	Auth    string         `json:"auth,omitempty" description:"HTTP basic authentication as user:password."`
+	// Timeout is a number or Python requests' (connect, read) pair.
+	Timeout any `json:"timeout,omitempty" description:"Seconds to wait for the connection and then for each read of the response; a number, or a [connect, read] pair. Null waits as long as the task's timeout allows."`
+	// AllowRedirects is Mistral's None by default, with which requests
+	// does not follow redirects.
+	AllowRedirects *bool             `json:"allow_redirects,omitempty" description:"Follow redirects (at most 30); by default a 3xx response is the result."`
+	Proxies        map[string]string `json:"proxies,omitempty" description:"Proxy URL by scheme or scheme://host as Python requests takes them, e.g. {\"https\": \"http://proxy:3128\"}; unmatched requests use the executor host's HTTP_PROXY, HTTPS_PROXY and NO_PROXY."`
 	// Verify is true, false or the path of a CA bundle, for https URLs.
-	Verify any `json:"verify,omitempty" description:"For https: verify the server certificate (true/false) or a CA bundle path."`
+	Verify any `json:"verify,omitempty" description:"For https URLs: verify the server's certificate (true, the default), do not (false), or verify it against the CA bundle at this path (a file or a directory of PEM files) on the executor host."`
 }
 
-// Result is the response as Mistral represents it. On a failed status the
-// same object is the task's error value.
+// Result is the response as Mistral represents it. On a status outside
+// 200-306 the same object is the task's error result.
 type Result struct {
-	Content  any               `json:"content" description:"The body, parsed when it is JSON, else text."`
-	Status   int               `json:"status"`
-	Headers  map[string]string `json:"headers"`
-	URL      string            `json:"url"`
-	Encoding *string           `json:"encoding"`
-	Reason   string            `json:"reason"`
-	Cookies  map[string]string `json:"cookies"`
-	Elapsed  float64           `json:"elapsed" description:"Seconds from sending the request to reading the response."`
+	Content any               `json:"content" description:"The body, parsed when it is JSON, else text."`
+	Status  int               `json:"status" description:"The status code."`
+	Headers map[string]string `json:"headers" description:"Response headers; repeated headers joined with \", \"."`
+	URL     string            `json:"url" description:"The URL of the final response (after redirects)."`
+	// History is [] unless redirects were followed. Mistral puts requests'
+	// Response objects there, which serialise to nothing useful; each
+	// entry here describes one redirect response instead.
+	History  []Redirect        `json:"history" description:"The redirect responses followed to reach this one, oldest first."`
+	Encoding *string           `json:"encoding" description:"The body's character set as Python requests guesses it from Content-Type, or null."`
+	Reason   string            `json:"reason" description:"The status's reason phrase, e.g. OK."`
+	Cookies  map[string]string `json:"cookies" description:"Cookies the final response sets."`
+	Elapsed  float64           `json:"elapsed" description:"Seconds from sending the request to receiving the response's headers."`
 }
 
-func runHTTP(ctx sdk.Context, in Input) (Result, error) {
-	return do(ctx, in, nil)
+// Redirect is one response of a redirect chain.
+type Redirect struct {
+	Status  int               `json:"status"`
+	URL     string            `json:"url"`
+	Headers map[string]string `json:"headers"`
+	Reason  string            `json:"reason"`
 }
 
-func runMistralHTTP(ctx sdk.Context, in Input) (Result, error) {
+// client runs requests under one configuration.
+type client struct {
+	cfg Config
+}
+
+func (c *client) runHTTP(ctx sdk.Context, in Input) (Result, error) {
+	return c.do(ctx, "std.http", in, nil)
+}
+
+// runMistralHTTP sends the headers that let the callee report back, as
+// Mistral's std.mistral_http does; they replace headers of the same name
+// in the input. Mistral also sends Mistral-Workflow-Name, which the plugin
+// protocol's execution context does not carry (yet): it is left out, as
+// Python requests leaves out a header whose value is None.
+func (c *client) runMistralHTTP(ctx sdk.Context, in Input) (Result, error) {
 	e := ctx.Exec()
-	return do(ctx, in, map[string]string{
+	return c.do(ctx, "std.mistral_http", in, map[string]string{
 		"Mistral-Workflow-Execution-Id": e.WorkflowExecutionID,
 		"Mistral-Task-Id":               e.TaskExecutionID,
 		"Mistral-Action-Execution-Id":   e.ActionExecutionID,
@@ -91,47 +124,54 @@ func runMistralHTTP(ctx sdk.Context, in Input) (Result, error) {
 	})
 }
 
-func do(ctx sdk.Context, in Input, extraHeaders map[string]string) (Result, error) {
-	req, client, err := buildRequest(ctx, in)
+func (c *client) do(ctx sdk.Context, action string, in Input, extraHeaders map[string]string) (Result, error) {
+	r, err := c.prepare(ctx, action, in)
 	if err != nil {
-		return Result{}, sdk.Fatal(err)
+		return Result{}, err
 	}
+	defer r.close()
 	for k, v := range extraHeaders {
-		req.Header.Set(k, v)
+		if v != "" {
+			r.req.Header.Set(k, v)
+		}
 	}
-	ctx.Logger().Info("sending HTTP request", "method", req.Method, "url", req.URL.Redacted())
+	ctx.Logger().Info("sending HTTP request", "method", r.req.Method, "url", logURL(r.req))
 
 	start := time.Now()
-	resp, err := client.Do(req)
+	resp, err := r.client.Do(r.req)
+	if err != nil {
+		return Result{}, c.sendError(ctx, r, err)
+	}
+	defer resp.Body.Close()
+	elapsed := time.Since(start)
+
+	if resp.ContentLength > c.cfg.MaxResponseBytes {
+		return Result{}, c.tooLarge(r, strconv.FormatInt(resp.ContentLength, 10)+" bytes (Content-Length)")
+	}
+	body, err := io.ReadAll(r.readBody(resp.Body, c.cfg.MaxResponseBytes+1))
 	if err != nil {
 		if ctx.Err() != nil {
-			return Result{}, fmt.Errorf("HTTP request to %s: %w", req.URL.Redacted(), ctx.Err())
+			return Result{}, fmt.Errorf("reading the response of %s: %w", logURL(r.req), ctx.Err())
 		}
 		return Result{}, &sdk.Error{
-			Type:      "HTTPRequestFailed",
-			Message:   fmt.Sprintf("failed to send HTTP request: %v", err),
+			Type:      ErrRequestFailed,
+			Message:   fmt.Sprintf("Failed to read the HTTP response of %s: %v", logURL(r.req), err),
 			Retryable: true,
 			Err:       err,
 		}
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-	if err != nil {
-		return Result{}, sdk.Retryable(fmt.Errorf("read HTTP response from %s: %w", req.URL.Redacted(), err))
+	if int64(len(body)) > c.cfg.MaxResponseBytes {
+		return Result{}, c.tooLarge(r, "more than that")
 	}
-	if len(body) > maxBody {
-		return Result{}, sdk.NewError("HTTPResponseTooLarge",
-			fmt.Sprintf("response from %s is larger than %d bytes", req.URL.Redacted(), maxBody), nil)
-	}
-	res := toResult(resp, body, time.Since(start))
-	ctx.Logger().Info("HTTP response", "status", resp.StatusCode)
+	res := toResult(resp, body, elapsed, r.history)
+	ctx.Logger().Info("HTTP response", "status", resp.StatusCode, "bytes", len(body))
 
 	// Mistral: any status outside [200, 307) fails the action, with the
-	// whole response as the error value.
+	// whole response as the error result.
 	if resp.StatusCode < 200 || resp.StatusCode >= 307 {
 		return Result{}, &sdk.Error{
-			Type:      "HTTPError",
-			Message:   fmt.Sprintf("%s %s returned %s", req.Method, req.URL.Redacted(), resp.Status),
+			Type:      ErrHTTPStatus,
+			Message:   fmt.Sprintf("%s %s returned %d %s", r.req.Method, logURL(r.req), resp.StatusCode, res.Reason),
 			Data:      res,
 			Retryable: resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests,
 		}
@@ -139,184 +179,34 @@ func do(ctx sdk.Context, in Input, extraHeaders map[string]string) (Result, erro
 	return res, nil
 }
 
-// buildRequest maps Mistral's parameters onto net/http. Errors are about
-// the input and therefore not retryable.
-func buildRequest(ctx context.Context, in Input) (*http.Request, *http.Client, error) {
-	u, err := url.Parse(in.URL)
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		return nil, nil, fmt.Errorf("invalid url %q: must be an absolute http(s) URL", in.URL)
+// sendError classifies a request that got no response.
+func (c *client) sendError(ctx sdk.Context, r *prepared, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("HTTP request to %s: %w", logURL(r.req), ctx.Err())
 	}
-	if err := addParams(u, in.Params); err != nil {
-		return nil, nil, err
+	var egress *EgressError
+	if errors.As(err, &egress) {
+		return &sdk.Error{Type: ErrEgress, Message: fmt.Sprintf("HTTP request to %s refused: %v", logURL(r.req), egress), Err: err}
 	}
-	method := strings.ToUpper(in.Method)
-	if method == "" {
-		method = http.MethodGet
+	return &sdk.Error{
+		Type:      ErrRequestFailed,
+		Message:   fmt.Sprintf("Failed to send HTTP request: %v", err),
+		Retryable: true,
+		Err:       err,
 	}
-
-	var body io.Reader
-	contentType := ""
-	switch {
-	case in.Body != nil && in.JSON != nil:
-		return nil, nil, errors.New("only one of the parameters 'json' and 'body' can be passed")
-	case in.JSON != nil:
-		b, err := json.Marshal(in.JSON)
-		if err != nil {
-			return nil, nil, fmt.Errorf("encode json parameter: %w", err)
-		}
-		body, contentType = bytes.NewReader(b), "application/json"
-	case in.Body != nil:
-		switch b := in.Body.(type) {
-		case string:
-			body = strings.NewReader(b)
-		default:
-			enc, err := json.Marshal(b)
-			if err != nil {
-				return nil, nil, fmt.Errorf("encode body parameter: %w", err)
-			}
-			body = bytes.NewReader(enc)
-		}
-	}
-
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
-	if err != nil {
-		return nil, nil, fmt.Errorf("build request: %w", err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	for k, v := range in.Headers {
-		switch v := v.(type) {
-		case string:
-			req.Header.Set(k, v)
-		case nil:
-		default:
-			req.Header.Set(k, fmt.Sprint(v))
-		}
-	}
-	for k, v := range in.Cookies {
-		req.AddCookie(&http.Cookie{Name: k, Value: v})
-	}
-	if in.Auth != "" {
-		user, pass, ok := strings.Cut(in.Auth, ":")
-		if !ok {
-			return nil, nil, errors.New("auth must be user:password")
-		}
-		req.SetBasicAuth(user, pass)
-	}
-
-	client := &http.Client{}
-	if in.Timeout != nil && *in.Timeout > 0 {
-		client.Timeout = time.Duration(*in.Timeout * float64(time.Second))
-	}
-	if in.AllowRedirects == nil || !*in.AllowRedirects {
-		client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	}
-	if u.Scheme == "https" && in.Verify != nil {
-		tlsConf, err := tlsConfig(in.Verify)
-		if err != nil {
-			return nil, nil, err
-		}
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.TLSClientConfig = tlsConf
-		client.Transport = tr
-	}
-	return req, client, nil
 }
 
-func addParams(u *url.URL, params any) error {
-	switch p := params.(type) {
-	case nil:
-		return nil
-	case string:
-		if u.RawQuery != "" {
-			u.RawQuery += "&" + p
-		} else {
-			u.RawQuery = p
-		}
-		return nil
-	case map[string]any:
-		q := u.Query()
-		for k, v := range p {
-			switch v := v.(type) {
-			case []any:
-				for _, item := range v {
-					q.Add(k, scalar(item))
-				}
-			case nil:
-				// requests drops None values
-			default:
-				q.Add(k, scalar(v))
-			}
-		}
-		u.RawQuery = q.Encode()
-		return nil
-	}
-	return fmt.Errorf("params must be an object or a string, got %T", params)
+func (c *client) tooLarge(r *prepared, size string) error {
+	return sdk.NewError(ErrTooLarge, fmt.Sprintf(
+		"the response of %s is larger than the %d bytes this executor host accepts (%s): %s; fetch large content outside the workflow",
+		logURL(r.req), c.cfg.MaxResponseBytes, envMaxResponse, size), nil)
 }
 
-// scalar renders a JSON scalar as Python's str() would for requests,
-// except that booleans keep their JSON spelling.
-func scalar(v any) string {
-	switch v := v.(type) {
-	case string:
-		return v
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	}
-	return fmt.Sprint(v)
-}
-
-func tlsConfig(verify any) (*tls.Config, error) {
-	switch v := verify.(type) {
-	case bool:
-		return &tls.Config{InsecureSkipVerify: !v}, nil //nolint:gosec // the workflow asked for it, as in Mistral
-	case string:
-		pem, err := os.ReadFile(v)
-		if err != nil {
-			return nil, fmt.Errorf("verify: read CA bundle: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("verify: %s holds no PEM certificate", v)
-		}
-		return &tls.Config{RootCAs: pool}, nil
-	}
-	return nil, fmt.Errorf("verify must be a boolean or a CA bundle path, got %T", verify)
-}
-
-func toResult(resp *http.Response, body []byte, elapsed time.Duration) Result {
-	res := Result{
-		Status:  resp.StatusCode,
-		Headers: make(map[string]string, len(resp.Header)),
-		URL:     resp.Request.URL.String(),
-		Reason:  strings.TrimSpace(strings.TrimPrefix(resp.Status, strconv.Itoa(resp.StatusCode))),
-		Cookies: map[string]string{},
-		Elapsed: elapsed.Seconds(),
-	}
-	for k, v := range resp.Header {
-		res.Headers[k] = strings.Join(v, ", ")
-	}
-	for _, c := range resp.Cookies() {
-		res.Cookies[c.Name] = c.Value
-	}
-	if ct := resp.Header.Get("Content-Type"); ct != "" {
-		if mt, params, err := mime.ParseMediaType(ct); err == nil {
-			if cs, ok := params["charset"]; ok {
-				res.Encoding = &cs
-			} else if strings.HasPrefix(mt, "text/") {
-				latin1 := "ISO-8859-1" // requests' default for text/*
-				res.Encoding = &latin1
-			}
-		}
-	}
-	// Like Mistral: JSON when the body parses as JSON, whatever the
-	// Content-Type says; else the text.
-	var parsed any
-	if len(bytes.TrimSpace(body)) > 0 && json.Unmarshal(body, &parsed) == nil {
-		res.Content = parsed
-	} else {
-		res.Content = string(body)
-	}
-	return res
+// logURL is the request's URL without query or credentials: queries and
+// user info often carry tokens, and logs are read by more people than
+// workflows are.
+func logURL(req *http.Request) string {
+	u := *req.URL
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment = nil, "", false, ""
+	return u.String()
 }
