@@ -286,4 +286,6 @@ type Tx interface {
 	// DeleteCronTrigger deletes a trigger by id or name.
 	DeleteCronTrigger(identifier string) error
 
+	EnvironmentTx
+	WorkbookTx
 }

@@ -51,6 +51,8 @@ func Run(t *testing.T, open Open) {
 		{"TimerClaimsAreDisjoint", testTimerClaimsDisjoint},
 		{"CronTriggers", testCronTriggers},
 		{"ListCronTriggers", testListCronTriggers},
+		{"Environments", testEnvironments},
+		{"Workbooks", testWorkbooks},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, open(t)) })
