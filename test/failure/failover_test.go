@@ -5,6 +5,7 @@ package failure
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -167,7 +168,7 @@ func checkOutput(t *testing.T, what, output string, want map[string]any) bool {
 	}
 	ok := len(got) == len(want)
 	for k, v := range want {
-		if got[k] != v {
+		if !reflect.DeepEqual(got[k], v) {
 			ok = false
 		}
 	}

@@ -33,6 +33,12 @@ const DefaultTarget = "default"
 // redelivers. Executors extend it with InProgress while an action runs.
 const AckWait = 30 * time.Second
 
+// ResultAckWait is AckWait for the engines' results. It is what a result
+// pulled by an engine that then died waits before another engine gets
+// it, so it is short: applying a result takes milliseconds, and one
+// delivered twice is applied once.
+const ResultAckWait = 10 * time.Second
+
 var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 // Options says how to reach NATS.
@@ -476,7 +482,7 @@ func (c *Conn) ConsumeResults(ctx context.Context, maxInFlight int, h Handler) (
 		Durable:       "engine",
 		FilterSubject: c.ResultSubject(),
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       AckWait,
+		AckWait:       ResultAckWait,
 		MaxAckPending: maxInFlight * 4,
 		MaxDeliver:    -1,
 	})
