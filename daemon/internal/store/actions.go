@@ -5,12 +5,12 @@ import (
 	"fmt"
 )
 
-const actionCols = "id, task_execution_id, execution_id, name, state, state_info, input, output, attempt, item_index, replaced, created_at, updated_at"
+const actionCols = "id, task_execution_id, execution_id, name, description, spec, state, state_info, input, output, attempt, item_index, replaced, created_at, updated_at"
 
 func scanActionExecution(s scanner) (*ActionExecution, error) {
 	var a ActionExecution
 	var task sql.NullString
-	if err := s.Scan(&a.ID, &task, &a.ExecutionID, &a.Name, &a.State, &a.StateInfo, &a.Input, &a.Output, &a.Attempt,
+	if err := s.Scan(&a.ID, &task, &a.ExecutionID, &a.Name, &a.Description, &a.Spec, &a.State, &a.StateInfo, &a.Input, &a.Output, &a.Attempt,
 		&a.ItemIndex, &a.Replaced, timeDest{&a.CreatedAt}, timeDest{&a.UpdatedAt}); err != nil {
 		return nil, err
 	}
@@ -26,8 +26,8 @@ func (t *sqlTx) CreateActionExecution(a *ActionExecution) error {
 	}
 	stampCreate(&a.CreatedAt, &a.UpdatedAt)
 	return t.insert(fmt.Sprintf("action execution %q", a.ID), fmt.Sprintf("task execution %q", a.TaskExecutionID),
-		"INSERT INTO action_executions ("+actionCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		a.ID, nullString(a.TaskExecutionID), a.ExecutionID, a.Name, a.State, a.StateInfo,
+		"INSERT INTO action_executions ("+actionCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		a.ID, nullString(a.TaskExecutionID), a.ExecutionID, a.Name, a.Description, bytesArg(a.Spec), a.State, a.StateInfo,
 		bytesArg(a.Input), bytesArg(a.Output), a.Attempt, a.ItemIndex, a.Replaced, t.d.timeArg(a.CreatedAt), t.d.timeArg(a.UpdatedAt))
 }
 
@@ -54,7 +54,7 @@ func (t *sqlTx) GetActionExecution(id string) (*ActionExecution, error) {
 var actionTable = &table{
 	name: "action_executions",
 	what: "action execution",
-	cols: []string{"id", "task_execution_id", "execution_id", "name", "state", "state_info", "input", "output",
+	cols: []string{"id", "task_execution_id", "execution_id", "name", "description", "spec", "state", "state_info", "input", "output",
 		"attempt", "item_index", "replaced", "created_at", "updated_at"},
 	sortable: map[string]string{
 		"id": "id", "name": "name", "state": "state", "created_at": "created_at", "updated_at": "updated_at",

@@ -236,6 +236,8 @@ type Tx interface {
 	ListAllTaskExecutions(o ListOpts) ([]*TaskExecution, error)
 
 	CreateActionExecution(a *ActionExecution) error
+	// DeleteActionExecution deletes one action execution.
+	DeleteActionExecution(id string) error
 	UpdateActionExecution(a *ActionExecution) error
 	GetActionExecution(id string) (*ActionExecution, error)
 	// ListActionExecutions pages through action executions, as Mistral's

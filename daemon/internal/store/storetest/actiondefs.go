@@ -79,3 +79,32 @@ func testActionDefs(t *testing.T, s store.Store) {
 		return nil
 	})
 }
+
+// testActionRuns covers an action run without a workflow: its description
+// and ad-hoc chain come back as written, and it can be deleted.
+func testActionRuns(t *testing.T, s store.Store) {
+	plain := &store.ActionExecution{Name: "std.echo", State: store.StateRunning, Input: []byte(`{"output":1}`)}
+	adhoc := &store.ActionExecution{Name: "greet", Description: "hello run", Spec: []byte(`[{"name":"greet","base":"std.echo"}]`),
+		State: store.StateRunning, Input: []byte(`{"name":"x"}`)}
+	tx(t, s, func(tx store.Tx) error {
+		for _, a := range []*store.ActionExecution{plain, adhoc} {
+			wantErr(t, "create "+a.Name, tx.CreateActionExecution(a), nil)
+		}
+		return nil
+	})
+	tx(t, s, func(tx store.Tx) error {
+		for _, want := range []*store.ActionExecution{plain, adhoc} {
+			got, err := tx.GetActionExecution(want.ID)
+			wantErr(t, "get "+want.Name, err, nil)
+			equal(t, want.Name+" description", got.Description, want.Description)
+			equal(t, want.Name+" spec", string(got.Spec), string(want.Spec))
+		}
+		wantErr(t, "delete", tx.DeleteActionExecution(adhoc.ID), nil)
+		wantErr(t, "delete again", tx.DeleteActionExecution(adhoc.ID), store.ErrNotFound)
+		_, err := tx.GetActionExecution(adhoc.ID)
+		wantErr(t, "get deleted", err, store.ErrNotFound)
+		_, err = tx.GetActionExecution(plain.ID)
+		wantErr(t, "the other stays", err, nil)
+		return nil
+	})
+}

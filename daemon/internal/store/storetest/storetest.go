@@ -31,6 +31,7 @@ func Run(t *testing.T, open Open) {
 		{"WorkflowDefs", testWorkflowDefs},
 		{"WorkflowDefNamespaces", testWorkflowDefNamespaces},
 		{"ActionDefs", testActionDefs},
+		{"ActionRuns", testActionRuns},
 		{"Executions", testExecutions},
 		{"TaskExecutions", testTaskExecutions},
 		{"ActionExecutions", testActionExecutions},

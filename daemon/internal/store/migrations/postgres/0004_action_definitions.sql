@@ -16,3 +16,4 @@ CREATE TABLE action_definitions (
 CREATE INDEX action_definitions_created_at ON action_definitions (created_at);
 
 ALTER TABLE action_executions ADD COLUMN description TEXT NOT NULL DEFAULT '';
+ALTER TABLE action_executions ADD COLUMN spec TEXT;

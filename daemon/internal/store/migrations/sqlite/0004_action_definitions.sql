@@ -22,3 +22,7 @@ CREATE INDEX action_definitions_created_at ON action_definitions (created_at);
 -- An action run through POST /v2/action_executions keeps the description
 -- its caller gave, as Mistral does.
 ALTER TABLE action_executions ADD COLUMN description TEXT NOT NULL DEFAULT '';
+-- A run of an ad-hoc action keeps the chain of ad-hoc actions it expanded
+-- (JSON; NULL for any other action): their outputs reshape its result
+-- when it comes back, whatever happened to the definitions meanwhile.
+ALTER TABLE action_executions ADD COLUMN spec TEXT;
