@@ -30,9 +30,9 @@ type ActionExecutionRecord struct {
 // output and params, and with tags null.
 type ActionExecutionItem struct {
 	ID                string   `json:"id"`
-	WorkflowName      string   `json:"workflow_name"`
+	WorkflowName      *string  `json:"workflow_name"`
 	WorkflowNamespace string   `json:"workflow_namespace"`
-	TaskName          string   `json:"task_name"`
+	TaskName          *string  `json:"task_name"`
 	TaskExecutionID   *string  `json:"task_execution_id"`
 	State             string   `json:"state"`
 	StateInfo         *string  `json:"state_info"`
@@ -138,6 +138,7 @@ func toActionExecutionItem(r ActionExecutionRecord) ActionExecutionItem {
 		State:           a.State,
 		StateInfo:       optional(a.StateInfo),
 		Name:            a.Name,
+		Description:     a.Description,
 		ProjectID:       defaultProject,
 		Accepted:        terminal(a.State),
 		Input:           jsonText(a.Input, "{}"),
@@ -145,7 +146,7 @@ func toActionExecutionItem(r ActionExecutionRecord) ActionExecutionItem {
 		UpdatedAt:       wireTime(a.UpdatedAt),
 	}
 	if r.Task != nil {
-		x.TaskName, x.WorkflowName = r.Task.Name, r.Task.WorkflowName
+		x.TaskName, x.WorkflowName = &r.Task.Name, &r.Task.WorkflowName
 	}
 	return x
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -26,21 +27,22 @@ type ActionExecutions interface {
 }
 
 // ActionExecution is an action execution in Mistral's shape; input and
-// output are JSON-encoded strings, as Mistral sends them.
+// output are JSON-encoded strings, as Mistral sends them (output null
+// while it runs). An action run without a workflow has no workflow and
+// task names (null).
 type ActionExecution struct {
 	ID                string   `json:"id"`
 	Name              string   `json:"name"`
-	WorkflowName      string   `json:"workflow_name"`
+	WorkflowName      *string  `json:"workflow_name"`
 	WorkflowNamespace string   `json:"workflow_namespace"`
-	TaskName          string   `json:"task_name"`
+	TaskName          *string  `json:"task_name"`
 	TaskExecutionID   *string  `json:"task_execution_id"`
 	State             string   `json:"state"`
 	StateInfo         *string  `json:"state_info"`
 	Tags              []string `json:"tags"`
 	Accepted          bool     `json:"accepted"`
 	Input             string   `json:"input"`
-	Output            string   `json:"output"`
-	Params            string   `json:"params"`
+	Output            *string  `json:"output"`
 	Description       string   `json:"description"`
 	ProjectID         string   `json:"project_id"`
 	CreatedAt         *string  `json:"created_at"`
@@ -135,17 +137,182 @@ func toActionExecution(a *store.ActionExecution, t *store.TaskExecution) ActionE
 		TaskExecutionID: optional(a.TaskExecutionID),
 		State:           a.State,
 		StateInfo:       optional(a.StateInfo),
-		Tags:            []string{},
 		Accepted:        terminal(a.State),
 		Input:           jsonText(a.Input, "{}"),
-		Output:          jsonText(a.Output, "{}"),
-		Params:          "{}",
+		Output:          actionOutputText(a),
+		Description:     a.Description,
 		ProjectID:       defaultProject,
 		CreatedAt:       wireTime(a.CreatedAt),
 		UpdatedAt:       wireTime(a.UpdatedAt),
 	}
 	if t != nil {
-		x.TaskName, x.WorkflowName = t.Name, t.WorkflowName
+		x.TaskName, x.WorkflowName = &t.Name, &t.WorkflowName
 	}
 	return x
+}
+
+// actionOutputText is an action execution's output as Mistral sends it:
+// null until it has one.
+func actionOutputText(a *store.ActionExecution) *string {
+	if len(a.Output) == 0 {
+		return nil
+	}
+	s := jsonText(a.Output, "{}")
+	return &s
+}
+
+// ActionRunner is implemented by a Backend that runs actions without a
+// workflow, as Mistral's POST /v2/action_executions does. It is optional,
+// like Catalog.
+type ActionRunner interface {
+	// RunAction runs an action and answers its action execution: finished
+	// when the call waited for the result, RUNNING otherwise, and with no
+	// id when it was not saved (Mistral keeps no record of it). An unknown
+	// action, input that does not fit it and run_sync with an async action
+	// are BadRequest errors.
+	RunAction(ctx context.Context, r RunActionRequest) (*store.ActionExecution, error)
+}
+
+// RunActionRequest is POST /v2/action_executions decoded: params run_sync,
+// save_result, target and timeout become fields.
+type RunActionRequest struct {
+	Name, Description string
+	Input             map[string]any
+	// RunSync waits for the result; SaveResult keeps the action execution.
+	// Neither means: wait, then forget it (unless the action is async,
+	// which is then answered RUNNING and kept), as in Mistral.
+	RunSync, SaveResult bool
+	Target              string  // executor pool; "" is the default one
+	Timeout             float64 // seconds; 0 is none
+}
+
+// RunActionBody is the body of POST /v2/action_executions.
+type RunActionBody struct {
+	_                 struct{}        `additionalProperties:"true"`
+	Name              string          `json:"name,omitempty" doc:"The action to run: built-in, plugin or ad-hoc."`
+	Input             json.RawMessage `json:"input,omitempty" doc:"Action input: a JSON object, or a string holding one."`
+	Params            json.RawMessage `json:"params,omitempty" doc:"run_sync, save_result (booleans), target (executor pool), timeout (seconds): a JSON object, or a string holding one."`
+	Description       string          `json:"description,omitempty"`
+	WorkflowNamespace string          `json:"workflow_namespace,omitempty" doc:"Namespace of an ad-hoc action; only the default (empty) is supported."`
+}
+
+// RanActionExecution is the answer of POST /v2/action_executions, in
+// Mistral's shape: without task_name, and with id, project_id, accepted
+// and the times null for a run that was not saved.
+type RanActionExecution struct {
+	ID                *string  `json:"id"`
+	WorkflowName      *string  `json:"workflow_name"`
+	WorkflowNamespace string   `json:"workflow_namespace"`
+	TaskExecutionID   *string  `json:"task_execution_id"`
+	State             string   `json:"state"`
+	StateInfo         *string  `json:"state_info"`
+	Tags              []string `json:"tags"`
+	Name              string   `json:"name"`
+	Description       *string  `json:"description"`
+	ProjectID         *string  `json:"project_id"`
+	Accepted          *bool    `json:"accepted"`
+	Input             string   `json:"input"`
+	Output            *string  `json:"output"`
+	CreatedAt         *string  `json:"created_at"`
+	UpdatedAt         *string  `json:"updated_at"`
+}
+
+type runActionInput struct {
+	Body RunActionBody
+}
+
+type ranActionOutput struct{ Body RanActionExecution }
+
+// runRequest decodes the body of POST /v2/action_executions.
+func runRequest(b *RunActionBody) (RunActionRequest, error) {
+	r := RunActionRequest{Name: strings.TrimSpace(b.Name), Description: b.Description}
+	if r.Name == "" {
+		return r, badRequest("name is required: the action to run, e.g. std.echo")
+	}
+	if err := defaultNamespaceOnly(b.WorkflowNamespace); err != nil {
+		return r, err
+	}
+	var err error
+	if r.Input, err = decodeObject("input", b.Input); err != nil {
+		return r, err
+	}
+	params, err := decodeObject("params", b.Params)
+	if err != nil {
+		return r, err
+	}
+	for _, f := range []struct {
+		key string
+		dst *bool
+	}{{"run_sync", &r.RunSync}, {"save_result", &r.SaveResult}} {
+		switch v := params[f.key].(type) {
+		case nil:
+		case bool:
+			*f.dst = v
+		default:
+			return r, badRequest("params.%s must be true or false, not %s", f.key, jsonKind(v))
+		}
+	}
+	switch v := params["target"].(type) {
+	case nil:
+	case string:
+		r.Target = v
+	default:
+		return r, badRequest("params.target must be the name of an executor pool, not %s", jsonKind(v))
+	}
+	switch v := params["timeout"].(type) {
+	case nil:
+	case int64:
+		r.Timeout = float64(v)
+	case float64:
+		r.Timeout = v
+	default:
+		return r, badRequest("params.timeout must be a number of seconds, not %s", jsonKind(v))
+	}
+	if r.Timeout < 0 {
+		return r, badRequest("params.timeout must be a positive number of seconds, got %v", r.Timeout)
+	}
+	return r, nil
+}
+
+func toRanActionExecution(a *store.ActionExecution) RanActionExecution {
+	x := RanActionExecution{
+		State: a.State, StateInfo: optional(a.StateInfo), Name: a.Name,
+		Input: jsonText(a.Input, "{}"), Output: actionOutputText(a),
+	}
+	if a.ID == "" { // not saved
+		x.Description = optional(a.Description)
+		return x
+	}
+	accepted, project := terminal(a.State), defaultProject
+	x.ID, x.Description, x.ProjectID, x.Accepted = &a.ID, &a.Description, &project, &accepted
+	x.CreatedAt, x.UpdatedAt = wireTime(a.CreatedAt), wireTime(a.UpdatedAt)
+	return x
+}
+
+func (s *server) registerActionRuns(hapi huma.API) {
+	x, ok := s.b.(ActionRunner)
+	if !ok {
+		return
+	}
+	huma.Register(hapi, huma.Operation{
+		OperationID:   "runAction",
+		Method:        http.MethodPost,
+		Path:          "/v2/action_executions",
+		Summary:       "Run an action without a workflow",
+		Description:   "Runs a built-in, plugin or ad-hoc action, as Mistral does. By default the call waits for the result and keeps no record (the answer has no id); params.save_result keeps the action execution and answers it RUNNING at once; params.run_sync waits (with save_result: and keeps it). An async action is answered RUNNING; run_sync with one is 400. A run still going after its timeout (or a minute) is answered RUNNING and kept.",
+		Tags:          []string{"Action executions"},
+		DefaultStatus: http.StatusCreated,
+		MaxBodyBytes:  s.maxBody,
+		Errors:        []int{http.StatusBadRequest, http.StatusRequestEntityTooLarge},
+	}, func(ctx context.Context, in *runActionInput) (*ranActionOutput, error) {
+		r, err := runRequest(&in.Body)
+		if err != nil {
+			return nil, err
+		}
+		a, err := x.RunAction(ctx, r)
+		if err != nil {
+			return nil, s.fail("running action "+r.Name, err)
+		}
+		return &ranActionOutput{Body: toRanActionExecution(a)}, nil
+	})
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -23,23 +22,12 @@ type actionGetSlashInput struct {
 }
 
 // registerActionGet serves GET /v2/actions/{name}/ and
-// /v2/actions/{name}/{namespace} when the Backend is a Catalog.
+// /v2/actions/{name}/{namespace} when the Backend is a Catalog or stores
+// ad-hoc actions.
 func (s *server) registerActionGet(hapi huma.API) {
-	c, ok := s.b.(Catalog)
-	if !ok {
+	_, catalog := s.b.(Catalog)
+	if _, adhoc := s.b.(AdhocActions); !catalog && !adhoc {
 		return
-	}
-	get := func(ctx context.Context, name string) (*actionOutput, error) {
-		specs, err := c.Actions(ctx)
-		if err != nil {
-			return nil, s.fail("reading an action", err)
-		}
-		for _, a := range specs {
-			if a.Name == name {
-				return &actionOutput{Body: toAction(a)}, nil
-			}
-		}
-		return nil, huma.Error404NotFound(fmt.Sprintf("no executor host serves an action named %q", name))
 	}
 	huma.Register(hapi, huma.Operation{
 		OperationID: "getActionDefaultNamespace",
@@ -50,7 +38,7 @@ func (s *server) registerActionGet(hapi huma.API) {
 		Tags:        []string{"Actions"},
 		Errors:      []int{http.StatusNotFound},
 	}, func(ctx context.Context, in *actionGetSlashInput) (*actionOutput, error) {
-		return get(ctx, in.Name)
+		return s.findAction(ctx, in.Name)
 	})
 	huma.Register(hapi, huma.Operation{
 		OperationID: "getActionInNamespace",
@@ -64,6 +52,6 @@ func (s *server) registerActionGet(hapi huma.API) {
 		if err := defaultNamespaceOnly(in.Namespace); err != nil {
 			return nil, err
 		}
-		return get(ctx, in.Name)
+		return s.findAction(ctx, in.Name)
 	})
 }

@@ -129,6 +129,8 @@ func New(b Backend, log hclog.Logger, opts Options) http.Handler {
 	s.registerTaskUpdate(hapi)
 	s.registerActionGet(hapi)
 	s.registerActionExecutionList(hapi)
+	s.registerAdhocActions(hapi)
+	s.registerActionRuns(hapi)
 	s.registerKeystone(hapi)
 
 	if opts.Metrics != nil {

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"sort"
 	"strings"
@@ -61,16 +60,17 @@ type Action struct {
 	// Input lists the parameters as Mistral does: `url, method="GET"`;
 	// required ones bare, optional ones with their default.
 	Input       string          `json:"input"`
-	Description string          `json:"description"`
+	Description *string         `json:"description"`
 	Tags        []string        `json:"tags"`
 	Definition  string          `json:"definition"`
 	Scope       *string         `json:"scope"`
 	ProjectID   *string         `json:"project_id"`
-	CreatedAt   string          `json:"created_at"`
-	UpdatedAt   string          `json:"updated_at"`
+	CreatedAt   *string         `json:"created_at"`
+	UpdatedAt   *string         `json:"updated_at"`
 	Namespace   string          `json:"namespace"`
 	InputSchema json.RawMessage `json:"input_schema,omitempty"`
-	Plugin      string          `json:"plugin"`
+	// Plugin serves the action; ad-hoc actions have none.
+	Plugin string `json:"plugin,omitempty"`
 }
 
 // ActionList is GET /v2/actions.
@@ -90,13 +90,44 @@ type actionGetInput struct {
 	Name string `path:"name" doc:"action name"`
 }
 
-// registerCatalog serves /v2/plugins and /v2/actions when the Backend is a
-// Catalog.
+// registerCatalog serves /v2/plugins when the Backend is a Catalog, and
+// GET /v2/actions when it is a Catalog or stores ad-hoc actions.
 func (s *server) registerCatalog(hapi huma.API) {
 	c, ok := s.b.(Catalog)
-	if !ok {
+	if _, adhoc := s.b.(AdhocActions); !ok && !adhoc {
 		return
 	}
+	if ok {
+		s.registerPlugins(hapi, c)
+	}
+	huma.Register(hapi, huma.Operation{
+		OperationID: "listActions",
+		Method:      http.MethodGet,
+		Path:        "/v2/actions",
+		Summary:     "List every action: those the executor hosts serve, then the ad-hoc ones",
+		Description: "Built-in, plugin and ad-hoc actions in Mistral's shape, by name; input lists the parameters as Mistral does, input_schema gives their JSON Schema.",
+		Tags:        []string{"Actions"},
+	}, func(ctx context.Context, _ *struct{}) (*actionListOutput, error) {
+		list, err := s.listActions(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &actionListOutput{Body: ActionList{Actions: list}}, nil
+	})
+	huma.Register(hapi, huma.Operation{
+		OperationID: "getAction",
+		Method:      http.MethodGet,
+		Path:        "/v2/actions/{name}",
+		Summary:     "Show one action",
+		Description: "An action the executor hosts serve, or an ad-hoc action by name or id.",
+		Tags:        []string{"Actions"},
+		Errors:      []int{http.StatusNotFound},
+	}, func(ctx context.Context, in *actionGetInput) (*actionOutput, error) {
+		return s.findAction(ctx, in.Name)
+	})
+}
+
+func (s *server) registerPlugins(hapi huma.API, c Catalog) {
 	huma.Register(hapi, huma.Operation{
 		OperationID: "listPlugins",
 		Method:      http.MethodGet,
@@ -114,50 +145,13 @@ func (s *server) registerCatalog(hapi huma.API) {
 		}
 		return &pluginListOutput{Body: PluginList{Plugins: ps}}, nil
 	})
-	huma.Register(hapi, huma.Operation{
-		OperationID: "listActions",
-		Method:      http.MethodGet,
-		Path:        "/v2/actions",
-		Summary:     "List every action the executor hosts serve",
-		Description: "Built-in and plugin actions in Mistral's shape; input lists the parameters as Mistral does, input_schema gives their JSON Schema.",
-		Tags:        []string{"Actions"},
-	}, func(ctx context.Context, _ *struct{}) (*actionListOutput, error) {
-		specs, err := c.Actions(ctx)
-		if err != nil {
-			return nil, s.fail("listing actions", err)
-		}
-		out := ActionList{Actions: make([]Action, 0, len(specs))}
-		for _, a := range specs {
-			out.Actions = append(out.Actions, toAction(a))
-		}
-		sort.Slice(out.Actions, func(i, j int) bool { return out.Actions[i].Name < out.Actions[j].Name })
-		return &actionListOutput{Body: out}, nil
-	})
-	huma.Register(hapi, huma.Operation{
-		OperationID: "getAction",
-		Method:      http.MethodGet,
-		Path:        "/v2/actions/{name}",
-		Summary:     "Show one action",
-		Tags:        []string{"Actions"},
-		Errors:      []int{http.StatusNotFound},
-	}, func(ctx context.Context, in *actionGetInput) (*actionOutput, error) {
-		specs, err := c.Actions(ctx)
-		if err != nil {
-			return nil, s.fail("reading an action", err)
-		}
-		for _, a := range specs {
-			if a.Name == in.Name {
-				return &actionOutput{Body: toAction(a)}, nil
-			}
-		}
-		return nil, huma.Error404NotFound(fmt.Sprintf("no executor host serves an action named %q", in.Name))
-	})
 }
 
 func toAction(a ActionSpec) Action {
+	empty := ""
 	return Action{
-		ID: a.Name, Name: a.Name, Input: MistralInput(a.InputSchema), Description: a.Description,
-		InputSchema: a.InputSchema, Plugin: a.Plugin,
+		ID: a.Name, Name: a.Name, Input: MistralInput(a.InputSchema), Description: &a.Description,
+		CreatedAt: &empty, UpdatedAt: &empty, InputSchema: a.InputSchema, Plugin: a.Plugin,
 	}
 }
 

@@ -77,5 +77,6 @@ func (e *Engine) CompleteActionExecution(ctx context.Context, id, state string, 
 		return conflictf("action execution %s got its result from elsewhere first", id)
 	}
 	e.wake()
+	actionDone(id)
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -166,7 +165,7 @@ func (e *Engine) startExecutionOf(tx store.Tx, r api.StartRequest, parent *paren
 	if err != nil {
 		return nil, nil, badf("params: %v", err)
 	}
-	if err := e.checkActions(spec); err != nil {
+	if err := e.checkActions(tx, spec); err != nil {
 		return nil, nil, err
 	}
 	inJSON, err := json.Marshal(input)
@@ -213,44 +212,23 @@ func (e *Engine) startExecutionOf(tx store.Tx, r api.StartRequest, parent *paren
 // checkInput rejects input names the workflow does not declare and
 // required input that is missing, then fills in the defaults.
 func checkInput(spec *lang.Workflow, input map[string]any) (map[string]any, error) {
-	declared := map[string]bool{}
-	var missing []string
-	out := make(map[string]any, len(spec.Input))
-	for _, p := range spec.Input {
-		declared[p.Name] = true
-		if v, ok := input[p.Name]; ok {
-			out[p.Name] = v
-		} else if p.HasDefault {
-			out[p.Name] = p.Default
-		} else {
-			missing = append(missing, p.Name)
-		}
-	}
-	var unexpected []string
-	for k := range input {
-		if !declared[k] {
-			unexpected = append(unexpected, k)
-		}
-	}
-	sort.Strings(unexpected)
-	switch {
-	case len(unexpected) > 0:
-		return nil, badf("workflow %q does not take input %s (it takes: %s)", spec.Name, quoteAll(unexpected), orNone(paramNames(spec.Input)))
-	case len(missing) > 0:
-		return nil, badf("workflow %q needs input %s", spec.Name, quoteAll(missing))
-	}
-	return out, nil
+	return checkParams(fmt.Sprintf("workflow %q", spec.Name), spec.Input, input)
 }
 
 // checkActions makes sure every action the workflow names is one some
 // executor host serves (or served: its requests then wait for a host), so
 // that a typo is an answer to the request, not a failed execution later.
-func (e *Engine) checkActions(spec *lang.Workflow) error {
+func (e *Engine) checkActions(tx store.Tx, spec *lang.Workflow) error {
 	for _, t := range spec.Tasks {
 		if t.Workflow != "" || t.Action == "" || expr.HasExpr(t.Action) || expr.HasExpr(t.Target) {
 			continue
 		}
 		if _, _, ok := e.route(t.Target, t.Action); !ok {
+			if adhoc, err := isAdhoc(tx, t.Action); err != nil {
+				return err
+			} else if adhoc {
+				continue // an ad-hoc action (adhoc.go)
+			}
 			return badf("workflow %q, task %q: unknown action %q: no executor host on target %q has ever served it", spec.Name, t.Name, t.Action, targetOr(t.Target))
 		}
 	}

@@ -59,19 +59,8 @@ func (e *Engine) Actions(context.Context) ([]api.ActionSpec, error) {
 // inputSchema finds the input schema of action as served on target; nil
 // when no host describes it (an older host, or a plugin without schemas).
 func (e *Engine) inputSchema(target, action string) json.RawMessage {
-	for _, h := range e.reg.Hosts() {
-		if h.Target != target {
-			continue
-		}
-		for _, p := range h.Plugins {
-			for _, s := range p.Specs {
-				if s.Name == action && len(s.Input) > 0 {
-					return s.Input
-				}
-			}
-		}
-	}
-	return nil
+	s, _ := e.actionSpec(target, action)
+	return s.Input
 }
 
 // checkActionInput checks a task's action input against the action's JSON
@@ -111,6 +100,14 @@ func (e *Engine) checkActionInput(st *controller.State, a controller.RunAction) 
 // additionalProperties, enum, items); other keywords are not checked. The
 // error names the task, the action and the field as a JSON pointer.
 func CheckInput(task, action string, schema json.RawMessage, input map[string]any) error {
+	if err := checkSchema(action, schema, input); err != nil {
+		return fmt.Errorf("task %q: %w", task, err)
+	}
+	return nil
+}
+
+// checkSchema is CheckInput for an action run without a task.
+func checkSchema(action string, schema json.RawMessage, input map[string]any) error {
 	var s map[string]any
 	if err := json.Unmarshal(schema, &s); err != nil {
 		return nil // a schema we cannot read checks nothing; the plugin still checks its input
@@ -121,14 +118,14 @@ func CheckInput(task, action string, schema json.RawMessage, input map[string]an
 	if input != nil {
 		b, err := json.Marshal(input)
 		if err != nil {
-			return fmt.Errorf("task %q: input of action %s cannot be encoded as JSON: %w", task, action, err)
+			return fmt.Errorf("input of action %s cannot be encoded as JSON: %w", action, err)
 		}
 		if err := json.Unmarshal(b, &in); err != nil {
-			return fmt.Errorf("task %q: input of action %s: %w", task, action, err)
+			return fmt.Errorf("input of action %s: %w", action, err)
 		}
 	}
 	if msg := validate(s, in, ""); msg != "" {
-		return fmt.Errorf("task %q: input of action %s does not fit its schema: %s", task, action, msg)
+		return fmt.Errorf("input of action %s does not fit its schema: %s", action, msg)
 	}
 	return nil
 }

@@ -153,7 +153,7 @@ func (e *Engine) CreateCronTrigger(ctx context.Context, r api.CronTriggerRequest
 			return badf("workflow_input: %v", err)
 		}
 		// What every tick would refuse is refused now, not once a minute.
-		if err := e.checkActions(spec); err != nil {
+		if err := e.checkActions(tx, spec); err != nil {
 			return badf("%s: %v", field, err)
 		}
 		c.WorkflowName, c.WorkflowID = def.Name, def.ID

@@ -238,6 +238,7 @@ func (e *Engine) handleResult(msg jetstream.Msg) {
 	_ = msg.Ack()
 	e.countResult(applied, begin)
 	e.wake()
+	actionDone(res.ActionExecutionID)
 }
 
 // countResult records one result handled since begin.
@@ -295,6 +296,7 @@ func (e *Engine) applyResult(ctx context.Context, res *transport.ActionResult) (
 				return nil
 			}
 		}
+		output, aerr := adhocResult(ae, output, aerr)
 		ae.State = store.StateSuccess
 		result := output
 		if aerr != nil {
@@ -546,6 +548,9 @@ func (e *Engine) persist(tx store.Tx, ex *store.Execution, st *controller.State,
 func (e *Engine) resolve(tx store.Tx, ex *store.Execution, st *controller.State, d *controller.Decision) error {
 	var started []controller.RunWorkflow
 	for {
+		if err := e.resolveAdhoc(tx, st, d); err != nil {
+			return err
+		}
 		if err := e.rejectBadInput(st, d); err != nil {
 			return err
 		}
@@ -618,11 +623,15 @@ func (e *Engine) dispatch(tx store.Tx, ex *store.Execution, a controller.RunActi
 	if err != nil {
 		return fmt.Errorf("action input of task execution %s: %w", a.TaskID, err)
 	}
-	if err := tx.CreateActionExecution(&store.ActionExecution{
+	row := &store.ActionExecution{
 		ID: a.ActionExecutionID, TaskExecutionID: a.TaskID, ExecutionID: ex.ID,
 		Name: a.Action, State: store.StateRunning, Input: input, Attempt: 1, ItemIndex: a.Index,
 		CreatedAt: now, UpdatedAt: now,
-	}); err != nil {
+	}
+	if a.Adhoc != nil { // the action as the task named it (adhoc.go)
+		row.Name, row.Input, row.Spec = a.Adhoc.Name, a.Adhoc.Input, a.Adhoc.Spec
+	}
+	if err := tx.CreateActionExecution(row); err != nil {
 		return err
 	}
 	// Counted when written: a transaction that rolls back (an error,

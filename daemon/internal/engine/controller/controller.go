@@ -157,6 +157,18 @@ type RunAction struct {
 	Timeout float64
 	// Index is the with-items item the action runs for.
 	Index int
+	// Adhoc is set by the runtime when Action named an ad-hoc action it
+	// expanded: Action and Input then hold the base action and its input.
+	Adhoc *AdhocRun
+}
+
+// AdhocRun is what the runtime keeps of an ad-hoc action it expanded: the
+// action execution records the action as the task named it, with its
+// input, and the chain whose outputs reshape the result.
+type AdhocRun struct {
+	Name  string
+	Input []byte // JSON object
+	Spec  []byte // JSON of the chain
 }
 
 // Timer asks the runtime to call OnTimer(TaskID, Kind) After seconds
