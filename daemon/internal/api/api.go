@@ -129,6 +129,7 @@ func New(b Backend, log hclog.Logger, opts Options) http.Handler {
 	s.registerTaskUpdate(hapi)
 	s.registerActionGet(hapi)
 	s.registerActionExecutionList(hapi)
+	s.registerEvents(hapi)
 	s.registerAdhocActions(hapi)
 	s.registerActionRuns(hapi)
 	s.registerKeystone(hapi)

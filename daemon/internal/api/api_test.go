@@ -514,6 +514,7 @@ func TestServiceEndpoints(t *testing.T) {
 		"GET /healthz", "POST /v2/workflows", "GET /v2/workflows", "GET /v2/workflows/{identifier}",
 		"POST /v2/executions", "GET /v2/executions", "GET /v2/executions/{id}", "GET /v2/executions/{id}/tasks",
 		"POST /v2/workflows/validate", "POST /v2/workbooks/validate", "POST /v2/actions/validate",
+		"GET /v2/executions/{id}/events",
 		"GET /v3", "POST /v3/auth/tokens",
 	}
 	n := 0
