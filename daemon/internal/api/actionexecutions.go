@@ -96,9 +96,9 @@ func (s *server) registerActionExecutions(hapi huma.API) {
 		Method:      http.MethodPut,
 		Path:        "/v2/action_executions/{id}",
 		Summary:     "Complete an async action",
-		Description: "Gives a running (async) action execution its result, as Mistral does: state SUCCESS with output as the result, or ERROR with output as the error. The task and its workflow then go on.",
+		Description: "Gives a running (async) action execution its result, as Mistral does: state SUCCESS with output as the result, or ERROR with output as the error. The task and its workflow then go on. The answer has Mistral's shape for it: without task_name.",
 		Tags:        []string{"Action executions"},
-	}, func(ctx context.Context, in *updateActionExecutionInput) (*actionExecutionOutput, error) {
+	}, func(ctx context.Context, in *updateActionExecutionInput) (*ranActionOutput, error) {
 		output, err := looseJSON(in.Body.Output)
 		if err != nil {
 			return nil, huma.Error400BadRequest(fmt.Sprintf("output: %v", err))
@@ -106,7 +106,11 @@ func (s *server) registerActionExecutions(hapi huma.API) {
 		if err := x.CompleteActionExecution(ctx, in.ID, in.Body.State, output); err != nil {
 			return nil, s.fail("completing action execution "+in.ID, err)
 		}
-		return get(ctx, in.ID)
+		a, t, err := x.GetActionExecution(ctx, in.ID)
+		if err != nil {
+			return nil, s.fail("reading action execution "+in.ID, err)
+		}
+		return &ranActionOutput{Body: toRanActionExecution(a, t)}, nil
 	})
 }
 
@@ -274,10 +278,15 @@ func runRequest(b *RunActionBody) (RunActionRequest, error) {
 	return r, nil
 }
 
-func toRanActionExecution(a *store.ActionExecution) RanActionExecution {
+// toRanActionExecution renders the answer of POST or PUT
+// /v2/action_executions; t is the action's task, nil without a workflow.
+func toRanActionExecution(a *store.ActionExecution, t *store.TaskExecution) RanActionExecution {
 	x := RanActionExecution{
-		State: a.State, StateInfo: optional(a.StateInfo), Name: a.Name,
+		State: a.State, StateInfo: optional(a.StateInfo), Name: a.Name, TaskExecutionID: optional(a.TaskExecutionID),
 		Input: jsonText(a.Input, "{}"), Output: actionOutputText(a),
+	}
+	if t != nil {
+		x.WorkflowName = &t.WorkflowName
 	}
 	if a.ID == "" { // not saved
 		x.Description = optional(a.Description)
@@ -313,6 +322,6 @@ func (s *server) registerActionRuns(hapi huma.API) {
 		if err != nil {
 			return nil, s.fail("running action "+r.Name, err)
 		}
-		return &ranActionOutput{Body: toRanActionExecution(a)}, nil
+		return &ranActionOutput{Body: toRanActionExecution(a, nil)}, nil
 	})
 }

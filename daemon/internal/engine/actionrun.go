@@ -65,7 +65,7 @@ func (e *Engine) RunAction(ctx context.Context, r api.RunActionRequest) (*store.
 			return err
 		}
 		if r.RunSync && run.async {
-			return badf("action %s is asynchronous (its result comes later through PUT /v2/action_executions/{id}): it cannot run with run_sync", r.Name)
+			return badf("Action does not support synchronous execution: %s is asynchronous (its result comes later through PUT /v2/action_executions/{id}), so run_sync cannot wait for it", r.Name)
 		}
 		wait = r.RunSync || (!r.SaveResult && !run.async)
 		ae.Input, ae.Spec = run.recorded, run.spec
