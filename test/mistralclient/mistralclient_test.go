@@ -78,9 +78,10 @@ func freePort(t *testing.T) int {
 	}
 }
 
-// start runs the embedded daemon with its own data directory and waits
-// until it answers /healthz; the test's cleanup stops it with SIGTERM.
-func start(t *testing.T) *server {
+// start runs the embedded daemon with its own data directory and any
+// extra flags, and waits until it answers /healthz; the test's cleanup
+// stops it with SIGTERM.
+func start(t *testing.T, extra ...string) *server {
 	t.Helper()
 	dir := t.TempDir()
 	plugins := filepath.Join(dir, "plugins") // none: std.* actions are builtin
@@ -89,8 +90,8 @@ func start(t *testing.T) *server {
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	s := &server{url: "http://" + addr}
-	s.cmd = exec.Command(sirocco, "server", "--listen", addr, "--data-dir", filepath.Join(dir, "data"),
-		"--plugin-dir", plugins, "--log-level", "warn", "--shutdown-grace", "1s")
+	s.cmd = exec.Command(sirocco, append([]string{"server", "--listen", addr, "--data-dir", filepath.Join(dir, "data"),
+		"--plugin-dir", plugins, "--log-level", "warn", "--shutdown-grace", "1s"}, extra...)...)
 	s.cmd.Stdout, s.cmd.Stderr = &s.log, &s.log
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := s.cmd.Start(); err != nil {

@@ -35,6 +35,8 @@ type options struct {
 	output string
 	// pollMax caps the --wait polling interval; tests shorten it.
 	pollMax time.Duration
+	// conn is the token and TLS trust of the server (security.go).
+	conn client.Options
 }
 
 // NewRoot builds the `sirocco` root command with the client commands and
@@ -62,6 +64,7 @@ func NewRoot(serverCmd, executorCmd *cobra.Command) *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&o.url, "url", url, "Sirocco server URL (env SIROCCO_URL)")
 	root.PersistentFlags().StringVarP(&o.output, "output", "o", "table", "output format: table or json")
+	addConnFlags(root.PersistentFlags(), &o.conn)
 
 	root.AddCommand(workflowCmd(o), executionCmd(o), taskCmd(o), pluginCmd(o))
 	root.AddCommand(validateCmd(o))
@@ -75,7 +78,7 @@ func NewRoot(serverCmd, executorCmd *cobra.Command) *cobra.Command {
 }
 
 func (o *options) client() (*client.Client, error) {
-	return client.New(o.url, nil)
+	return client.NewWithOptions(o.url, o.conn)
 }
 
 // printJSON writes v indented, for --output json.

@@ -22,8 +22,9 @@ import (
 
 // Client talks to one Sirocco server.
 type Client struct {
-	base *url.URL
-	http *http.Client
+	base  *url.URL
+	http  *http.Client
+	token string // sent by authorize; see NewWithOptions
 }
 
 // New returns a client of the server at baseURL (e.g.
@@ -80,6 +81,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		req.Header.Set("Content-Type", ctype)
 	}
 	req.Header.Set("Accept", "application/json")
+	c.authorize(req)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("cannot reach the Sirocco server: %w", err)

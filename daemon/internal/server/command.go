@@ -39,6 +39,9 @@ what this process runs.`,
 			if err := CheckRoles(cfg.Roles); err != nil {
 				return err
 			}
+			if err := cfg.LoadTokens(); err != nil {
+				return err
+			}
 			cfg.Logger = newLogger(logLevel)
 			cmd.SilenceUsage = true
 			return runUntilSignal(cfg)
@@ -46,6 +49,7 @@ what this process runs.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&cfg.Listen, "listen", "127.0.0.1:8989", "address of the HTTP API")
+	addSecurityFlags(f, &cfg.Security)
 	f.StringVar(&cfg.DataDir, "data-dir", "./sirocco-data", "directory for the SQLite database, embedded NATS storage and plugins/")
 	f.StringVar(&cfg.PublicURL, "public-url", "", "base URL at which clients and async actions reach the API (default: http:// and the --listen address)")
 	f.StringSliceVar(&cfg.PluginDirs, "plugin-dir", nil, "directories searched for sirocco-plugin-* binaries (default: DATA_DIR/plugins and the directory of the sirocco binary)")

@@ -64,6 +64,8 @@ type Config struct {
 	// NATSReplicas is the JetStream replica count of every stream and
 	// bucket (never lowered below what a stream already has); 0 means 1.
 	NATSReplicas int
+	// Security is the API's TLS and tokens (security.go).
+	Security
 }
 
 func (c *Config) has(role string) bool {
@@ -134,15 +136,16 @@ func Run(ctx context.Context, cfg Config) error {
 	// The API's listener opens first: its address is the base of the
 	// callback URLs the engine gives async actions.
 	var ln net.Listener
+	scheme := "http"
 	if cfg.has(RoleAPI) {
-		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
-			return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+		if ln, scheme, err = cfg.Security.listen(cfg.Listen, log); err != nil {
+			return err
 		}
 		defer ln.Close()
 	}
 	publicURL := cfg.PublicURL
 	if publicURL == "" && ln != nil {
-		publicURL = "http://" + ln.Addr().String()
+		publicURL = scheme + "://" + ln.Addr().String()
 	}
 
 	promReg := metrics.NewRegistry()
@@ -217,11 +220,12 @@ func Run(ctx context.Context, cfg Config) error {
 	apiAddr := ""
 	if cfg.has(RoleAPI) {
 		srv := &http.Server{
-			Handler:           api.New(apiBackend{eng, ready}, log, api.Options{Version: cfg.Version, Metrics: metrics.Handler(promReg)}),
+			Handler:           api.New(apiBackend{eng, ready}, log, api.Options{Version: cfg.Version, Metrics: metrics.Handler(promReg), Auth: cfg.Tokens}),
 			ReadHeaderTimeout: 10 * time.Second,
 		}
 		g.Add(func() error {
-			log.Info("API listening", "address", "http://"+ln.Addr().String(), "docs", "http://"+ln.Addr().String()+"/docs")
+			log.Info("API listening", "address", scheme+"://"+ln.Addr().String(), "docs", scheme+"://"+ln.Addr().String()+"/docs",
+				"tokens", cfg.Tokens.Len())
 			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 				return err
 			}
