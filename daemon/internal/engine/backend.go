@@ -158,12 +158,15 @@ func (e *Engine) startExecutionOf(tx store.Tx, r api.StartRequest, parent *paren
 	if err != nil {
 		return nil, nil, badf("input: %v", err)
 	}
-	if input, err = checkInput(spec, input); err != nil {
-		return nil, nil, err
-	}
 	params, err := normalizeObject(r.Params)
 	if err != nil {
 		return nil, nil, badf("params: %v", err)
+	}
+	if parent != nil {
+		childParams(spec, input, params)
+	}
+	if input, err = checkInput(spec, input); err != nil {
+		return nil, nil, err
 	}
 	if err := e.checkActions(tx, spec); err != nil {
 		return nil, nil, err
@@ -207,6 +210,23 @@ func (e *Engine) startExecutionOf(tx store.Tx, r api.StartRequest, parent *paren
 		return nil, nil, err
 	}
 	return ex, spec, nil
+}
+
+// childParams moves what a task gives its sub-workflow but the workflow
+// does not declare as input into the sub-workflow's params, as Mistral's
+// WorkflowAction does: that is how a task names the task_name of a
+// reverse sub-workflow.
+func childParams(spec *lang.Workflow, input, params map[string]any) {
+	declared := make(map[string]bool, len(spec.Input))
+	for _, p := range spec.Input {
+		declared[p.Name] = true
+	}
+	for k, v := range input {
+		if !declared[k] {
+			params[k] = v
+			delete(input, k)
+		}
+	}
 }
 
 // checkInput rejects input names the workflow does not declare and

@@ -231,8 +231,9 @@ func (e *Engine) handleResult(msg jetstream.Msg) {
 	begin := time.Now()
 	applied, err := e.applyResult(ctx, &res)
 	if err != nil {
-		e.log.Error("applying result failed; it will be redelivered", "action_execution_id", res.ActionExecutionID, "error", err)
-		_ = msg.NakWithDelay(time.Second)
+		delay := redeliveryDelay(msg)
+		e.log.Error("applying result failed; it will be redelivered", "action_execution_id", res.ActionExecutionID, "in", delay, "error", err)
+		_ = msg.NakWithDelay(delay)
 		return
 	}
 	_ = msg.Ack()
@@ -366,6 +367,7 @@ type taskBookkeeping struct {
 	EndState          string                 `json:"end_state,omitempty"`
 	EndInfo           string                 `json:"end_info,omitempty"`
 	ChildID           string                 `json:"child_id,omitempty"`
+	Epoch             int                    `json:"epoch,omitempty"`
 }
 
 func bookkeepingOf(t *controller.Task) taskBookkeeping {
@@ -373,7 +375,7 @@ func bookkeepingOf(t *controller.Task) taskBookkeeping {
 		ActionExecutionID: t.ActionExecutionID, Next: t.Next, ErrorHandled: t.ErrorHandled,
 		ActionFailed: t.ActionFailed, Runs: t.Runs, FailedRuns: t.FailedRuns, Items: t.Items,
 		RetryNo: t.RetryNo, WaitBeforeDone: t.WaitBeforeDone, WaitAfterDone: t.WaitAfterDone,
-		EndState: t.EndState, EndInfo: t.EndInfo, ChildID: t.ChildID,
+		EndState: t.EndState, EndInfo: t.EndInfo, ChildID: t.ChildID, Epoch: t.Epoch,
 	}
 }
 
@@ -381,6 +383,7 @@ func (b taskBookkeeping) apply(t *controller.Task) {
 	t.ActionExecutionID, t.Next, t.ErrorHandled, t.ActionFailed = b.ActionExecutionID, b.Next, b.ErrorHandled, b.ActionFailed
 	t.Runs, t.FailedRuns, t.Items, t.RetryNo = b.Runs, b.FailedRuns, b.Items, b.RetryNo
 	t.WaitBeforeDone, t.WaitAfterDone, t.EndState, t.EndInfo, t.ChildID = b.WaitBeforeDone, b.WaitAfterDone, b.EndState, b.EndInfo, b.ChildID
+	t.Epoch = b.Epoch
 }
 
 // load builds the controller's view of an execution. Numbers are decoded
@@ -850,3 +853,18 @@ func (d *definitionError) Unwrap() error    { return d.err }
 func (d *definitionError) BadRequest() bool { return true }
 
 func joinNames(names []string) string { return strings.Join(names, ", ") }
+
+// redeliveryDelay backs off a result that failed to apply: 1 s, doubling
+// with each delivery up to a minute, so a database that is down is
+// retried soon and a result that can never apply (a damaged row) does not
+// spin; it stays in the stream, and the log says why, until it applies.
+func redeliveryDelay(msg jetstream.Msg) time.Duration {
+	n := uint64(1)
+	if md, err := msg.Metadata(); err == nil && md.NumDelivered > 0 {
+		n = md.NumDelivered
+	}
+	if n > 7 {
+		return time.Minute
+	}
+	return time.Second << (n - 1)
+}

@@ -24,12 +24,13 @@ const (
 type taskTimerPayload struct {
 	TaskID string `json:"task_id"`
 	Kind   string `json:"kind"`
+	Epoch  int    `json:"epoch,omitempty"`
 }
 
 // addTaskTimer writes a task's timer. A timer whose key exists already
 // (the decision was made before, then retried) is kept.
 func (e *Engine) addTaskTimer(tx store.Tx, ex *store.Execution, t controller.Timer, now time.Time) error {
-	payload, err := json.Marshal(taskTimerPayload{TaskID: t.TaskID, Kind: t.Kind})
+	payload, err := json.Marshal(taskTimerPayload{TaskID: t.TaskID, Kind: t.Kind, Epoch: t.Epoch})
 	if err != nil {
 		return err
 	}
@@ -56,7 +57,7 @@ func (e *Engine) fireTaskTimer(f *firing, tx store.Tx, t *store.Timer) error {
 		p.Kind = controller.TimerTimeout
 	}
 	return e.onExecution(f, tx, t.Ref, func(st *controller.State) (*controller.Decision, error) {
-		return e.ctrl.OnTimer(st, p.TaskID, p.Kind)
+		return e.ctrl.OnTimer(st, p.TaskID, p.Kind, p.Epoch)
 	})
 }
 
@@ -247,4 +248,3 @@ func (e *Engine) cascade(tx store.Tx, st *controller.State, state string) error 
 	}
 	return nil
 }
-

@@ -29,6 +29,12 @@ func (e *Engine) RerunTask(ctx context.Context, id string, u api.TaskUpdate) (ap
 		if u.Name != "" && u.Name != task.Name {
 			return badf("Task name does not match.")
 		}
+		// Parents are locked before their children everywhere (a stop
+		// or pause cascades down), so the ancestors of a sub-workflow
+		// are locked first, from the root down.
+		if err := lockAncestors(tx, task.ExecutionID); err != nil {
+			return err
+		}
 		ex, err := tx.GetExecution(task.ExecutionID, true)
 		if err != nil {
 			return err
@@ -94,6 +100,32 @@ func (e *Engine) rerunParents(tx store.Tx, child *store.Execution) error {
 			return err
 		}
 		child = parent
+	}
+	return nil
+}
+
+// lockAncestors locks the executions above execution id, root first.
+func lockAncestors(tx store.Tx, id string) error {
+	var chain []string
+	for {
+		ex, err := tx.GetExecution(id, false)
+		if err != nil {
+			return err
+		}
+		if ex.TaskExecutionID == "" {
+			break
+		}
+		task, err := tx.GetTaskExecution(ex.TaskExecutionID)
+		if err != nil {
+			return err
+		}
+		id = task.ExecutionID
+		chain = append(chain, id)
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		if _, err := tx.GetExecution(chain[i], true); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -99,6 +99,8 @@ type Task struct {
 	EndInfo  string
 	// ChildID is the execution of the sub-workflow a workflow task runs.
 	ChildID string
+	// Epoch counts the reruns of the task (see Timer.Epoch).
+	Epoch int
 
 	dirty bool
 }
@@ -178,6 +180,9 @@ type Timer struct {
 	TaskID string
 	Kind   string
 	After  float64
+	// Epoch is the task's rerun count when the timer was set: a timer of
+	// an earlier run finds another epoch and does nothing.
+	Epoch int
 }
 
 // Timer kinds.
@@ -554,7 +559,9 @@ func (c *Controller) followTransitions(s *State, d *Decision, t *Task, spec *lan
 	if state == Success && !add(onSuccess, false) {
 		return
 	}
-	if !add(onComplete, false) {
+	// A cancelled task leads nowhere, not even on-complete
+	// (_find_next_tasks).
+	if state != Cancelled && !add(onComplete, false) {
 		return
 	}
 	t.Processed = true
@@ -675,7 +682,8 @@ func (c *Controller) start(s *State, d *Decision, t *Task, spec *lang.Task) {
 // addTimer asks for a durable timer of the task.
 func (c *Controller) addTimer(d *Decision, t *Task, kind string, after float64) {
 	d.Timers = append(d.Timers, Timer{
-		Key: fmt.Sprintf("%s/%s/%d", kind, t.ID, t.RetryNo), TaskID: t.ID, Kind: kind, After: after,
+		Key:    fmt.Sprintf("%s/%s/%d/%d", kind, t.ID, t.Epoch, t.RetryNo),
+		TaskID: t.ID, Kind: kind, After: after, Epoch: t.Epoch,
 	})
 }
 
@@ -839,6 +847,7 @@ func (c *Controller) checkCompletion(s *State, d *Decision) {
 		return
 	}
 	unhandled := false
+	var cancelled []string
 	for _, t := range s.Tasks {
 		if !completed(t.State) {
 			return
@@ -846,6 +855,20 @@ func (c *Controller) checkCompletion(s *State, d *Decision) {
 		if t.State == Error && !t.ErrorHandled {
 			unhandled = true
 		}
+		if t.State == Cancelled {
+			cancelled = append(cancelled, t.Name)
+		}
+	}
+	if len(cancelled) > 0 {
+		// check_and_complete: a cancelled task cancels the workflow,
+		// with _build_cancel_info_message's text as state info and
+		// output.
+		sort.Strings(cancelled)
+		msg := "Cancelled tasks: " + strings.Join(cancelled, ", ")
+		s.Exec.State, s.Exec.StateInfo = Cancelled, msg
+		s.Exec.Output = map[string]any{"result": msg}
+		d.ExecChange = true
+		return
 	}
 	if unhandled {
 		c.failWithOutput(s, d, failureMsg(s))

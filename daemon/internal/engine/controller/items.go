@@ -57,6 +57,12 @@ func (c *Controller) moreItems(s *State, d *Decision, t *Task, spec *lang.Task, 
 		// Mistral merges them (merge_dicts(item, ctx)).
 		data := s.baseData()
 		for name, l := range lists {
+			if i >= len(l) {
+				// The lists are evaluated again for each batch, as in
+				// Mistral; one that shrank cannot serve the items left.
+				c.forceFail(s, d, t, runMsg(s, spec, fmt.Sprintf("with-items of task %q: the list %s now has %d items, fewer than the %d the task started with", spec.Name, name, len(l), it.Count)))
+				return
+			}
 			data[name] = l[i]
 		}
 		for k, v := range t.InContext {

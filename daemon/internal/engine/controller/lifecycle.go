@@ -113,6 +113,7 @@ func (c *Controller) Rerun(s *State, taskID string, reset bool) (*Decision, erro
 	t.State, t.StateInfo, t.Processed = Running, "", false
 	t.Next, t.ErrorHandled, t.ActionFailed = nil, false, false
 	t.RetryNo, t.WaitBeforeDone, t.WaitAfterDone = 0, false, false
+	t.Epoch++
 	c.resetRuns(d, t, !reset)
 	if reset && t.Items != nil {
 		t.Items = nil

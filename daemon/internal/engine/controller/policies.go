@@ -152,16 +152,26 @@ func (c *Controller) resetRuns(d *Decision, t *Task, failedOnly bool) {
 // retry's delay runs the task's action again; the end of a wait-after
 // completes the task; a timeout fails a task that has not completed. A
 // timer that finds its task moved on does nothing.
-func (c *Controller) OnTimer(s *State, taskID, kind string) (*Decision, error) {
+func (c *Controller) OnTimer(s *State, taskID, kind string, epoch int) (*Decision, error) {
 	d := newDecision()
 	t, spec, err := s.taskAndSpec(taskID)
 	if err != nil {
 		return nil, err
 	}
+	if epoch != t.Epoch {
+		return d, nil // a timer of a run before a rerun
+	}
 	switch kind {
 	case TimerWaitBefore, TimerRetry:
 		if t.State != RunningDelayed {
 			return d, nil
+		}
+		if kind == TimerRetry && spec.Join != 0 {
+			// A join retried waits for its inbound tasks again
+			// (Mistral sets it WAITING and refreshes it after the delay).
+			t.State, t.StateInfo, t.Processed = Waiting, "Task is waiting.", false
+			c.touch(d, t)
+			break
 		}
 		t.State, t.StateInfo = Running, ""
 		t.Processed = false
@@ -177,7 +187,9 @@ func (c *Controller) OnTimer(s *State, taskID, kind string) (*Decision, error) {
 		// policies; wait-after is done.
 		c.finishTask(s, d, t, spec, state, info, t.Result)
 	case TimerTimeout:
-		if completed(t.State) || t.State == Idle {
+		// Mistral's _fail_task_if_incomplete: whatever the task waits
+		// for, even a pause-before, it fails once the timeout is over.
+		if completed(t.State) {
 			return d, nil
 		}
 		env := c.env(s, t, s.dataFor(t))
@@ -200,7 +212,11 @@ func (c *Controller) OnTimer(s *State, taskID, kind string) (*Decision, error) {
 // TimedOut fails a task whose timeout policy ran out, with Mistral's
 // message. A task that already ended is left alone.
 func (c *Controller) TimedOut(s *State, taskID string) (*Decision, error) {
-	return c.OnTimer(s, taskID, TimerTimeout)
+	t := s.task(taskID)
+	if t == nil {
+		return nil, fmt.Errorf("task execution %s is not part of execution %s", taskID, s.Exec.ID)
+	}
+	return c.OnTimer(s, taskID, TimerTimeout, t.Epoch)
 }
 
 // fmtSecs writes a delay the way Mistral's messages show it (Python's str

@@ -162,7 +162,7 @@ func (s *sim) loop() {
 			}
 			s.timers = s.timers[1:]
 			st := s.states[x.exec]
-			d, err := s.c.OnTimer(st, x.tm.TaskID, x.tm.Kind)
+			d, err := s.c.OnTimer(st, x.tm.TaskID, x.tm.Kind, x.tm.Epoch)
 			s.apply(st, d, err)
 		default:
 			return
@@ -659,7 +659,7 @@ wf:
 	if err != nil || len(d.Timers) != 1 || len(d.Actions) != 1 {
 		t.Fatalf("start: %v, timers %v, actions %v", err, d.Timers, d.Actions)
 	}
-	d, err = s.c.OnTimer(st, d.Timers[0].TaskID, TimerTimeout)
+	d, err = s.c.OnTimer(st, d.Timers[0].TaskID, TimerTimeout, d.Timers[0].Epoch)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -712,5 +712,98 @@ wf:
 	}
 	if _, err := s.c.Rerun(st, st.Tasks[0].ID, true); err == nil {
 		t.Error("a task in SUCCESS was rerun")
+	}
+}
+
+// A cancelled task leads nowhere, not even on-complete, and cancels the
+// workflow (check_and_complete), as a sub-workflow cancelled on its own
+// does to its parent.
+func TestCancelledTaskCancelsTheWorkflow(t *testing.T) {
+	s := newSim(t, `
+version: '2.0'
+parent:
+  tasks:
+    t:
+      workflow: child
+      on-complete: after
+    after:
+      action: std.noop
+child:
+  tasks:
+    c:
+      action: std.noop
+`)
+	st := &State{Spec: s.doc["parent"], Exec: &Execution{ID: "root", Name: "parent"}}
+	d, err := s.c.Start(st)
+	if err != nil || len(d.Workflows) != 1 {
+		t.Fatalf("start: %v, workflows %v", err, d.Workflows)
+	}
+	d, err = s.c.OnChildDone(st, d.Workflows[0].TaskID, d.Workflows[0].ID, Cancelled, "stopped", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Actions) != 0 || st.Exec.State != Cancelled || st.Exec.StateInfo != "Cancelled tasks: t" {
+		t.Fatalf("actions %v, execution %s %q", d.Actions, st.Exec.State, st.Exec.StateInfo)
+	}
+}
+
+// A timer set before a rerun finds another epoch and does nothing.
+func TestTimerOfAnEarlierRunIgnored(t *testing.T) {
+	s := newSim(t, `
+version: '2.0'
+wf:
+  tasks:
+    t:
+      action: std.fail
+      timeout: 30
+`)
+	st := &State{Spec: s.doc["wf"], Exec: &Execution{ID: "root", Name: "wf"}}
+	d, err := s.c.Start(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := d.Timers[0]
+	if _, err := s.c.OnActionResult(st, old.TaskID, nil, &ActionError{Type: "ActionException", Message: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	d, err = s.c.Rerun(st, old.TaskID, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Timers) != 1 || d.Timers[0].Key == old.Key {
+		t.Fatalf("the rerun's timeout %v has the key of the first run's %q", d.Timers, old.Key)
+	}
+	if _, err := s.c.OnTimer(st, old.TaskID, TimerTimeout, old.Epoch); err != nil {
+		t.Fatal(err)
+	}
+	if tk := st.Tasks[0]; tk.State != Running {
+		t.Fatalf("the first run's timeout changed the rerun task: %s %q", tk.State, tk.StateInfo)
+	}
+}
+
+// A join that can never fire, with a retry, waits again after each delay
+// and fails for good once the retries are spent, as in Mistral.
+func TestRetriedJoinWaitsAgain(t *testing.T) {
+	s := newSim(t, `
+version: '2.0'
+wf:
+  tasks:
+    a:
+      action: std.fail
+      on-success: j
+    b:
+      action: std.noop
+      on-success: j
+    j:
+      join: all
+      action: std.noop
+      retry: count=2 delay=1
+`)
+	st := s.start("wf", nil, nil)
+	if st.Exec.State != Error || s.runs["j"] != 0 {
+		t.Fatalf("execution %s, join ran its action %d times", st.Exec.State, s.runs["j"])
+	}
+	if got := strings.Join(s.timerLog, " "); got != "j:retry:1 j:retry:1" {
+		t.Fatalf("timers %q", got)
 	}
 }
