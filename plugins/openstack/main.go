@@ -1,6 +1,7 @@
-// Command sirocco-plugin-openstack will serve Mistral's OpenStack actions
-// (nova.*, glance.*, neutron.*, cinder.*, keystone.*) to a Sirocco executor
-// host. For now it describes itself through openstack.info.
+// Command sirocco-plugin-openstack serves Mistral's OpenStack actions
+// (nova.*, glance.*, neutron.*, cinder.*, keystone.*, heat.*, swift.*,
+// under the names mistral-extra gives them) to a Sirocco executor host,
+// through gophercloud. The actions are the rows of actions.yaml.
 package main
 
 import "github.com/sirocco-wf/sirocco/sdk"
