@@ -25,8 +25,10 @@ func (t *sqlTx) AddOutbox(msgs ...*OutboxMsg) error {
 
 // ListOutbox returns up to limit messages (all when limit <= 0) in the order
 // they were added. On PostgreSQL the rows are locked until the transaction
-// ends and rows another transaction holds are skipped, so two engines that
-// relay at the same time do not pick the same messages.
+// ends and rows another transaction holds are skipped. The engine's relay
+// reads in a short transaction of its own and publishes after it, so two
+// relays may send the same rows: JetStream's message ids drop the copy, and
+// a cancel sent twice changes nothing.
 func (t *sqlTx) ListOutbox(limit int) ([]*OutboxMsg, error) {
 	q := "SELECT seq, subject, msg_id, payload FROM outbox ORDER BY seq"
 	if limit > 0 {
