@@ -134,6 +134,8 @@ func New(b Backend, log hclog.Logger, opts Options) http.Handler {
 	s.registerActionRuns(hapi)
 	s.registerKeystone(hapi)
 
+	addExamples(hapi.OpenAPI())
+
 	if opts.Metrics != nil {
 		mux.Handle("GET /metrics", opts.Metrics)
 	}
