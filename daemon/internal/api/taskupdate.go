@@ -13,11 +13,12 @@ type TaskUpdater interface {
 	RerunTask(ctx context.Context, id string, u TaskUpdate) (TaskRecord, error)
 }
 
-// TaskUpdate is the body of PUT /v2/tasks/{id}. Mistral only reruns: state
-// must be RUNNING; reset false (rerun only the failed items) is for
-// with-items tasks; name and workflow_name, when given, must match.
+// TaskUpdate is the body of PUT /v2/tasks/{id}. State RUNNING reruns the
+// failed task, as in Mistral; reset false (rerun only the failed items) is
+// for with-items tasks. State SKIPPED skips it (later Mistral's on-skip).
+// Name and workflow_name, when given, must match.
 type TaskUpdate struct {
-	State        string         `json:"state" enum:"RUNNING" doc:"RUNNING: rerun the task, which must be in ERROR."`
+	State        string         `json:"state" enum:"RUNNING,SKIPPED" doc:"RUNNING reruns the task, SKIPPED skips it; it must be in ERROR."`
 	Reset        *bool          `json:"reset,omitempty" doc:"Run every item again (true, the default) or only the failed ones of a with-items task (false)."`
 	Env          map[string]any `json:"env,omitempty" doc:"Variables merged into the execution's environment before the rerun."`
 	Name         string         `json:"name,omitempty" doc:"The task's name; refused when it does not match."`
@@ -39,9 +40,10 @@ func (s *server) registerTaskUpdate(hapi huma.API) {
 		OperationID: "rerunTask",
 		Method:      http.MethodPut,
 		Path:        "/v2/tasks/{id}",
-		Summary:     "Rerun a failed task",
+		Summary:     "Rerun or skip a failed task",
 		Description: "Runs a task in ERROR again, and its workflow execution with it, as Mistral's task-rerun does. " +
-			"With reset false a with-items task runs only the items that failed.",
+			"With reset false a with-items task runs only the items that failed. " +
+			"State SKIPPED skips the task instead: it publishes publish-on-skip and the workflow follows its on-skip transitions.",
 		Tags:   []string{"Tasks"},
 		Errors: []int{http.StatusBadRequest, http.StatusNotFound, http.StatusConflict},
 	}, func(ctx context.Context, in *updateTaskInput) (*taskOutput, error) {

@@ -15,10 +15,11 @@ var _ api.TaskUpdater = (*Engine)(nil)
 // RerunTask runs a failed task again, as Mistral's PUT /v2/tasks/{id}:
 // the execution (and, for a sub-workflow, its parents) runs again, and
 // the task's action (or only its failed items, without reset) runs anew,
-// in one transaction.
+// in one transaction. With state SKIPPED it skips the failed task instead:
+// the workflow goes on from its on-skip transitions.
 func (e *Engine) RerunTask(ctx context.Context, id string, u api.TaskUpdate) (api.TaskRecord, error) {
-	if u.State != store.StateRunning {
-		return api.TaskRecord{}, badf("Invalid task state. Only updating task to rerun is supported.")
+	if u.State != store.StateRunning && u.State != controller.Skipped {
+		return api.TaskRecord{}, badf("Invalid task state %q: a task can be rerun (RUNNING) or skipped (SKIPPED).", u.State)
 	}
 	reset := u.Reset == nil || *u.Reset
 	err := e.store.InTx(ctx, func(tx store.Tx) error {
@@ -53,7 +54,12 @@ func (e *Engine) RerunTask(ctx context.Context, id string, u api.TaskUpdate) (ap
 				return err
 			}
 		}
-		d, err := e.ctrl.Rerun(st, id, reset)
+		var d *controller.Decision
+		if u.State == controller.Skipped {
+			d, err = e.ctrl.Skip(st, id)
+		} else {
+			d, err = e.ctrl.Rerun(st, id, reset)
+		}
 		var cannot *controller.ErrCannotRerun
 		if errors.As(err, &cannot) {
 			return badf("%s", cannot.Reason)

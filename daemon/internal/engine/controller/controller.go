@@ -372,34 +372,8 @@ func actionErrorText(action, actionExID string, aerr *ActionError) string {
 func (c *Controller) finishTask(s *State, d *Decision, t *Task, spec *lang.Task, state, info string, result any) {
 	t.State, t.StateInfo, t.Result = state, info, result
 	c.touch(d, t)
-	branch, global := publishFor(spec, state)
-	if len(branch) > 0 || len(global) > 0 {
-		// Both scopes are evaluated in the same context, before the
-		// task's own published variables exist (data_flow.publish_variables).
-		env := c.env(s, t, s.dataFor(t))
-		if len(branch) > 0 {
-			v, err := expr.EvalData(branch, env)
-			if err != nil {
-				c.forceFail(s, d, t, handleMsg(s, t, spec, err))
-				return
-			}
-			if m, ok := v.(map[string]any); ok {
-				t.Published = m
-			}
-		}
-		if len(global) > 0 {
-			v, err := expr.EvalData(global, env)
-			if err != nil {
-				c.forceFail(s, d, t, handleMsg(s, t, spec, err))
-				return
-			}
-			// After the end (a task that finished late) nothing reads
-			// them any more, and the ended execution is not written again.
-			if m, ok := v.(map[string]any); ok && (s.Exec.State == Running || s.Exec.State == Paused) {
-				s.Exec.Globals = mergeDicts(s.Exec.Globals, m)
-				d.ExecChange = true
-			}
-		}
+	if !c.publish(s, d, t, spec) {
+		return
 	}
 	if keep, err := c.flag(orDefault(spec.KeepResult, true), c.env(s, t, s.dataFor(t))); err == nil && !keep {
 		// keep-result: false drops the action's output once published.
@@ -409,6 +383,42 @@ func (c *Controller) finishTask(s *State, d *Decision, t *Task, spec *lang.Task,
 		return
 	}
 	c.proceed(s, d, t, spec)
+}
+
+// publish evaluates what the task publishes in its state, into its
+// branch and the execution's globals. A publish that fails fails the task
+// and the execution (false).
+func (c *Controller) publish(s *State, d *Decision, t *Task, spec *lang.Task) bool {
+	branch, global := publishFor(spec, t.State)
+	if len(branch) > 0 || len(global) > 0 {
+		// Both scopes are evaluated in the same context, before the
+		// task's own published variables exist (data_flow.publish_variables).
+		env := c.env(s, t, s.dataFor(t))
+		if len(branch) > 0 {
+			v, err := expr.EvalData(branch, env)
+			if err != nil {
+				c.forceFail(s, d, t, handleMsg(s, t, spec, err))
+				return false
+			}
+			if m, ok := v.(map[string]any); ok {
+				t.Published = m
+			}
+		}
+		if len(global) > 0 {
+			v, err := expr.EvalData(global, env)
+			if err != nil {
+				c.forceFail(s, d, t, handleMsg(s, t, spec, err))
+				return false
+			}
+			// After the end (a task that finished late) nothing reads
+			// them any more, and the ended execution is not written again.
+			if m, ok := v.(map[string]any); ok && (s.Exec.State == Running || s.Exec.State == Paused) {
+				s.Exec.Globals = mergeDicts(s.Exec.Globals, m)
+				d.ExecChange = true
+			}
+		}
+	}
+	return true
 }
 
 // proceed follows the transitions out of a completed task, unless the
@@ -501,6 +511,11 @@ func publishFor(spec *lang.Task, state string) (branch, global map[string]any) {
 		own, clause = spec.Publish, spec.OnSuccessPublish
 	case Error:
 		own, clause = spec.PublishOnError, spec.OnErrorPublish
+	case Skipped:
+		// A skipped task publishes publish-on-skip and its on-skip
+		// clause's publish, not on-complete's.
+		branch = mergeDicts(mergeDicts(nil, scoped(spec.OnSkipPublish).Branch), spec.PublishOnSkip)
+		return branch, mergeDicts(nil, scoped(spec.OnSkipPublish).Global)
 	default:
 		return nil, nil
 	}
@@ -559,9 +574,18 @@ func (c *Controller) followTransitions(s *State, d *Decision, t *Task, spec *lan
 	if state == Success && !add(onSuccess, false) {
 		return
 	}
+	if state == Skipped {
+		onSkip := spec.OnSkip
+		if len(onSkip) == 0 && s.Spec.TaskDefaults != nil {
+			onSkip = s.Spec.TaskDefaults.OnSkip
+		}
+		if !add(onSkip, false) {
+			return
+		}
+	}
 	// A cancelled task leads nowhere, not even on-complete
 	// (_find_next_tasks).
-	if state != Cancelled && !add(onComplete, false) {
+	if state != Cancelled && state != Skipped && !add(onComplete, false) {
 		return
 	}
 	t.Processed = true
@@ -1379,7 +1403,14 @@ func (s *State) latest(name string) *Task {
 }
 
 func completed(state string) bool {
-	return state == Success || state == Error || state == Cancelled
+	return state == Success || state == Error || state == Cancelled || state == Skipped
+}
+
+func scoped(p *lang.ScopedPublish) *lang.ScopedPublish {
+	if p == nil {
+		return &lang.ScopedPublish{}
+	}
+	return p
 }
 
 func contains(list []string, name string) bool {

@@ -124,6 +124,40 @@ func (c *Controller) Rerun(s *State, taskID string, reset bool) (*Decision, erro
 	return d, nil
 }
 
+// Skipped is a failed task that was skipped (PUT /v2/tasks/{id} with
+// state SKIPPED): it publishes publish-on-skip and follows on-skip.
+const Skipped = "SKIPPED"
+
+// Skip skips a failed task: the execution runs again, the task counts as
+// done without error, publishes publish-on-skip (and the on-skip clause's
+// publish) and follows its on-skip transitions. Mistral 15 has no skip;
+// this follows the on-skip keys later Mistral versions define.
+func (c *Controller) Skip(s *State, taskID string) (*Decision, error) {
+	t, spec, err := s.taskAndSpec(taskID)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case t.State != Error:
+		return nil, &ErrCannotRerun{"The current task execution must be in ERROR to be skipped."}
+	case s.Exec.State == Paused:
+		return nil, &ErrCannotRerun{"The execution is paused: resume it before skipping a task."}
+	}
+	d := newDecision()
+	if s.Exec.State != Running {
+		s.Exec.State, s.Exec.StateInfo, s.Exec.Output = Running, "", nil
+		d.ExecChange = true
+	}
+	t.State, t.StateInfo, t.Processed = Skipped, "", false
+	t.Next, t.ErrorHandled = nil, false
+	c.touch(d, t)
+	if c.publish(s, d, t, spec) {
+		c.proceed(s, d, t, spec)
+	}
+	c.settle(s, d)
+	return d, nil
+}
+
 // ChildRerun runs a workflow task again because its sub-workflow
 // execution childID, which failed, is being rerun: the task and this
 // execution run again and wait for the child's new end.

@@ -807,3 +807,40 @@ wf:
 		t.Fatalf("timers %q", got)
 	}
 }
+
+// Skipping a failed task runs the execution again from its on-skip
+// transitions, with what publish-on-skip publishes.
+func TestSkipFailedTask(t *testing.T) {
+	s := newSim(t, `
+version: '2.0'
+wf:
+  tasks:
+    t:
+      action: std.fail
+      publish-on-skip:
+        why: skipped
+      on-skip: after
+      on-complete: never
+    after:
+      action: std.echo output=<% $.why %>
+      publish:
+        got: <% task().result %>
+    never:
+      action: std.noop
+  output:
+    got: <% $.got %>
+`)
+	st := s.start("wf", nil, nil)
+	if st.Exec.State != Error {
+		t.Fatalf("first: %s", st.Exec.State)
+	}
+	if _, err := s.c.Skip(st, st.Tasks[1].ID); err == nil {
+		t.Fatal("a task that is not in ERROR was skipped")
+	}
+	d, err := s.c.Skip(st, st.Tasks[0].ID)
+	s.apply(st, d, err)
+	s.loop()
+	if st.Exec.State != Success || s.tasks(st) != "after=SUCCESS never=SUCCESS t=SKIPPED" || fmt.Sprint(st.Exec.Output) != "map[got:skipped]" {
+		t.Fatalf("after skip: %s %q %v", st.Exec.State, s.tasks(st), st.Exec.Output)
+	}
+}
