@@ -85,6 +85,12 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	// With-items lists of running tasks: a few hundred large fan-outs at
+	// once at most; one evicted is evaluated again.
+	lists, err := lru.New[string, map[string][]any](256)
+	if err != nil {
+		return nil, err
+	}
 	return &Engine{
 		metrics: cfg.Metrics,
 		apiURL:  strings.TrimRight(cfg.APIURL, "/"),
@@ -92,7 +98,7 @@ func New(cfg Config) (*Engine, error) {
 		conn:    cfg.Conn,
 		reg:     cfg.Registry,
 		log:     cfg.Logger,
-		ctrl:    &controller.Controller{NewID: uuid.NewString},
+		ctrl:    &controller.Controller{NewID: uuid.NewString, Lists: lists},
 		kick:    make(chan struct{}, 1),
 		specs:   specs,
 	}, nil

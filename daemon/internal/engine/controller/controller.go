@@ -238,6 +238,20 @@ func newDecision() *Decision { return &Decision{New: map[string]bool{}} }
 // pass a deterministic one.
 type Controller struct {
 	NewID func() string
+	// Lists, when set, remembers the evaluated lists of with-items tasks
+	// between their items, so that a task of 10,000 items does not
+	// evaluate its lists 10,000 times. Mistral evaluates them again for
+	// every batch; they differ only when the expression reads something
+	// that changes while the task runs (tasks(), a global), which a
+	// cache hit then does not see.
+	Lists ListCache
+}
+
+// ListCache keeps with-items lists by key; it must be safe for concurrent
+// use (the engine applies results of several executions at once).
+type ListCache interface {
+	Get(key string) (map[string][]any, bool)
+	Add(key string, lists map[string][]any) bool
 }
 
 // Start begins an execution: it evaluates the vars, then starts every task

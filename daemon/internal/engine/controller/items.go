@@ -14,6 +14,9 @@ import (
 func (c *Controller) startItems(s *State, d *Decision, t *Task, spec *lang.Task) {
 	env := c.env(s, t, s.dataFor(t))
 	lists, err := c.itemLists(spec, env)
+	if err == nil && c.Lists != nil {
+		c.Lists.Add(listKey(s, t), lists)
+	}
 	if err != nil {
 		c.forceFail(s, d, t, runMsg(s, spec, err.Error()))
 		return
@@ -77,6 +80,28 @@ func (c *Controller) moreItems(s *State, d *Decision, t *Task, spec *lang.Task, 
 		c.touch(d, t)
 		d.Actions = append(d.Actions, a)
 	}
+}
+
+// cachedItemLists are a running task's lists, evaluated when it started
+// them (see Controller.Lists) or now.
+func (c *Controller) cachedItemLists(s *State, t *Task, spec *lang.Task) (map[string][]any, error) {
+	key := listKey(s, t)
+	if c.Lists != nil {
+		if lists, ok := c.Lists.Get(key); ok {
+			return lists, nil
+		}
+	}
+	lists, err := c.itemLists(spec, c.env(s, t, s.dataFor(t)))
+	if err == nil && c.Lists != nil {
+		c.Lists.Add(key, lists)
+	}
+	return lists, err
+}
+
+// listKey names one run of a task's items: a retry or rerun evaluates the
+// lists anew.
+func listKey(s *State, t *Task) string {
+	return fmt.Sprintf("%s/%s/%d/%d", s.Exec.ID, t.ID, t.Epoch, t.RetryNo)
 }
 
 // itemLists evaluates the with-items clauses into lists by variable name.
@@ -159,7 +184,7 @@ func (c *Controller) itemDone(s *State, d *Decision, t *Task, spec *lang.Task, r
 	if len(it.Cancelled) > 0 || it.Running > 0 && it.Next >= it.Count && len(it.Redo) == 0 {
 		return
 	}
-	lists, err := c.itemLists(spec, c.env(s, t, s.dataFor(t)))
+	lists, err := c.cachedItemLists(s, t, spec)
 	if err != nil {
 		c.forceFail(s, d, t, runMsg(s, spec, err.Error()))
 		return

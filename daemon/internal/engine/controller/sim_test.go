@@ -54,7 +54,7 @@ func newSim(t *testing.T, src string) *sim {
 	}
 	n := 0
 	s := &sim{
-		t: t, c: &Controller{NewID: func() string { n++; return fmt.Sprintf("id-%d", n) }},
+		t: t, c: &Controller{NewID: func() string { n++; return fmt.Sprintf("id-%d", n) }, Lists: listCache{}},
 		doc: map[string]*lang.Workflow{}, states: map[string]*State{}, parent: map[string][2]string{},
 		results: map[string]map[int]any{}, runs: map[string]int{}, running: map[string]int{}, maxRunning: map[string]int{},
 	}
@@ -844,3 +844,10 @@ wf:
 		t.Fatalf("after skip: %s %q %v", st.Exec.State, s.tasks(st), st.Exec.Output)
 	}
 }
+
+// listCache is the with-items list cache the engine keeps in an LRU.
+type listCache map[string]map[string][]any
+
+func (c listCache) Get(key string) (map[string][]any, bool) { l, ok := c[key]; return l, ok }
+
+func (c listCache) Add(key string, lists map[string][]any) bool { c[key] = lists; return false }
