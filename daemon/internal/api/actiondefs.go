@@ -282,3 +282,85 @@ func (s *server) registerAdhocActions(hapi huma.API) {
 		return del(ctx, in.Identifier, in.Namespace)
 	})
 }
+
+type listActionsInput struct {
+	ListParams
+	Name string `query:"name" doc:"Only the action of this name."`
+}
+
+// actionSortKeys are the fields GET /v2/actions may be sorted by.
+var actionSortKeys = keySet("name", "id", "created_at", "updated_at", "description", "input", "scope")
+
+// pageActions sorts, filters and pages the action list in memory, as
+// Mistral does with its action providers' answers; the marker is an
+// action's name.
+func pageActions(list []Action, in *listActionsInput) (*actionListOutput, error) {
+	o, err := in.listOpts(actionSortKeys)
+	if err != nil {
+		return nil, err
+	}
+	if in.Name != "" {
+		kept := list[:0]
+		for _, a := range list {
+			if a.Name == in.Name {
+				kept = append(kept, a)
+			}
+		}
+		list = kept
+	}
+	keys, dirs := append(o.SortKeys, "name"), append(o.SortDirs, "asc")
+	field := func(a Action, k string) string {
+		switch k {
+		case "id":
+			return a.ID
+		case "created_at":
+			return deref(a.CreatedAt)
+		case "updated_at":
+			return deref(a.UpdatedAt)
+		case "description":
+			return deref(a.Description)
+		case "input":
+			return a.Input
+		case "scope":
+			return deref(a.Scope)
+		}
+		return a.Name
+	}
+	sort.SliceStable(list, func(i, j int) bool {
+		for n, k := range keys {
+			x, y := field(list[i], k), field(list[j], k)
+			if x != y {
+				return (x < y) != (dirs[n] == "desc")
+			}
+		}
+		return false
+	})
+	if o.Marker != "" {
+		at := -1
+		for i, a := range list {
+			if a.Name == o.Marker {
+				at = i
+			}
+		}
+		if at < 0 {
+			return nil, huma.Error404NotFound(fmt.Sprintf("marker %q: no action has that name", o.Marker))
+		}
+		list = list[at+1:]
+	}
+	out := &actionListOutput{}
+	if o.Limit > 0 && len(list) > o.Limit {
+		list = list[:o.Limit]
+	}
+	out.Body.Actions = list
+	if n := len(list); o.Limit > 0 && n == o.Limit {
+		out.Body.Next = in.next("/v2/actions", list[n-1].Name)
+	}
+	return out, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

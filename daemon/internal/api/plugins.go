@@ -76,6 +76,7 @@ type Action struct {
 // ActionList is GET /v2/actions.
 type ActionList struct {
 	Actions []Action `json:"actions"`
+	Next    string   `json:"next,omitempty" doc:"URL of the next page, present when the page is full."`
 }
 
 // PluginList is GET /v2/plugins.
@@ -105,14 +106,15 @@ func (s *server) registerCatalog(hapi huma.API) {
 		Method:      http.MethodGet,
 		Path:        "/v2/actions",
 		Summary:     "List every action: those the executor hosts serve, then the ad-hoc ones",
-		Description: "Built-in, plugin and ad-hoc actions in Mistral's shape, by name; input lists the parameters as Mistral does, input_schema gives their JSON Schema.",
+		Description: "Built-in, plugin and ad-hoc actions in Mistral's shape; input lists the parameters as Mistral does, input_schema gives their JSON Schema. Sorted by name unless sort_keys says otherwise; marker is the name of the last action of the previous page.",
+		Errors:      []int{http.StatusBadRequest},
 		Tags:        []string{"Actions"},
-	}, func(ctx context.Context, _ *struct{}) (*actionListOutput, error) {
+	}, func(ctx context.Context, in *listActionsInput) (*actionListOutput, error) {
 		list, err := s.listActions(ctx)
 		if err != nil {
 			return nil, err
 		}
-		return &actionListOutput{Body: ActionList{Actions: list}}, nil
+		return pageActions(list, in)
 	})
 	huma.Register(hapi, huma.Operation{
 		OperationID: "getAction",

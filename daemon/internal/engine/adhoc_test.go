@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -368,5 +371,66 @@ func TestAdhocActionsInAWorkflow(t *testing.T) {
 	}
 	if _, err := r.eng.StartExecution(ctx, api.StartRequest{WorkflowName: "unknown_wf"}); !isBadRequest(err) || !strings.Contains(err.Error(), `"greeet"`) {
 		t.Fatalf("start of unknown_wf: %v", err)
+	}
+}
+
+// The HTTP side of ad-hoc actions and action runs, on the real engine:
+// listing pages through the hosts' and the ad-hoc actions together, the
+// client's paths with a trailing slash, and wire-level mistakes.
+func TestAdhocActionsOverHTTP(t *testing.T) {
+	r := newRig(t)
+	r.run(t)
+	mustCreateActions(t, r, greetYAML, shoutYAML)
+	srv := httptest.NewServer(api.New(r.eng, nil, api.Options{}))
+	t.Cleanup(srv.Close)
+	tests := []struct {
+		method, path, body string
+		status             int
+		want               []string // substrings of the answer
+	}{
+		{"GET", "/v2/actions?limit=2", "", 200, []string{`"name":"greet"`, `"name":"shout"`, `marker=shout`}},
+		{"GET", "/v2/actions?marker=shout&limit=1", "", 200, []string{`"name":"std.async_noop"`, `marker=std.async_noop`}},
+		{"GET", "/v2/actions?sort_keys=name&sort_dirs=desc&limit=1", "", 200, []string{`"name":"std.test_dict"`}},
+		{"GET", "/v2/actions?name=std.echo", "", 200, []string{`"plugin":"builtin"`, `"input":"output, delay=0"`}},
+		{"GET", "/v2/actions?marker=nope", "", 404, []string{`marker \"nope\"`}},
+		{"GET", "/v2/actions?sort_keys=bogus", "", 400, []string{`bogus`}},
+		{"GET", "/v2/actions/greet/", "", 200, []string{`"is_system":false`, `"scope":"private"`, `"updated_at":null`, `base: std.echo`}},
+		{"GET", "/v2/actions/std.echo/", "", 200, []string{`"id":"std.echo"`, `"created_at":""`}},
+		{"GET", "/v2/actions/ghost", "", 404, []string{`action \"ghost\" not found`}},
+		{"DELETE", "/v2/actions/shout/", "", 204, nil},
+		{"DELETE", "/v2/actions/shout/", "", 404, []string{`action \"shout\": not found`}},
+		{"DELETE", "/v2/actions/std.echo", "", 404, []string{`action \"std.echo\": not found`}},
+		{"POST", "/v2/actions", "", 400, []string{"body is required"}},
+		{"PUT", "/v2/actions/greet", strings.Replace(greetYAML, "Says hello.", "Hi.", 1), 200, []string{`"description":"Hi."`, `"updated_at":"`}},
+		{"POST", "/v2/action_executions", `{"name":"std.echo","params":{"run_sync":"yes"}}`, 400, []string{"params.run_sync"}},
+		{"POST", "/v2/action_executions", `{"name":"std.echo","input":"[1]"}`, 400, []string{"input: not a JSON object"}},
+		{"POST", "/v2/action_executions", `{"input":{}}`, 400, []string{"name is required"}},
+		{"POST", "/v2/action_executions", `{"name":"std.echo","input":{"output":1},"params":"{\"timeout\": -1}"}`, 400, []string{"params.timeout"}},
+		{"POST", "/v2/action_executions", `{"name":"std.echo","input":{"output":1},"workflow_namespace":"x"}`, 400, []string{"namespace"}},
+		{"POST", "/v2/action_executions", `{"name":"greet","input":"{\"name\": \"Ann\"}"}`, 201,
+			[]string{`"id":null`, `"output":"{\"result\":{\"text\":\"Hello, Ann!\"}}"`, `"input":"{\"name\":\"Ann\",\"punct\":\"!\"}"`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			req, _ := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader(tc.body))
+			req.Header.Set("Content-Type", "application/json")
+			if strings.HasPrefix(tc.path, "/v2/actions") && tc.method != "GET" {
+				req.Header.Set("Content-Type", "text/plain")
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Fatalf("%d %s, want %d", resp.StatusCode, b, tc.status)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(string(b), w) {
+					t.Errorf("answer lacks %s:\n%s", w, b)
+				}
+			}
+		})
 	}
 }
