@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -299,6 +300,7 @@ func toRanActionExecution(a *store.ActionExecution, t *store.TaskExecution) RanA
 }
 
 func (s *server) registerActionRuns(hapi huma.API) {
+	s.registerActionExecutionDelete(hapi)
 	x, ok := s.b.(ActionRunner)
 	if !ok {
 		return
@@ -323,5 +325,41 @@ func (s *server) registerActionRuns(hapi huma.API) {
 			return nil, s.fail("running action "+r.Name, err)
 		}
 		return &ranActionOutput{Body: toRanActionExecution(a, nil)}, nil
+	})
+}
+
+// ActionExecutionDeleter is implemented by a Backend that deletes action
+// executions, as Mistral's DELETE /v2/action_executions/{id} does when
+// its operator allows it.
+type ActionExecutionDeleter interface {
+	// DeleteActionExecution deletes an ended action execution run without
+	// a workflow; one of a task, or one still running, is
+	// store.ErrConflict.
+	DeleteActionExecution(ctx context.Context, id string) error
+}
+
+func (s *server) registerActionExecutionDelete(hapi huma.API) {
+	x, ok := s.b.(ActionExecutionDeleter)
+	if !ok {
+		return
+	}
+	huma.Register(hapi, huma.Operation{
+		OperationID:   "deleteActionExecution",
+		Method:        http.MethodDelete,
+		Path:          "/v2/action_executions/{id}",
+		Summary:       "Delete an action execution run without a workflow",
+		Description:   "Only an ended action execution of POST /v2/action_executions can be deleted (403 otherwise), Mistral's rules when its operator allows deletion (Mistral's default refuses every one).",
+		Tags:          []string{"Action executions"},
+		DefaultStatus: http.StatusNoContent,
+		Errors:        []int{http.StatusForbidden, http.StatusNotFound},
+	}, func(ctx context.Context, in *getActionExecutionInput) (*struct{}, error) {
+		err := x.DeleteActionExecution(ctx, in.ID)
+		if errors.Is(err, store.ErrConflict) {
+			return nil, huma.Error403Forbidden(err.Error())
+		}
+		if err != nil {
+			return nil, s.fail("deleting action execution "+in.ID, annotate(err, "action execution", in.ID))
+		}
+		return nil, nil
 	})
 }

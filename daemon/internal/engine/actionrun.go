@@ -272,3 +272,25 @@ func actionDone(id string) {
 		}
 	}
 }
+
+var _ api.ActionExecutionDeleter = (*Engine)(nil)
+
+// DeleteActionExecution deletes an ended action execution run without a
+// workflow. Those of tasks belong to their execution (DELETE
+// /v2/executions/{id} removes them), and a running one may still get its
+// result: both are refused, as Mistral refuses them.
+func (e *Engine) DeleteActionExecution(ctx context.Context, id string) error {
+	return e.store.InTx(ctx, func(tx store.Tx) error {
+		a, err := tx.GetActionExecution(id)
+		if err != nil {
+			return err
+		}
+		if a.TaskExecutionID != "" {
+			return conflictf("action execution %s belongs to a task: only one run without a workflow can be deleted (delete its execution instead)", id)
+		}
+		if a.State == store.StateRunning {
+			return conflictf("action execution %s is still RUNNING: only a completed one can be deleted", id)
+		}
+		return tx.DeleteActionExecution(id)
+	})
+}

@@ -434,3 +434,56 @@ func TestAdhocActionsOverHTTP(t *testing.T) {
 		})
 	}
 }
+
+// DELETE /v2/action_executions/{id} removes an ended run without a
+// workflow and refuses the others, with Mistral's rules.
+func TestDeleteActionExecution(t *testing.T) {
+	r := newRig(t)
+	r.run(t)
+	ctx := context.Background()
+	done, err := r.eng.RunAction(ctx, api.RunActionRequest{Name: "std.echo", Input: map[string]any{"output": 1}, RunSync: true, SaveResult: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	running, err := r.eng.RunAction(ctx, api.RunActionRequest{Name: "std.async_noop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.eng.CreateWorkflows(ctx, chain); err != nil {
+		t.Fatal(err)
+	}
+	ex, err := r.eng.StartExecution(ctx, api.StartRequest{WorkflowName: "chain"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.wait(t, ex.ID)
+	recs, err := r.eng.ListActionExecutions(ctx, store.ListOpts{Filters: map[string]string{"workflow_execution_id": ex.ID}})
+	if err != nil || len(recs) == 0 {
+		t.Fatalf("action executions of the chain: %v, %v", recs, err)
+	}
+	srv := httptest.NewServer(api.New(r.eng, nil, api.Options{}))
+	t.Cleanup(srv.Close)
+	tests := []struct {
+		name, id string
+		status   int
+	}{
+		{"a task's", recs[0].Action.ID, http.StatusForbidden},
+		{"a running one", running.ID, http.StatusForbidden},
+		{"an ended run", done.ID, http.StatusNoContent},
+		{"again", done.ID, http.StatusNotFound},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodDelete, srv.URL+"/v2/action_executions/"+tc.id, nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Fatalf("%d %s, want %d", resp.StatusCode, b, tc.status)
+			}
+		})
+	}
+}
