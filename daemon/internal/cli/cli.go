@@ -52,10 +52,7 @@ func NewRoot(serverCmd, executorCmd *cobra.Command) *cobra.Command {
 			"`sirocco server` runs the service; the other commands are its client.",
 		SilenceUsage: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			if o.output != "table" && o.output != "json" {
-				return fmt.Errorf("--output must be table or json, not %q", o.output)
-			}
-			return nil
+			return checkOutput(o.output)
 		},
 	}
 	url := os.Getenv("SIROCCO_URL")
@@ -63,12 +60,12 @@ func NewRoot(serverCmd, executorCmd *cobra.Command) *cobra.Command {
 		url = DefaultURL
 	}
 	root.PersistentFlags().StringVar(&o.url, "url", url, "Sirocco server URL (env SIROCCO_URL)")
-	root.PersistentFlags().StringVarP(&o.output, "output", "o", "table", "output format: table or json")
+	root.PersistentFlags().StringVarP(&o.output, "output", "o", "table", "output format: table, json or yaml")
 	addConnFlags(root.PersistentFlags(), &o.conn)
 
-	root.AddCommand(workflowCmd(o), executionCmd(o), taskCmd(o), pluginCmd(o))
-	root.AddCommand(validateCmd(o))
-	root.AddCommand(cronTriggerCmd(o))
+	root.AddCommand(workflowCmd(o), executionCmd(o), taskCmd(o), actionCmd(o), actionExecutionCmd(o))
+	root.AddCommand(workbookCmd(o), environmentCmd(o), cronTriggerCmd(o))
+	root.AddCommand(pluginCmd(o), executorsCmd(o), statusCmd(o), validateCmd(o))
 	for _, c := range []*cobra.Command{serverCmd, executorCmd} {
 		if c != nil {
 			root.AddCommand(c)
@@ -124,54 +121,4 @@ func indentJSON(s string) string {
 		return s
 	}
 	return buf.String()
-}
-
-// readObject reads a JSON object given on the command line, or from a file
-// with @FILE (or @- for stdin), for --input and --params. It keeps numbers
-// as written so large integers survive.
-func readObject(flag, v string, stdin io.Reader) (map[string]any, error) {
-	if v == "" {
-		return nil, nil
-	}
-	data := []byte(v)
-	if strings.HasPrefix(v, "@") {
-		var err error
-		if v == "@-" {
-			data, err = io.ReadAll(stdin)
-		} else {
-			data, err = os.ReadFile(v[1:])
-		}
-		if err != nil {
-			return nil, fmt.Errorf("--%s: %w", flag, err)
-		}
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var parsed any
-	if err := dec.Decode(&parsed); err != nil {
-		return nil, fmt.Errorf("--%s: not a JSON object: %w", flag, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("--%s: not a JSON object: unexpected data after the object", flag)
-	}
-	m, ok := parsed.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("--%s: not a JSON object: got %s", flag, kind(parsed))
-	}
-	return m, nil
-}
-
-func kind(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case []any:
-		return "an array"
-	case string:
-		return "a string"
-	case bool:
-		return "a boolean"
-	default:
-		return "a number"
-	}
 }

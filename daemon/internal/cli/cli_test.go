@@ -119,7 +119,7 @@ func TestCommands(t *testing.T) {
 		{"execution start with input", func(e *env) []string {
 			e.mustRun("workflow", "create", e.file("wf.yaml", helloYAML))
 			return []string{"execution", "start", "hello_wf", "--input", `{"name":"x"}`, "--params", "@" + e.file("p.json", `{"env":{"a":1}}`)}
-		}, []string{"State:", "RUNNING", `"name": "x"`}, ""},
+		}, []string{"State:", "RUNNING", `{"name":"x"}`, `{"env":{"a":1}}`}, ""},
 		{"execution start with bad --input", func(*env) []string {
 			return []string{"execution", "start", "hello_wf", "--input", `[1]`}
 		}, nil, "--input: not a JSON object"},
@@ -129,7 +129,7 @@ func TestCommands(t *testing.T) {
 		}, nil, `has no input "bogus"`},
 		{"execution get", func(e *env) []string {
 			return []string{"execution", "get", e.startHello()}
-		}, []string{"Workflow:", "hello_wf", "Output:"}, ""},
+		}, []string{"Workflow name:", "hello_wf", "Output:", "Project ID:"}, ""},
 		{"execution list", func(e *env) []string {
 			e.startHello()
 			return []string{"execution", "list"}
@@ -143,8 +143,8 @@ func TestCommands(t *testing.T) {
 			return []string{"task", "list", "nope"}
 		}, nil, `execution "nope": not found`},
 		{"bad --output", func(*env) []string {
-			return []string{"workflow", "list", "-o", "yaml"}
-		}, nil, "--output must be table or json"},
+			return []string{"workflow", "list", "-o", "xml"}
+		}, nil, "--output must be table, json or yaml"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,13 +2,12 @@ package cli
 
 import (
 	"encoding/json"
-	"fmt"
-	"io"
 	"strconv"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sirocco-wf/sirocco/daemon/internal/api"
+	"github.com/sirocco-wf/sirocco/daemon/internal/client"
 )
 
 // cronTriggerCmd is `sirocco cron-trigger`: Mistral's cron triggers over
@@ -29,6 +28,12 @@ func cronTriggerCmd(o *options) *cobra.Command {
 and alone makes a trigger that runs once; --count limits the runs, after which
 the trigger is deleted. --input and --params are JSON objects (or @FILE).`,
 		Args: cobra.ExactArgs(2),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			if len(args) != 1 { // NAME is new; WORKFLOW exists
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			return o.complete(1, workflowNames)(cmd, nil, toComplete)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			in, err := readObject("input", input, cmd.InOrStdin())
 			if err != nil {
@@ -67,7 +72,7 @@ the trigger is deleted. --input and --params are JSON objects (or @FILE).`,
 			if err != nil {
 				return err
 			}
-			return printCronTriggers(cmd.OutOrStdout(), o, *c)
+			return o.show(cmd.OutOrStdout(), c, cronTriggerRows([]api.CronTrigger{*c}))
 		},
 	}
 	create.Flags().StringVar(&pattern, "pattern", "", "cron pattern, 5 fields, UTC")
@@ -81,11 +86,7 @@ the trigger is deleted. --input and --params are JSON objects (or @FILE).`,
 		Use:   "list",
 		Short: "List cron triggers",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cl, err := o.client()
-			if err != nil {
-				return err
-			}
+		RunE: o.withClient(func(cmd *cobra.Command, cl *client.Client, _ []string) error {
 			list, err := cl.ListCronTriggers(cmd.Context(), limit)
 			if err != nil {
 				return err
@@ -94,70 +95,28 @@ the trigger is deleted. --input and --params are JSON objects (or @FILE).`,
 			for i, c := range list {
 				cs[i] = c.CronTrigger
 			}
-			if o.output == "json" {
-				return printJSON(cmd.OutOrStdout(), list)
-			}
-			return printCronTriggers(cmd.OutOrStdout(), o, cs...)
-		},
+			return o.show(cmd.OutOrStdout(), list, cronTriggerRows(cs))
+		}),
 	}
 	list.Flags().IntVar(&limit, "limit", 0, "at most this many (default: all)")
 
-	get := &cobra.Command{
-		Use:   "get NAME",
-		Short: "Show a cron trigger (by name or id)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := o.client()
-			if err != nil {
-				return err
-			}
-			c, err := cl.GetCronTrigger(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if o.output == "json" {
-				return printJSON(cmd.OutOrStdout(), c)
-			}
-			return printCronTriggers(cmd.OutOrStdout(), o, c.CronTrigger)
-		},
-	}
-
-	del := &cobra.Command{
-		Use:   "delete NAME...",
-		Short: "Delete cron triggers (by name or id); executions they started are kept",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := o.client()
-			if err != nil {
-				return err
-			}
-			for _, n := range args {
-				if err := cl.DeleteCronTrigger(cmd.Context(), n); err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "deleted cron trigger %s\n", n)
-			}
-			return nil
-		},
-	}
+	get := getCmd(o, "get NAME", "Show a cron trigger (by name or id)", cronTriggerNames, (*client.Client).GetCronTrigger)
+	del := deleteCmd(o, "cron trigger", "Delete cron triggers (by name or id); executions they started are kept", cronTriggerNames, (*client.Client).DeleteCronTrigger)
 	cmd.AddCommand(create, list, get, del)
 	return cmd
 }
 
-func printCronTriggers(w io.Writer, o *options, cs ...api.CronTrigger) error {
-	if o.output == "json" {
-		if len(cs) == 1 {
-			return printJSON(w, cs[0])
-		}
-		return printJSON(w, cs)
-	}
-	rows := [][]string{{"NAME", "WORKFLOW", "PATTERN", "NEXT (UTC)", "REMAINING", "ID"}}
-	for _, c := range cs {
-		rem := "-"
-		if c.RemainingExecutions != nil {
-			rem = strconv.Itoa(*c.RemainingExecutions)
-		}
-		rows = append(rows, []string{c.Name, c.WorkflowName, c.Pattern, deref(c.NextExecutionTime), rem, c.ID})
-	}
-	return table(w, rows)
+func cronTriggerRows(cs []api.CronTrigger) func() [][]string {
+	return rowsOf(cs,
+		column[api.CronTrigger]{"NAME", func(c api.CronTrigger) string { return c.Name }},
+		column[api.CronTrigger]{"WORKFLOW", func(c api.CronTrigger) string { return c.WorkflowName }},
+		column[api.CronTrigger]{"PATTERN", func(c api.CronTrigger) string { return dash(c.Pattern) }},
+		column[api.CronTrigger]{"NEXT (UTC)", func(c api.CronTrigger) string { return deref(c.NextExecutionTime) }},
+		column[api.CronTrigger]{"REMAINING", func(c api.CronTrigger) string {
+			if c.RemainingExecutions == nil {
+				return "-"
+			}
+			return strconv.Itoa(*c.RemainingExecutions)
+		}},
+		column[api.CronTrigger]{"ID", func(c api.CronTrigger) string { return c.ID }})
 }

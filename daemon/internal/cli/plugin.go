@@ -147,6 +147,6 @@ Installing a plugin that is already there upgrades it.`,
 			return nil
 		},
 	}
-	cmd.AddCommand(install, list, verify, remove)
+	cmd.AddCommand(install, list, verify, remove, pluginStatusCmd(o))
 	return cmd
 }

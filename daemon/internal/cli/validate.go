@@ -3,12 +3,11 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
+	"github.com/sirocco-wf/sirocco/daemon/internal/api"
 	"github.com/sirocco-wf/sirocco/daemon/internal/expr"
 	"github.com/sirocco-wf/sirocco/daemon/internal/lang"
 )
@@ -29,6 +28,7 @@ const (
 // server to find the mistakes in a file, each with its line and column.
 func validateCmd(o *options) *cobra.Command {
 	var kind string
+	var remote bool
 	cmd := &cobra.Command{
 		Use:   "validate FILE",
 		Short: "Check a workflow document, workbook or ad-hoc action file (FILE, or - for stdin)",
@@ -36,36 +36,36 @@ func validateCmd(o *options) *cobra.Command {
 			"every problem with its line and column. Exits non-zero when the definition is invalid.\n" +
 			"--kind defaults to what the file looks like: a mapping with 'name' and 'workflows' or\n" +
 			"'actions' is a workbook, one whose entries all have 'base' is an action file, anything\n" +
-			"else a workflow document. Nothing is sent to a server.",
+			"else a workflow document. Nothing is sent to a server unless --server asks the server\n" +
+			"to check it (POST /v2/{workflows,workbooks,actions}/validate); nothing is stored.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var data []byte
-			var err error
 			source := args[0]
-			if source == "-" {
-				data, err = io.ReadAll(cmd.InOrStdin())
-				source = "stdin"
-			} else {
-				data, err = os.ReadFile(source)
-			}
+			data, err := readSource(cmd, "definition", source)
 			if err != nil {
-				return fmt.Errorf("reading the definition: %w", err)
+				return err
+			}
+			if source == "-" {
+				source = "stdin"
 			}
 			k := kind
 			if k == "" {
 				k = guessKind(data)
+			}
+			if remote {
+				return o.validateOnServer(cmd, k, source, data)
 			}
 			what, warnings, err := validateDefinition(k, source, data)
 			if err != nil && !errors.As(err, new(lang.ErrorList)) {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			if o.output == "json" {
-				v := map[string]any{"valid": err == nil}
+			if o.scripted() {
+				v := api.Validation{Valid: err == nil}
 				if err != nil {
-					v["error"] = err.Error()
+					v.Error = err.Error()
 				}
-				if perr := printJSON(out, v); perr != nil {
+				if perr := o.show(out, v, nil); perr != nil {
 					return perr
 				}
 			} else {
@@ -87,7 +87,41 @@ func validateCmd(o *options) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&kind, "kind", "", "workflow, workbook or actions (default: guessed from the file)")
+	cmd.Flags().BoolVar(&remote, "server", false, "let the server check the definition (with the actions its executor hosts serve)")
+	_ = cmd.RegisterFlagCompletionFunc("kind", cobra.FixedCompletions([]string{kindWorkflow, kindWorkbook, kindActions}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
+}
+
+// validateOnServer sends the definition to the server's validate endpoint
+// of its kind and prints the answer as the local check does.
+func (o *options) validateOnServer(cmd *cobra.Command, kind, source string, data []byte) error {
+	path := map[string]string{kindWorkflow: "workflows", kindWorkbook: "workbooks", kindActions: "actions"}[kind]
+	if path == "" {
+		return fmt.Errorf("--kind must be %s, %s or %s, not %q", kindWorkflow, kindWorkbook, kindActions, kind)
+	}
+	c, err := o.client()
+	if err != nil {
+		return err
+	}
+	v, err := c.Validate(cmd.Context(), path, data)
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	switch {
+	case o.scripted():
+		if err := o.show(out, v, nil); err != nil {
+			return err
+		}
+	case v.Valid:
+		fmt.Fprintf(out, "%s: valid %s (checked by the server)\n", source, kind)
+	default:
+		fmt.Fprintln(out, v.Error)
+	}
+	if !v.Valid {
+		return fmt.Errorf("%s: %w (read as %s by the server)", source, ErrInvalidDefinition, kind)
+	}
+	return nil
 }
 
 // validateDefinition loads data as the given kind; what describes a valid

@@ -137,13 +137,6 @@ func (c *Client) CreateWorkflows(ctx context.Context, definition []byte) ([]api.
 	return out.Workflows, err
 }
 
-// ListWorkflows lists workflows, all of them when limit is 0.
-func (c *Client) ListWorkflows(ctx context.Context, limit int) ([]api.Workflow, error) {
-	var out api.WorkflowList
-	err := c.do(ctx, http.MethodGet, "/v2/workflows", limitQuery(limit), "", nil, &out)
-	return out.Workflows, err
-}
-
 // GetWorkflow reads one workflow by name or id.
 func (c *Client) GetWorkflow(ctx context.Context, identifier string) (*api.Workflow, error) {
 	var out api.Workflow
@@ -183,14 +176,6 @@ func (c *Client) GetExecution(ctx context.Context, id string) (*api.Execution, e
 		return nil, err
 	}
 	return &out, nil
-}
-
-// ListExecutions lists executions (without their output), all of them
-// when limit is 0.
-func (c *Client) ListExecutions(ctx context.Context, limit int) ([]api.Execution, error) {
-	var out api.ExecutionList
-	err := c.do(ctx, http.MethodGet, "/v2/executions", limitQuery(limit), "", nil, &out)
-	return out.Executions, err
 }
 
 // ListTasks lists the task executions of one execution, results included.
