@@ -10,7 +10,7 @@ PLUGINS   := http shell openstack
 RACE_PKGS := ./daemon/internal/engine/... ./daemon/internal/transport/... \
              ./daemon/internal/pluginhost/... ./daemon/internal/executor/...
 
-.PHONY: all build run test test-race test-rest fuzz-short vet proto clean
+.PHONY: all build run test test-race test-rest fuzz-short vet proto clean bench
 
 all: build
 
@@ -55,6 +55,14 @@ fuzz-short:
 				{ $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=1x ./$$dir; exit 1; }; \
 		done; \
 	done
+
+# The benchmark (bench/, docs/performance.md): every workload on the
+# embedded and the distributed mode, each next to its floor. A smoke run:
+# make bench BENCH_FLAGS=-quick
+BENCH_FLAGS ?=
+bench: build
+	$(GO) build -o $(BIN)/sirocco-bench ./bench
+	$(BIN)/sirocco-bench -sirocco $(BIN)/sirocco $(BENCH_FLAGS)
 
 # Regenerates pluginapi's Go code from its .proto with pinned generator
 # versions; the normal build never needs protoc.
