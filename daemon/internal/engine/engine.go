@@ -107,12 +107,145 @@ func New(cfg Config) (*Engine, error) {
 // Run consumes results and flushes the outbox until ctx ends. On start it
 // re-sends whatever the outbox still holds from before a crash.
 func (e *Engine) Run(ctx context.Context) error {
-	sub, err := e.conn.ConsumeResults(ctx, 256, e.handleResult)
+	// The consumer hands results over one at a time; a worker applies
+	// whatever has arrived meanwhile in one transaction, so under load
+	// the cost of a commit is shared by many results.
+	results := make(chan jetstream.Msg, resultBatch)
+	sub, err := e.conn.ConsumeResults(ctx, 256, func(m jetstream.Msg) {
+		select {
+		case results <- m:
+		case <-ctx.Done():
+		}
+	})
 	if err != nil {
 		return err
 	}
 	defer sub.Stop()
+	done := make(chan struct{})
+	go func() { defer close(done); e.applyResults(ctx, results) }()
+	defer func() { <-done }()
 	return e.RunOutbox(ctx)
+}
+
+// resultBatch bounds the results applied in one transaction.
+const resultBatch = 64
+
+// applyResults applies results as they come, in batches of what is
+// waiting, until ctx ends.
+func (e *Engine) applyResults(ctx context.Context, results <-chan jetstream.Msg) {
+	for {
+		var batch []jetstream.Msg
+		select {
+		case <-ctx.Done():
+			return
+		case m := <-results:
+			batch = append(batch, m)
+		}
+	more:
+		for len(batch) < resultBatch {
+			select {
+			case m := <-results:
+				batch = append(batch, m)
+			default:
+				break more
+			}
+		}
+		e.handleResults(batch)
+	}
+}
+
+// pendingResult is one decoded result of a batch.
+type pendingResult struct {
+	msg    jetstream.Msg
+	res    transport.ActionResult
+	output any
+	aerr   *controller.ActionError
+}
+
+// handleResults applies a batch of results in one transaction and
+// acknowledges them after the commit. A batch that fails is applied again
+// one result at a time, so one bad result delays only itself.
+func (e *Engine) handleResults(batch []jetstream.Msg) {
+	var ok []*pendingResult
+	for _, msg := range batch {
+		var p pendingResult
+		p.msg = msg
+		if err := transport.Decode(msg.Data(), &p.res); err != nil {
+			var ver *transport.ErrUnsupportedVersion
+			if errors.As(err, &ver) {
+				e.log.Error("result in a protocol this engine does not speak; leaving it for another engine", "error", err)
+				_ = msg.NakWithDelay(5 * time.Second)
+				continue
+			}
+			e.log.Error("malformed result dropped", "error", err)
+			_ = msg.Term()
+			continue
+		}
+		p.output, p.aerr = decodeResult(&p.res)
+		ok = append(ok, &p)
+	}
+	if len(ok) == 0 {
+		return
+	}
+	// Execution rows are locked in one order by every batch, so two
+	// engines applying batches cannot deadlock on each other.
+	sort.SliceStable(ok, func(i, j int) bool { return ok[i].res.ExecutionID < ok[j].res.ExecutionID })
+	begin := time.Now()
+	applied := make([]bool, len(ok))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	err := e.store.InTx(ctx, func(tx store.Tx) error {
+		for i, p := range ok {
+			a, err := e.applyResultTx(tx, &p.res, p.output, p.aerr)
+			if err != nil {
+				return fmt.Errorf("result of action execution %s: %w", p.res.ActionExecutionID, err)
+			}
+			applied[i] = a
+		}
+		return nil
+	})
+	cancel()
+	if err != nil && len(ok) > 1 {
+		e.log.Warn("applying a batch of results failed; applying them one by one", "results", len(ok), "error", err)
+		for _, p := range ok {
+			e.handleOne(p)
+		}
+		return
+	}
+	for i, p := range ok {
+		if err != nil {
+			delay := redeliveryDelay(p.msg)
+			e.log.Error("applying result failed; it will be redelivered", "action_execution_id", p.res.ActionExecutionID, "in", delay, "error", err)
+			_ = p.msg.NakWithDelay(delay)
+			continue
+		}
+		_ = p.msg.Ack()
+		e.countResult(applied[i], begin)
+		actionDone(p.res.ActionExecutionID)
+	}
+	e.wake()
+}
+
+// handleOne applies one result in a transaction of its own.
+func (e *Engine) handleOne(p *pendingResult) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	begin := time.Now()
+	var applied bool
+	err := e.store.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		applied, err = e.applyResultTx(tx, &p.res, p.output, p.aerr)
+		return err
+	})
+	if err != nil {
+		delay := redeliveryDelay(p.msg)
+		e.log.Error("applying result failed; it will be redelivered", "action_execution_id", p.res.ActionExecutionID, "in", delay, "error", err)
+		_ = p.msg.NakWithDelay(delay)
+		return
+	}
+	_ = p.msg.Ack()
+	e.countResult(applied, begin)
+	e.wake()
+	actionDone(p.res.ActionExecutionID)
 }
 
 // RunOutbox only sends what this process commits (and what a crashed peer
@@ -217,37 +350,6 @@ func (e *Engine) flush(ctx context.Context) error {
 	}
 }
 
-// handleResult applies one action result and acknowledges it only after
-// the change is committed.
-func (e *Engine) handleResult(msg jetstream.Msg) {
-	var res transport.ActionResult
-	if err := transport.Decode(msg.Data(), &res); err != nil {
-		var ver *transport.ErrUnsupportedVersion
-		if errors.As(err, &ver) {
-			e.log.Error("result in a protocol this engine does not speak; leaving it for another engine", "error", err)
-			_ = msg.NakWithDelay(5 * time.Second)
-			return
-		}
-		e.log.Error("malformed result dropped", "error", err)
-		_ = msg.Term()
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	begin := time.Now()
-	applied, err := e.applyResult(ctx, &res)
-	if err != nil {
-		delay := redeliveryDelay(msg)
-		e.log.Error("applying result failed; it will be redelivered", "action_execution_id", res.ActionExecutionID, "in", delay, "error", err)
-		_ = msg.NakWithDelay(delay)
-		return
-	}
-	_ = msg.Ack()
-	e.countResult(applied, begin)
-	e.wake()
-	actionDone(res.ActionExecutionID)
-}
-
 // countResult records one result handled since begin.
 func (e *Engine) countResult(applied bool, begin time.Time) {
 	if !applied {
@@ -261,8 +363,18 @@ func (e *Engine) countResult(applied bool, begin time.Time) {
 // applyResult applies one result in one transaction; applied is false for
 // a result that was applied already (or names no action execution).
 func (e *Engine) applyResult(ctx context.Context, res *transport.ActionResult) (applied bool, err error) {
-	var output any
-	var aerr *controller.ActionError
+	output, aerr := decodeResult(res)
+	err = e.store.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		applied, err = e.applyResultTx(tx, res, output, aerr)
+		return err
+	})
+	return applied && err == nil, err
+}
+
+// decodeResult is a result's output, or its error, in the expression
+// value model.
+func decodeResult(res *transport.ActionResult) (output any, aerr *controller.ActionError) {
 	if res.Error != nil {
 		aerr = &controller.ActionError{Type: res.Error.Type, Message: res.Error.Message}
 		if len(res.Error.Data) > 0 {
@@ -276,68 +388,69 @@ func (e *Engine) applyResult(ctx context.Context, res *transport.ActionResult) (
 			output = v
 		}
 	}
-	err = e.store.InTx(ctx, func(tx store.Tx) error {
-		applied = false
-		ae, err := tx.GetActionExecution(res.ActionExecutionID)
-		if errors.Is(err, store.ErrNotFound) {
-			e.log.Warn("result for an unknown action execution dropped", "action_execution_id", res.ActionExecutionID)
-			return nil
+	return output, aerr
+}
+
+// applyResultTx applies one result inside tx; applied is false for a
+// result applied already (or naming no action execution).
+func (e *Engine) applyResultTx(tx store.Tx, res *transport.ActionResult, output any, aerr *controller.ActionError) (bool, error) {
+	ae, err := tx.GetActionExecution(res.ActionExecutionID)
+	if errors.Is(err, store.ErrNotFound) {
+		e.log.Warn("result for an unknown action execution dropped", "action_execution_id", res.ActionExecutionID)
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if ae.State != store.StateRunning {
+		return false, nil // a second copy of a result already applied
+	}
+	var ex *store.Execution
+	if ae.ExecutionID != "" {
+		// Lock the execution first, then read the action again: another
+		// engine may have applied this result while we waited.
+		if ex, err = tx.GetExecution(ae.ExecutionID, true); err != nil {
+			return false, err
 		}
-		if err != nil {
-			return err
+		if ae, err = tx.GetActionExecution(res.ActionExecutionID); err != nil {
+			return false, err
 		}
 		if ae.State != store.StateRunning {
-			return nil // a second copy of a result already applied
+			return false, nil
 		}
-		var ex *store.Execution
-		if ae.ExecutionID != "" {
-			// Lock the execution first, then read the action again: another
-			// engine may have applied this result while we waited.
-			if ex, err = tx.GetExecution(ae.ExecutionID, true); err != nil {
-				return err
-			}
-			if ae, err = tx.GetActionExecution(res.ActionExecutionID); err != nil {
-				return err
-			}
-			if ae.State != store.StateRunning {
-				return nil
-			}
-		}
-		output, aerr := adhocResult(ae, output, aerr)
-		ae.State = store.StateSuccess
-		result := output
-		if aerr != nil {
-			ae.State = store.StateError
-			ae.StateInfo = aerr.Message
-			result = aerr.Message
-		}
-		if ae.Output, err = json.Marshal(map[string]any{"result": result}); err != nil {
-			return err
-		}
-		if err := tx.UpdateActionExecution(ae); err != nil {
-			return err
-		}
-		applied = true
-		if ex == nil || ae.TaskExecutionID == "" {
-			return nil
-		}
-		// A timeout timer of the task stays: it fires, finds the action
-		// done and does nothing. Deleting it here would lock a timer row
-		// after the execution row, the opposite order of the scheduler,
-		// which PostgreSQL would answer with a deadlock.
-		st, err := e.load(tx, ex)
-		if err != nil {
-			return err
-		}
-		d, err := e.ctrl.OnResult(st, controller.Result{
-			TaskID: ae.TaskExecutionID, ActionExecutionID: ae.ID, Index: ae.ItemIndex, Output: output, Err: aerr,
-		})
-		if err != nil {
-			return err
-		}
-		return e.persist(tx, ex, st, d)
+	}
+	output, aerr = adhocResult(ae, output, aerr)
+	ae.State = store.StateSuccess
+	result := output
+	if aerr != nil {
+		ae.State = store.StateError
+		ae.StateInfo = aerr.Message
+		result = aerr.Message
+	}
+	if ae.Output, err = json.Marshal(map[string]any{"result": result}); err != nil {
+		return false, err
+	}
+	if err := tx.UpdateActionExecution(ae); err != nil {
+		return false, err
+	}
+	if ex == nil || ae.TaskExecutionID == "" {
+		return true, nil
+	}
+	// A timeout timer of the task stays: it fires, finds the task done
+	// and does nothing. Deleting it here would lock a timer row after the
+	// execution row, the opposite order of the scheduler, which
+	// PostgreSQL would answer with a deadlock.
+	st, err := e.load(tx, ex)
+	if err != nil {
+		return false, err
+	}
+	d, err := e.ctrl.OnResult(st, controller.Result{
+		TaskID: ae.TaskExecutionID, ActionExecutionID: ae.ID, Index: ae.ItemIndex, Output: output, Err: aerr,
 	})
-	return applied && err == nil, err
+	if err != nil {
+		return false, err
+	}
+	return true, e.persist(tx, ex, st, d)
 }
 
 // execContext is what the engine keeps in an execution's Context column:
