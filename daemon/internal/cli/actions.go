@@ -165,6 +165,9 @@ func actionExecutionCmd(o *options) *cobra.Command {
 	run.Flags().StringVar(&target, "target", "", "executor pool to run the action on")
 	run.Flags().Float64Var(&timeout, "timeout", 0, "seconds the action may take")
 
-	cmd.AddCommand(list, get, update, run)
+	del := deleteCmd(o, "action execution", "Delete ended action executions run without a workflow", nil, (*client.Client).DeleteActionExecution)
+	del.Use = "delete ID..."
+
+	cmd.AddCommand(list, get, update, run, del)
 	return cmd
 }

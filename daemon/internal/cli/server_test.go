@@ -234,6 +234,13 @@ func TestAgainstServer(t *testing.T) {
 		e.json(&ran, "action-execution", "run", "std.echo", "--input", `{"output": {"x": 1}}`)
 		require.Equal(t, "SUCCESS", ran["state"])
 		require.JSONEq(t, `{"result": {"x": 1}}`, ran["output"].(string))
+
+		e.json(&ran, "action-execution", "run", "std.echo", "--input", `{"output": 2}`, "--save", "--sync")
+		id := ran["id"].(string)
+		require.Contains(t, e.mustRun("action-execution", "get", id), "SUCCESS")
+		require.Contains(t, e.mustRun("action-execution", "delete", id), "deleted action execution "+id)
+		_, err := e.run("action-execution", "get", id)
+		require.ErrorContains(t, err, "not found")
 	})
 
 	t.Run("workflow update and delete", func(t *testing.T) {
@@ -328,6 +335,7 @@ func TestEveryOperationHasACommand(t *testing.T) {
 		"POST /v2/action_executions":                  "action-execution run",
 		"GET /v2/action_executions/{id}":              "action-execution get",
 		"PUT /v2/action_executions/{id}":              "action-execution update",
+		"DELETE /v2/action_executions/{id}":           "action-execution delete",
 		"GET /v2/actions":                             "action list",
 		"GET /v2/actions/{name}":                      "action get",
 		"POST /v2/actions":                            "action create",

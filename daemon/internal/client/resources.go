@@ -191,6 +191,12 @@ func (c *Client) CompleteActionExecution(ctx context.Context, id, state string, 
 	return sent[api.ActionExecution](ctx, c, http.MethodPut, "/v2/action_executions/"+esc(id), body)
 }
 
+// DeleteActionExecution deletes an ended action execution that belongs
+// to no workflow (one kept by action-execution run --save).
+func (c *Client) DeleteActionExecution(ctx context.Context, id string) error {
+	return c.del(ctx, "/v2/action_executions/"+esc(id))
+}
+
 // Actions
 
 // ListActions lists every action the server knows.
