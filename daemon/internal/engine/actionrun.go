@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -231,6 +232,7 @@ func (e *Engine) awaitAction(ctx context.Context, id string, limit time.Duration
 // this process applies it. Action execution ids are unique, so one
 // registry serves every engine of the process.
 type waiters struct {
+	n  atomic.Int64 // waiting calls: the result path skips the lock when none waits
 	mu sync.Mutex
 	m  map[string][]chan struct{}
 }
@@ -242,7 +244,9 @@ func (w *waiters) add(id string) (<-chan struct{}, func()) {
 	w.mu.Lock()
 	w.m[id] = append(w.m[id], ch)
 	w.mu.Unlock()
+	w.n.Add(1)
 	return ch, func() {
+		w.n.Add(-1)
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		list := w.m[id]
@@ -263,6 +267,9 @@ func (w *waiters) add(id string) (<-chan struct{}, func()) {
 // actionDone wakes whoever waits for action execution id; it is called
 // after the result's transaction committed.
 func actionDone(id string) {
+	if runWaiters.n.Load() == 0 {
+		return
+	}
 	runWaiters.mu.Lock()
 	defer runWaiters.mu.Unlock()
 	for _, ch := range runWaiters.m[id] {
