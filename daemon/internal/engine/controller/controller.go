@@ -681,6 +681,10 @@ func (c *Controller) schedule(s *State, d *Decision, spec *lang.Task, inContext 
 // timeout), then its action, items or sub-workflow.
 func (c *Controller) start(s *State, d *Decision, t *Task, spec *lang.Task) {
 	env := c.env(s, t, s.dataFor(t))
+	if err := c.checkPolicies(s, spec, env); err != nil {
+		c.forceFail(s, d, t, runMsg(s, spec, err.Error()))
+		return
+	}
 	pol := policiesOf(s.Spec, spec)
 	pause, err := c.flag(pol.PauseBefore, env)
 	if err != nil {

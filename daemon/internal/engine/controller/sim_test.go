@@ -497,6 +497,36 @@ wf:
 			wantOutput: map[string]any{"a": int64(1), "b": int64(2), "c": int64(3)},
 		},
 		{
+			name: "a policy is checked when the task starts, as Mistral's schema does",
+			src: `
+version: '2.0'
+wf:
+  input: [c]
+  tasks:
+    t:
+      action: std.noop
+      concurrency: <% $.c %>
+`,
+			input:     map[string]any{"c": int64(-1)},
+			wantState: Error,
+			wantTasks: "t=ERROR",
+			wantInfo:  "Invalid data type in ConcurrencyPolicy: -1 is less than the minimum of 0",
+		},
+		{
+			name: "a policy of the wrong type fails the task",
+			src: `
+version: '2.0'
+wf:
+  tasks:
+    t:
+      action: std.noop
+      wait-before: <% '1' %>
+`,
+			wantState: Error,
+			wantTasks: "t=ERROR",
+			wantInfo:  "Invalid data type in WaitBeforePolicy: '1' is not of type 'integer'",
+		},
+		{
 			name: "a reverse workflow needs an existing target",
 			src: `
 version: '2.0'
