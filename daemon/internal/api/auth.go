@@ -103,16 +103,32 @@ func (t *Tokens) addEntry(entry string) error {
 		return fmt.Errorf("token %s is %d characters long; use at least %d random ones (e.g. openssl rand -hex 32)",
 			redact(token), len(token), MinTokenLength)
 	}
-	for _, r := range token {
-		if !isToken68(r) {
-			return fmt.Errorf("token %s contains %q; a bearer token may hold letters, digits and - . _ ~ + / =", redact(token), r)
-		}
+	if err := wellFormed(token); err != nil {
+		return err
 	}
 	d := sha256.Sum256([]byte(token))
 	if old, ok := t.byDigest[d]; ok && old != scope {
 		return fmt.Errorf("token %s is listed twice, as %s and as %s", redact(token), old, scope)
 	}
 	t.byDigest[d] = scope
+	return nil
+}
+
+// maxTokenLength bounds a token; longer ones are surely not a token.
+const maxTokenLength = 4096
+
+// wellFormed checks that token can travel in an HTTP header as a bearer
+// token. A token that cannot is refused before it is used anywhere, so it
+// is never echoed into a header (the Keystone stand-in's X-Subject-Token).
+func wellFormed(token string) error {
+	if len(token) > maxTokenLength {
+		return fmt.Errorf("token %s is longer than %d characters", redact(token), maxTokenLength)
+	}
+	for _, r := range token {
+		if !isToken68(r) {
+			return fmt.Errorf("token %s contains %q; a bearer token may hold letters, digits and - . _ ~ + / =", redact(token), r)
+		}
+	}
 	return nil
 }
 

@@ -156,6 +156,7 @@ func TestKeystoneStandIn(t *testing.T) {
 		{"unknown token", "", `{"auth":{"identity":{"methods":["token"],"token":{"id":"nope-0123456789abcdef"}}}}`, 401},
 		{"password", "", `{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"u","password":"p"}}}}}`, 401},
 		{"not an object", "", `[]`, 422},
+		{"a token that cannot be a header is never echoed", "", `{"auth":{"identity":{"methods":["token"],"token":{"id":"a\u0000\n\u00ff-0123456789abcdef"}}}}`, 401},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -182,5 +183,25 @@ func TestKeystoneStandIn(t *testing.T) {
 				t.Errorf("token body = %s (%v)", rec.Body, err)
 			}
 		})
+	}
+}
+
+// Without tokens the stand-in accepts any token, as the API does, but still
+// never one that cannot be a header.
+func TestKeystoneStandInOpen(t *testing.T) {
+	h := newHarness(t, api.Options{})
+	for _, tc := range []struct {
+		token  string
+		status int
+	}{
+		{"any-token-at-all", 201},
+		{"a\x00\n\xff", 401},
+		{strings.Repeat("a", 5000), 401},
+	} {
+		body, _ := json.Marshal(map[string]any{"auth": map[string]any{"identity": map[string]any{"methods": []string{"token"}, "token": map[string]any{"id": tc.token}}}})
+		r := h.postJSON("/v3/auth/tokens", string(body))
+		if r.status != tc.status {
+			t.Errorf("token %.20q: status %d, want %d: %s", tc.token, r.status, tc.status, r.raw)
+		}
 	}
 }

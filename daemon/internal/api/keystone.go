@@ -148,6 +148,9 @@ func (s *server) registerKeystone(hapi huma.API) {
 		if !hasToken || id.Token == nil || id.Token.ID == "" {
 			return nil, huma.Error401Unauthorized("Sirocco accepts only the token method here: run mistral with --os-auth-token TOKEN (it has no users or passwords)")
 		}
+		if err := wellFormed(id.Token.ID); err != nil {
+			return nil, huma.Error401Unauthorized("the token is not valid: " + err.Error())
+		}
 		if s.opts.Auth.Len() > 0 {
 			if _, ok := s.opts.Auth.Scope(id.Token.ID); !ok {
 				return nil, huma.Error401Unauthorized("the token is not valid on this server")
