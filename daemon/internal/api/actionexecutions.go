@@ -194,10 +194,10 @@ type RunActionRequest struct {
 // RunActionBody is the body of POST /v2/action_executions.
 type RunActionBody struct {
 	_                 struct{}        `additionalProperties:"true"`
-	Name              string          `json:"name,omitempty" doc:"The action to run: built-in, plugin or ad-hoc."`
+	Name              string          `json:"name,omitempty" example:"std.echo" doc:"The action to run: built-in, plugin or ad-hoc."`
 	Input             json.RawMessage `json:"input,omitempty" doc:"Action input: a JSON object, or a string holding one."`
 	Params            json.RawMessage `json:"params,omitempty" doc:"run_sync, save_result (booleans), target (executor pool), timeout (seconds): a JSON object, or a string holding one."`
-	Description       string          `json:"description,omitempty"`
+	Description       string          `json:"description,omitempty" example:"a manual check"`
 	WorkflowNamespace string          `json:"workflow_namespace,omitempty" doc:"Namespace of an ad-hoc action; only the default (empty) is supported."`
 }
 
