@@ -412,20 +412,11 @@ func TestAdhocActionsOverHTTP(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
-			req, _ := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader(tc.body))
-			req.Header.Set("Content-Type", "application/json")
+			ctype := "application/json"
 			if strings.HasPrefix(tc.path, "/v2/actions") && tc.method != "GET" {
-				req.Header.Set("Content-Type", "text/plain")
+				ctype = "text/plain"
 			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != tc.status {
-				t.Fatalf("%d %s, want %d", resp.StatusCode, b, tc.status)
-			}
+			b := expectHTTP(t, tc.method, srv.URL+tc.path, ctype, tc.body, tc.status)
 			for _, w := range tc.want {
 				if !strings.Contains(string(b), w) {
 					t.Errorf("answer lacks %s:\n%s", w, b)
@@ -474,16 +465,30 @@ func TestDeleteActionExecution(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodDelete, srv.URL+"/v2/action_executions/"+tc.id, nil)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != tc.status {
-				t.Fatalf("%d %s, want %d", resp.StatusCode, b, tc.status)
-			}
+			expectHTTP(t, http.MethodDelete, srv.URL+"/v2/action_executions/"+tc.id, "", "", tc.status)
 		})
 	}
+}
+
+// expectHTTP sends one request and fails the test unless it is answered
+// with status; it returns the answer's body.
+func expectHTTP(t *testing.T, method, url, ctype, body string, status int) []byte {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != status {
+		t.Fatalf("%s %s: %d %s, want %d", method, url, resp.StatusCode, b, status)
+	}
+	return b
 }
