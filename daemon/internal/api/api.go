@@ -125,6 +125,8 @@ func New(b Backend, log hclog.Logger, opts Options) http.Handler {
 	s.registerActionExecutions(hapi)
 	s.registerExecutionUpdates(hapi)
 	s.registerCronTriggers(hapi)
+	s.registerEnvironments(hapi)
+	s.registerWorkbooks(hapi)
 	s.registerDefs(hapi)
 	s.registerTaskUpdate(hapi)
 	s.registerActionGet(hapi)

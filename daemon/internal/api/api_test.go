@@ -516,6 +516,9 @@ func TestServiceEndpoints(t *testing.T) {
 		"POST /v2/workflows/validate", "POST /v2/workbooks/validate", "POST /v2/actions/validate",
 		"GET /v2/executions/{id}/events",
 		"GET /v3", "POST /v3/auth/tokens",
+		"POST /v2/environments", "PUT /v2/environments", "GET /v2/environments", "GET /v2/environments/{name}",
+		"DELETE /v2/environments/{name}",
+		"POST /v2/workbooks", "PUT /v2/workbooks", "GET /v2/workbooks", "GET /v2/workbooks/{name}", "DELETE /v2/workbooks/{name}",
 	}
 	n := 0
 	for path, ops := range doc.Paths {

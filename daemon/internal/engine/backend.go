@@ -168,6 +168,11 @@ func (e *Engine) startExecutionOf(tx store.Tx, r api.StartRequest, parent *paren
 	if input, err = checkInput(spec, input); err != nil {
 		return nil, nil, err
 	}
+	// params.env: a stored environment's name becomes its variables
+	// (environments.go).
+	if err := resolveEnv(tx, params); err != nil {
+		return nil, nil, err
+	}
 	if err := e.checkActions(tx, spec); err != nil {
 		return nil, nil, err
 	}

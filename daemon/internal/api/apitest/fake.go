@@ -38,6 +38,8 @@ type Fake struct {
 	workflows  []*store.WorkflowDef
 	executions []*store.Execution
 	tasks      map[string][]*store.TaskExecution
+	envs       []*store.Environment // definitions.go
+	workbooks  []*store.Workbook    // definitions.go
 	seq        int
 
 	// Now is the clock; fixed by default so answers are reproducible.
