@@ -291,6 +291,17 @@ badinput_wf:
       action: greet
       input:
         nam: x
+items_wf:
+  output:
+    r: <% $.r %>
+  tasks:
+    t1:
+      with-items: n in <% ['Ann', 'Bob'] %>
+      action: greet
+      input:
+        name: <% $.n %>
+      publish:
+        r: <% task().result %>
 missing_base_wf:
   output:
     done: <% $.done %>
@@ -326,6 +337,7 @@ func TestAdhocActionsInAWorkflow(t *testing.T) {
 		{"adhoc_wf", store.StateSuccess,
 			`{"r1":{"text":"Hello, Ann!"},"r2":"Hello, Bob!","r3":{"text":"Hello, wfvar!"},"r4":"bar-wfvar"}`, ""},
 		{"badinput_wf", store.StateError, "", `ad-hoc action "greet" does not take input "nam"`},
+		{"items_wf", store.StateSuccess, `{"r":[{"text":"Hello, Ann!"},{"text":"Hello, Bob!"}]}`, ""},
 		{"missing_base_wf", store.StateError, "", `base action "no.such" is unknown`},
 	}
 	for _, tc := range tests {
