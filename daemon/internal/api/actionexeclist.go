@@ -140,7 +140,7 @@ func toActionExecutionItem(r ActionExecutionRecord) ActionExecutionItem {
 		Name:            a.Name,
 		Description:     a.Description,
 		ProjectID:       defaultProject,
-		Accepted:        terminal(a.State),
+		Accepted:        terminal(a.State) && !a.Replaced,
 		Input:           jsonText(a.Input, "{}"),
 		CreatedAt:       wireTime(a.CreatedAt),
 		UpdatedAt:       wireTime(a.UpdatedAt),

@@ -142,7 +142,7 @@ func toActionExecution(a *store.ActionExecution, t *store.TaskExecution) ActionE
 		TaskExecutionID: optional(a.TaskExecutionID),
 		State:           a.State,
 		StateInfo:       optional(a.StateInfo),
-		Accepted:        terminal(a.State),
+		Accepted:        terminal(a.State) && !a.Replaced,
 		Input:           jsonText(a.Input, "{}"),
 		Output:          actionOutputText(a),
 		Description:     a.Description,
@@ -293,7 +293,7 @@ func toRanActionExecution(a *store.ActionExecution, t *store.TaskExecution) RanA
 		x.Description = optional(a.Description)
 		return x
 	}
-	accepted, project := terminal(a.State), defaultProject
+	accepted, project := terminal(a.State) && !a.Replaced, defaultProject
 	x.ID, x.Description, x.ProjectID, x.Accepted = &a.ID, &a.Description, &project, &accepted
 	x.CreatedAt, x.UpdatedAt = wireTime(a.CreatedAt), wireTime(a.UpdatedAt)
 	return x
