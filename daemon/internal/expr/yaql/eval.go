@@ -99,7 +99,11 @@ type Env struct {
 	// before a bound one are null). A function not listed takes no
 	// keyword arguments.
 	FuncParams map[string][]string
-	Limits     Limits
+	// OrderedArgs lists the host functions that receive a dict built by
+	// the expression as an OrderedDict, in its insertion order (json_dump
+	// prints keys in that order); the others receive map[string]any.
+	OrderedArgs map[string]bool
+	Limits      Limits
 }
 
 // state is per evaluation: budgets, host functions and the source for errors.
@@ -107,6 +111,7 @@ type state struct {
 	src      string
 	funcs    map[string]HostFunc
 	fparams  map[string][]string
+	ordered  map[string]bool
 	steps    int
 	maxSteps int
 	maxSize  int
@@ -114,14 +119,25 @@ type state struct {
 	depth    int
 	deadline time.Time
 	nextTime int
-	// orderings maps the first item of an orderBy result to its sort
-	// levels, for thenBy (see sortLevels).
-	orderings map[*any]ordering
 }
 
 // Eval evaluates a parsed expression. src is the text n was parsed from; it
 // is only used in error messages.
 func Eval(src string, n Node, env *Env) (any, error) {
+	v, err := evalRaw(src, n, env)
+	if err != nil {
+		return nil, err
+	}
+	v = finalize(v)
+	if bad := unstorable(v); bad != nil {
+		return nil, &Error{Kind: EvalError, Expr: src, Pos: n.Pos(), Msg: fmt.Sprintf("the result holds a %s, which cannot be stored as JSON", typeName(bad))}
+	}
+	return v, nil
+}
+
+// evalRaw evaluates n and returns the value as yaql holds it, after the
+// check of yaql's output conversion (a set of containers fails).
+func evalRaw(src string, n Node, env *Env) (any, error) {
 	if env == nil {
 		env = &Env{}
 	}
@@ -139,7 +155,7 @@ func Eval(src string, n Node, env *Env) (any, error) {
 	if lim.MaxDepth <= 0 {
 		lim.MaxDepth = DefaultLimits.MaxDepth
 	}
-	st := &state{src: src, funcs: env.Funcs, fparams: env.FuncParams, maxSteps: lim.MaxSteps, maxSize: lim.MaxSize,
+	st := &state{src: src, funcs: env.Funcs, fparams: env.FuncParams, ordered: env.OrderedArgs, maxSteps: lim.MaxSteps, maxSize: lim.MaxSize,
 		maxDepth: lim.MaxDepth, deadline: lim.Deadline, nextTime: deadlineEvery}
 	scope := NewScope(data)
 	if len(env.Vars) > 0 {
@@ -155,12 +171,8 @@ func Eval(src string, n Node, env *Env) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if holdsItemsView(v, 0) {
-		return nil, &Error{Kind: EvalError, Expr: src, Pos: n.Pos(), Msg: "the result holds dict items (items()), which Mistral cannot store: TypeError: unhashable type: 'list' (use items().toList())"}
-	}
-	v = finalize(v)
-	if bad := unstorable(v); bad != nil {
-		return nil, &Error{Kind: EvalError, Expr: src, Pos: n.Pos(), Msg: fmt.Sprintf("the result holds a %s, which cannot be stored as JSON", typeName(bad))}
+	if name := unstorableSet(v, 0); name != "" {
+		return nil, &Error{Kind: EvalError, Expr: src, Pos: n.Pos(), Msg: fmt.Sprintf("the result holds a set (toSet(), set(), keys() or items()) with a %s inside, which Mistral cannot store: TypeError: unhashable type: '%s'", name, name)}
 	}
 	return v, nil
 }
@@ -242,12 +254,16 @@ func (st *state) checkSize(n Node, v any) error {
 		size = len(x)
 	case []any:
 		size = len(x)
+	case pyList:
+		size = len(x)
 	case iterator:
 		size = len(x)
-	case itemsView:
+	case pySet:
 		size = len(x)
 	case map[string]any:
 		size = len(x)
+	case *pyDict:
+		size = x.len()
 	default:
 		return nil
 	}
@@ -293,7 +309,7 @@ func (st *state) eval(n Node, sc *Scope) (any, error) {
 		}
 		return out, nil
 	case *Dict:
-		out := make(map[string]any, len(n.Items))
+		out := newDict(len(n.Items), false)
 		for _, it := range n.Items {
 			m := it.(*Mapping)
 			k, err := st.eval(m.Key, sc)
@@ -308,7 +324,7 @@ func (st *state) eval(n Node, sc *Scope) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			out[ks] = v
+			out.put(ks, v)
 		}
 		return out, nil
 	case *Mapping:
@@ -438,9 +454,17 @@ func (st *state) attr(n Node, recv any, name string) (any, error) {
 			return nil, st.errAt(n, "no such key %q in dict", name)
 		}
 		return v, nil
-	case []any, iterator:
+	case *pyDict:
+		v, ok := x.get(name)
+		if !ok {
+			return nil, st.errAt(n, "no such key %q in dict", name)
+		}
+		return v, nil
+	case []any, pyList, iterator, pySet, *dictView, *ordering:
+		// Any collection: the key of every dict in it, lazily (yaql maps
+		// over the items), so $.users.name is an iterator.
 		l, _ := asList(x)
-		out := make([]any, 0, len(l))
+		out := make(iterator, 0, len(l))
 		for _, e := range l {
 			if err := st.step(n, 1); err != nil {
 				return nil, err
@@ -467,6 +491,9 @@ func (st *state) evalIndex(n *Index, sc *Scope) (any, error) {
 			return nil, err
 		}
 	}
+	if l, ok := x.(pyList); ok {
+		x = []any(l)
+	}
 	switch c := x.(type) {
 	case []any:
 		if len(args) == 1 {
@@ -480,8 +507,12 @@ func (st *state) evalIndex(n *Index, sc *Scope) (any, error) {
 				return c[i], nil
 			}
 		}
-	case map[string]any:
+	case map[string]any, *pyDict:
+		m, _ := dictMap(c)
 		if len(args) == 1 || len(args) == 2 {
+			if name := unhashable(args[0], 0); name != "" {
+				return nil, st.errAt(n, "TypeError: unhashable type: '%s'", name)
+			}
 			k, ok := args[0].(string)
 			if !ok {
 				// Keys are strings in the JSON model; yaql would look up the
@@ -491,7 +522,7 @@ func (st *state) evalIndex(n *Index, sc *Scope) (any, error) {
 				}
 				return nil, st.errAt(n, "no such key %s in dict", yaqlStr(args[0]))
 			}
-			v, found := c[k]
+			v, found := m[k]
 			if found {
 				return v, nil
 			}
@@ -571,7 +602,7 @@ func (st *state) call(n Node, name string, recv any, method bool, args []Node, s
 				if _, dup := named[idx]; dup {
 					return nil, st.errAt(m, "%s() got parameter %q twice", name, k.Name)
 				}
-				named[idx] = finalize(v)
+				named[idx] = st.hostArg(name, v)
 				continue
 			}
 			if named != nil {
@@ -581,10 +612,10 @@ func (st *state) call(n Node, name string, recv any, method bool, args []Node, s
 			if err != nil {
 				return nil, err
 			}
-			vals = append(vals, finalize(v))
+			vals = append(vals, st.hostArg(name, v))
 		}
 		if method {
-			vals[0] = finalize(vals[0])
+			vals[0] = st.hostArg(name, vals[0])
 		}
 		for idx, v := range named {
 			if idx < len(vals) {
@@ -599,7 +630,7 @@ func (st *state) call(n Node, name string, recv any, method bool, args []Node, s
 		if err != nil {
 			return nil, &Error{Kind: EvalError, Expr: st.src, Pos: n.Pos(), Msg: fmt.Sprintf("%s(): %v", name, err), Err: err}
 		}
-		res, err = Normalize(res)
+		res, err = fromHost(res, 0)
 		if err != nil {
 			return nil, st.wrapAt(n, fmt.Errorf("%s() returned %w", name, err))
 		}

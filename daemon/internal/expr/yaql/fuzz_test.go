@@ -14,6 +14,9 @@ var fuzzSeeds = []string{
 	"call(len, [[1, 2]], {})", "selectCase(false, true).switchCase(1, 2, 3)", "selectAllCases(true, 1)",
 	"{a => [1]}.mergeWith({a => [2], b => {c => 1}}, $1 + $2, $1, 1)", "{a => 1}.deleteAll([a, b])",
 	"range(3).repeat(2).take(3)", "range(2).repeat().take(2)",
+	"dict(b => 1, a => 2).values()", "'a,b'.split(',').toSet()", "[$.a].toSet()", "$.a.keys() + $.l",
+	"{b => 1}.mergeWith({a => [2]}).items().toList()", "$.l.orderBy($).thenBy($) = $.l", "['k', 1] in $.a.items()",
+	"set(1, 2).union(set(3)).symmetricDifference($.a.keys())", "dict(['ab', {x => 1}])",
 }
 
 // FuzzParse: the parser never panics and returns exactly one of a tree or
@@ -36,8 +39,9 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// FuzzEval: evaluation of any parsed text under small limits never panics
-// and fails only with *Error.
+// FuzzEval: evaluation of any parsed text under small limits never panics,
+// fails only with *Error, and returns only values of the JSON model; the
+// same for EvalText, which renders the result for a longer string.
 func FuzzEval(f *testing.F) {
 	for _, s := range fuzzSeeds {
 		f.Add(s)
@@ -48,11 +52,24 @@ func FuzzEval(f *testing.F) {
 		if err != nil {
 			return
 		}
-		_, err = Eval(s, n, &Env{Data: data, Limits: Limits{MaxSteps: 10_000, MaxSize: 10_000}})
+		env := &Env{Data: data, Limits: Limits{MaxSteps: 10_000, MaxSize: 10_000}}
+		if _, err := EvalText(s, env); err != nil {
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("EvalText(%q): error %T is not *Error: %v", s, err, err)
+			}
+		}
+		v, err := Eval(s, n, env)
 		if err != nil {
 			var e *Error
 			if !errors.As(err, &e) {
 				t.Fatalf("Eval(%q): error %T is not *Error: %v", s, err, err)
+			}
+			return
+		}
+		if _, isScope := v.(*Scope); !isScope {
+			if bad := unstorable(v); bad != nil {
+				t.Fatalf("Eval(%q) = %#v: %T is not in the JSON model", s, v, bad)
 			}
 		}
 	})

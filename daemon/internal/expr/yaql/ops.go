@@ -43,24 +43,14 @@ func (st *state) binop(n Node, op string, l, r any) (any, error) {
 		}
 		return c >= 0, nil
 	case "in":
-		if it, ok := r.(iterator); ok {
-			r = []any(it)
+		if s, ok := r.(string); ok {
+			if sub, ok := l.(string); ok {
+				return strings.Contains(s, sub), nil
+			}
+			return nil, st.errAt(n, "cannot test %s in %s", typeName(l), typeName(r))
 		}
-		switch c := r.(type) {
-		case []any:
-			for _, e := range c {
-				if err := st.step(n, 1); err != nil {
-					return nil, err
-				}
-				if equal(l, e) {
-					return true, nil
-				}
-			}
-			return false, nil
-		case string:
-			if s, ok := l.(string); ok {
-				return strings.Contains(c, s), nil
-			}
+		if _, ok := asList(r); ok {
+			return st.member(n, r, l)
 		}
 		return nil, st.errAt(n, "cannot test %s in %s", typeName(l), typeName(r))
 	case "=~", "!~":
@@ -75,12 +65,6 @@ func (st *state) binop(n Node, op string, l, r any) (any, error) {
 		}
 		return re.MatchString(s) == (op == "=~"), nil
 	case "+":
-		if _, ok := l.(iterator); ok {
-			l, _ = asList(l)
-		}
-		if _, ok := r.(iterator); ok {
-			r, _ = asList(r)
-		}
 		switch a := l.(type) {
 		case string:
 			if b, ok := r.(string); ok {
@@ -97,16 +81,31 @@ func (st *state) binop(n Node, op string, l, r any) (any, error) {
 				out := make([]any, 0, len(a)+len(b))
 				return append(append(out, a...), b...), nil
 			}
-		case map[string]any:
-			if b, ok := r.(map[string]any); ok {
-				out := make(map[string]any, len(a)+len(b))
-				for k, v := range a {
-					out[k] = v
-				}
-				for k, v := range b {
-					out[k] = v
+		case pySet:
+			// Two sets make their union.
+			if b, ok := r.(pySet); ok {
+				return st.union(n, a, b)
+			}
+		case map[string]any, *pyDict:
+			// dict(left).update(right), frozen.
+			if b, ok := asDict(r); ok {
+				d, _ := asDict(a)
+				out := d.clone(false, b.len())
+				for _, k := range b.order() {
+					out.put(k, b.m[k])
 				}
 				return out, nil
+			}
+		}
+		// Any other two collections (lists, sets, views, iterators; not
+		// strings or dicts) chain into an iterator.
+		if a, ok := asList(l); ok {
+			if b, ok := asList(r); ok {
+				if len(a)+len(b) > st.maxSize {
+					return nil, st.sizeErr(n, len(a)+len(b))
+				}
+				out := make(iterator, 0, len(a)+len(b))
+				return append(append(out, a...), b...), nil
 			}
 		}
 		return st.arith(n, op, l, r)
@@ -136,13 +135,13 @@ func repeatOperands(l, r any) (any, int64, bool) {
 	}
 	if k, ok := r.(int64); ok {
 		switch l.(type) {
-		case string, []any:
+		case string, []any, pyList:
 			return l, k, true
 		}
 	}
 	if k, ok := l.(int64); ok {
 		switch r.(type) {
-		case string, []any:
+		case string, []any, pyList:
 			return r, k, true
 		}
 	}
@@ -159,13 +158,17 @@ func (st *state) repeat(n Node, s any, k int64) (any, error) {
 			return nil, st.sizeErr(n, st.maxSize+1)
 		}
 		return strings.Repeat(x, int(k)), nil
-	case []any:
-		if k > 0 && int64(len(x)) > int64(st.maxSize)/k {
+	case []any, pyList:
+		l, _ := asList(x)
+		if k > 0 && int64(len(l)) > int64(st.maxSize)/k {
 			return nil, st.sizeErr(n, st.maxSize+1)
 		}
-		out := make([]any, 0, len(x)*int(k))
+		out := make([]any, 0, len(l)*int(k))
 		for i := int64(0); i < k; i++ {
-			out = append(out, x...)
+			out = append(out, l...)
+		}
+		if _, ok := x.(pyList); ok {
+			return pyList(out), nil
 		}
 		return out, nil
 	}
@@ -252,4 +255,32 @@ func (st *state) arith(n Node, op string, l, r any) (any, error) {
 		return m, nil
 	}
 	return nil, st.errAt(n, "unknown operator %s", op)
+}
+
+// union is Python's set union: the items of a and then those of b that a
+// lacks; every item of b is hashed.
+func (st *state) union(n Node, a, b []any) (any, error) {
+	out := append(pySet{}, a...)
+	for _, y := range b {
+		if name := unhashable(y, 0); name != "" {
+			return nil, st.errAt(n, "TypeError: unhashable type: '%s'", name)
+		}
+		found := false
+		for _, x := range out {
+			if err := st.step(n, 1); err != nil {
+				return nil, err
+			}
+			if equal(x, y) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			out = append(out, y)
+		}
+	}
+	if len(out) > st.maxSize {
+		return nil, st.sizeErr(n, len(out))
+	}
+	return out, nil
 }

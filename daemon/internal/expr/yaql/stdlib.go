@@ -13,13 +13,17 @@ import (
 
 // The standard library: the yaql functions Mistral workflows use most
 // (counted over Mistral's own definitions), with yaql's semantics checked
-// against the reference implementation. Dict iteration order is sorted by
-// key: Python keeps insertion order, the JSON model here has none.
+// against the reference implementation. Dicts read in insertion order (a
+// dict of the input, whose order JSON lost, in sorted key order).
 
 func init() {
 	// Conversions and inspection.
 	register("len", "MF", 1, 1, eager(func(c *inv, a []any) (any, error) { return length(c, a[0]) }))
-	register("count", "M", 1, 1, eager(func(c *inv, a []any) (any, error) { return length(c, a[0]) }))
+	// count() counts the items of any collection (not a string or a dict).
+	register("count", "M", 1, 1, eager(func(c *inv, a []any) (any, error) {
+		xs, err := listArg(c, a[0])
+		return int64(len(xs)), err
+	}))
 	register("str", "F", 1, 1, eager(func(c *inv, a []any) (any, error) { return yaqlStr(a[0]), nil }))
 	register("int", "F", 1, 1, eager(toInt))
 	register("float", "F", 1, 1, eager(toFloatFn))
@@ -37,55 +41,43 @@ func init() {
 		return out, nil
 	}))
 	register("dict", "F", 0, -1, dictFn)
-	register("isList", "F", 1, 1, eager(isType(func(v any) bool { _, ok := v.([]any); return ok })))
-	register("isDict", "F", 1, 1, eager(isType(func(v any) bool { _, ok := v.(map[string]any); return ok })))
+	register("isList", "F", 1, 1, eager(isType(func(v any) bool {
+		switch v.(type) {
+		case []any, pyList:
+			return true
+		}
+		return false
+	})))
+	register("isDict", "F", 1, 1, eager(isType(isDictValue)))
 	register("isString", "F", 1, 1, eager(isType(func(v any) bool { _, ok := v.(string); return ok })))
 	register("isInteger", "F", 1, 1, eager(isType(func(v any) bool { _, ok := v.(int64); return ok })))
 	register("isNumber", "F", 1, 1, eager(isType(isNumber)))
 	register("isBoolean", "F", 1, 1, eager(isType(func(v any) bool { _, ok := v.(bool); return ok })))
 
 	// Dicts.
-	register("keys", "M", 1, 1, eager(func(c *inv, a []any) (any, error) {
-		d, err := dictArg(c, a[0])
-		if err != nil {
-			return nil, err
-		}
-		out := make([]any, 0, len(d))
-		for _, k := range sortedKeys(d) {
-			out = append(out, k)
-		}
-		return out, nil
-	}))
-	register("values", "M", 1, 1, eager(func(c *inv, a []any) (any, error) {
-		d, err := dictArg(c, a[0])
-		if err != nil {
-			return nil, err
-		}
-		out := make([]any, 0, len(d))
-		for _, k := range sortedKeys(d) {
-			out = append(out, d[k])
-		}
-		return out, nil
-	}))
-	register("items", "M", 1, 1, eager(func(c *inv, a []any) (any, error) {
-		d, err := dictArg(c, a[0])
-		if err != nil {
-			return nil, err
-		}
-		out := make(itemsView, 0, len(d))
-		for _, k := range sortedKeys(d) {
-			out = append(out, []any{k, d[k]})
-		}
-		return out, nil
-	}))
+	view := func(kind viewKind) func(c *inv) (any, error) {
+		return eager(func(c *inv, a []any) (any, error) {
+			d, err := dictArg(c, a[0])
+			if err != nil {
+				return nil, err
+			}
+			return newView(kind, d), nil
+		})
+	}
+	register("keys", "M", 1, 1, view(keysView))
+	register("values", "M", 1, 1, view(valuesView))
+	register("items", "M", 1, 1, view(itemsView))
 	register("get", "M", 2, 3, eager(func(c *inv, a []any) (any, error) {
 		d, err := dictArg(c, a[0])
 		if err != nil {
 			return nil, err
 		}
+		if err := c.hashable(a[1]); err != nil {
+			return nil, err
+		}
 		k, ok := a[1].(string)
 		if ok {
-			if v, found := d[k]; found {
+			if v, found := d.get(k); found {
 				return v, nil
 			}
 		}
@@ -99,8 +91,11 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
+		if err := c.hashable(a[1]); err != nil {
+			return nil, err
+		}
 		k, ok := a[1].(string)
-		_, found := d[k]
+		_, found := d.get(k)
 		return ok && found, nil
 	}))
 	register("containsValue", "M", 2, 2, eager(func(c *inv, a []any) (any, error) {
@@ -108,7 +103,7 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		for _, v := range d {
+		for _, v := range d.m {
 			if equal(v, a[1]) {
 				return true, nil
 			}
@@ -120,7 +115,7 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		out := make(map[string]any, len(xs))
+		out := newDict(len(xs), true)
 		for _, x := range xs {
 			k, err := c.lambda(1, x)
 			if err != nil {
@@ -136,7 +131,7 @@ func init() {
 					return nil, err
 				}
 			}
-			out[ks] = v
+			out.put(ks, v)
 		}
 		return out, nil
 	})
@@ -232,16 +227,10 @@ func init() {
 	register("max", "F", 2, 2, eager(func(c *inv, a []any) (any, error) { return pick(c, a[0], a[1], 1) }))
 	register("min", "F", 2, 2, eager(func(c *inv, a []any) (any, error) { return pick(c, a[0], a[1], -1) }))
 	register("contains", "M", 2, 2, eager(func(c *inv, a []any) (any, error) {
-		xs, err := listArg(c, a[0])
-		if err != nil {
+		if _, err := listArg(c, a[0]); err != nil {
 			return nil, err
 		}
-		for _, x := range xs {
-			if equal(x, a[1]) {
-				return true, nil
-			}
-		}
-		return false, nil
+		return c.st.member(c.node, a[0], a[1])
 	}))
 	register("indexOf", "M", 2, 4, eager(func(c *inv, a []any) (any, error) {
 		if _, ok := a[0].(string); ok {
@@ -272,7 +261,8 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		var out, seen []any
+		var out []any
+		var seen seenSet
 		for _, x := range xs {
 			key := x
 			if c.nargs() == 2 {
@@ -280,18 +270,14 @@ func init() {
 					return nil, err
 				}
 			}
-			dup := false
-			for _, s := range seen {
-				if err := c.tick(1); err != nil {
-					return nil, err
-				}
-				if equal(s, key) {
-					dup = true
-					break
-				}
+			if err := c.hashable(key); err != nil {
+				return nil, err
 			}
-			if !dup {
-				seen = append(seen, key)
+			fresh, err := seen.add(c, key)
+			if err != nil {
+				return nil, err
+			}
+			if fresh {
 				out = append(out, x)
 			}
 		}
@@ -300,11 +286,13 @@ func init() {
 		}
 		return out, nil
 	})
-	// toSet returns a list without duplicates: yaql returns a Python set,
-	// which Mistral cannot store as JSON; a list is the useful reading.
+	// toSet returns a frozenset (pySet); Mistral stores it as a list.
 	register("toSet", "M", 1, 1, eager(func(c *inv, a []any) (any, error) {
 		xs, err := listArg(c, a[0])
 		if err != nil {
+			return nil, err
+		}
+		if err := c.hashableAll(xs); err != nil {
 			return nil, err
 		}
 		out, err := dedup(c, xs)
@@ -465,34 +453,31 @@ func init() {
 			return nil, c.errf("insert() position must be an integer, got %s", typeName(a[1]))
 		}
 		switch x := a[0].(type) {
-		case []any:
-			i := clampIndex(pos, len(x))
-			out := make([]any, 0, len(x)+1)
-			out = append(append(append(out, x[:i]...), a[2]), x[i:]...)
-			return out, nil
-		case iterator:
-			i := clampIndex(pos, len(x))
-			out := make([]any, 0, len(x)+1)
-			return iterator(append(append(append(out, x[:i]...), a[2]), x[i:]...)), nil
+		case []any, pyList:
+			// A sequence gets Python's list.insert on a copy: a list.
+			l, _ := asList(x)
+			i := clampIndex(pos, len(l))
+			out := make(pyList, 0, len(l)+1)
+			return append(append(append(out, l[:i]...), a[2]), l[i:]...), nil
+		case iterator, *dictView, *ordering:
+			// Any other collection but a set (keys and items views are
+			// sets): an iterator.
+			if _, isSet := setItems(x); isSet {
+				break
+			}
+			l, _ := asList(x)
+			i := clampIndex(pos, len(l))
+			out := make([]any, 0, len(l)+1)
+			return iterator(append(append(append(out, l[:i]...), a[2]), l[i:]...)), nil
 		}
 		return nil, c.errf("insert() needs a list, got %s", typeName(a[0]))
 	}))
 	named("insert", "collection", "position", "value")
 	register("delete", "M", 2, -1, eager(func(c *inv, a []any) (any, error) {
-		switch x := a[0].(type) {
-		case map[string]any:
-			out := make(map[string]any, len(x))
-			for k, v := range x {
-				out[k] = v
-			}
-			for _, k := range a[1:] {
-				if ks, ok := k.(string); ok {
-					delete(out, ks)
-				}
-			}
-			return out, nil
-		case []any, iterator:
-			l, _ := asList(a[0])
+		if d, ok := asDict(a[0]); ok {
+			return deleteKeys(c, d, a[1:])
+		}
+		if l, ok := asList(a[0]); ok {
 			if len(a) > 3 {
 				return nil, c.errf("delete() on a list takes a position and a count")
 			}
@@ -517,7 +502,7 @@ func init() {
 			}
 			return out, nil
 		}
-		return nil, c.errf("delete() needs a list or a dict, got %s", typeName(a[0]))
+		return nil, c.errf("delete() needs a collection or a dict, got %s", typeName(a[0]))
 	}))
 	named("delete", "collection", "position", "count")
 	register("set", "M", 2, -1, func(c *inv) (any, error) {
@@ -525,16 +510,13 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		out := make(map[string]any, len(d)+1)
-		for k, v := range d {
-			out[k] = v
-		}
+		out := d.clone(false, len(c.args))
 		put := func(kn Node, k, v any) error {
 			ks, err := c.st.dictKey(kn, k)
 			if err != nil {
 				return err
 			}
-			out[ks] = v
+			out.put(ks, v)
 			return nil
 		}
 		if c.nargs() == 3 {
@@ -565,36 +547,49 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			r, ok := v.(map[string]any)
+			r, ok := asDict(v)
 			if !ok {
 				return nil, c.st.errAt(n, "set() needs key, value or key => value or a dict, got %s", typeName(v))
 			}
-			for k, e := range r {
-				out[k] = e
+			for _, k := range r.order() {
+				out.put(k, r.m[k])
 			}
 		}
 		return out, nil
 	})
-	// Sets are lists without duplicates here (see toSet); the set
-	// operations keep the order of their left operand.
+	// Sets keep first-seen order here (Python's is hash order); the set
+	// operations take two sets and keep the order of their left operand.
 	register("set", "F", 0, -1, eager(func(c *inv, a []any) (any, error) {
+		if err := c.hashableAll(a); err != nil {
+			return nil, err
+		}
 		out, err := dedup(c, a)
 		return pySet(out), err
 	}))
 	register("union", "M", 2, 2, eager(func(c *inv, a []any) (any, error) {
-		l, err := setArg(c, a[0])
+		l, r, err := setArgs(c, a)
 		if err != nil {
 			return nil, err
 		}
-		r, err := listArg(c, a[1])
-		if err != nil {
-			return nil, err
-		}
-		out, err := dedup(c, append(append([]any{}, l...), r...))
-		return pySet(out), err
+		return c.st.union(c.node, l, r)
 	}))
 	register("intersect", "M", 2, 2, eager(setFilter(true)))
 	register("difference", "M", 2, 2, eager(setFilter(false)))
+	register("symmetricDifference", "M", 2, 2, eager(func(c *inv, a []any) (any, error) {
+		l, r, err := setArgs(c, a)
+		if err != nil {
+			return nil, err
+		}
+		left, err := filterSet(c, l, r, false)
+		if err != nil {
+			return nil, err
+		}
+		right, err := filterSet(c, r, l, false)
+		if err != nil {
+			return nil, err
+		}
+		return append(left, right...), nil
+	}))
 
 	lazy("select", "where", "filter", "range", "skip", "take", "limit", "distinct", "selectMany",
 		"concat", "append", "reverse", "flatten", "delete", "zip")
@@ -901,12 +896,21 @@ func length(c *inv, v any) (any, error) {
 		return int64(len(x)), nil
 	case iterator:
 		return int64(len(x)), nil
-	case itemsView:
+	case pyList:
 		return int64(len(x)), nil
+	case *dictView:
+		if x.kind == valuesView && c.name == "len" {
+			// len() takes strings, sequences, dicts, sets and
+			// iterators; a values view is none of them (count() works).
+			break
+		}
+		return int64(len(x.items)), nil
 	case pySet:
 		return int64(len(x)), nil
 	case map[string]any:
 		return int64(len(x)), nil
+	case *pyDict:
+		return int64(x.len()), nil
 	}
 	return nil, c.errf("%s() of %s", c.name, typeName(v))
 }
@@ -958,9 +962,9 @@ func isType(f func(any) bool) func(c *inv, a []any) (any, error) {
 	return func(c *inv, a []any) (any, error) { return f(a[0]), nil }
 }
 
-// dictFn is dict(k => v, ...) or dict(list of [k, v] pairs).
+// dictFn is dict(k => v, ...) or dict(list of [k, v] pairs): a FrozenDict.
 func dictFn(c *inv) (any, error) {
-	out := map[string]any{}
+	out := newDict(len(c.args), false)
 	for _, n := range c.args {
 		if m, ok := n.(*Mapping); ok {
 			k, err := c.st.eval(m.Key, c.scope)
@@ -975,7 +979,7 @@ func dictFn(c *inv) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			out[ks] = v
+			out.put(ks, v)
 			continue
 		}
 		v, err := c.st.eval(n, c.scope)
@@ -987,22 +991,40 @@ func dictFn(c *inv) (any, error) {
 			return nil, c.st.errAt(n, "dict() needs key => value arguments or a list of pairs, got %s", typeName(v))
 		}
 		for _, p := range pairs {
+			// yaql takes the first two items of each element, so a
+			// longer list or a string works too: dict(['ab']) is {a: b}.
 			kv, ok := asList(p)
-			if !ok || len(kv) != 2 {
+			if d, isDict := asDict(p); isDict {
+				kv, ok = nil, true // a dict iterates its keys
+				for _, k := range d.order() {
+					kv = append(kv, k)
+				}
+			}
+			if s, isStr := p.(string); isStr {
+				kv, ok = nil, true
+				for _, r := range s {
+					kv = append(kv, string(r))
+					if len(kv) == 2 {
+						break
+					}
+				}
+			}
+			if !ok || len(kv) < 2 {
 				return nil, c.st.errAt(n, "dict() needs pairs [key, value]")
 			}
 			ks, err := c.st.dictKey(n, kv[0])
 			if err != nil {
 				return nil, err
 			}
-			out[ks] = kv[1]
+			out.put(ks, kv[1])
 		}
 	}
 	return out, nil
 }
 
-func dictArg(c *inv, v any) (map[string]any, error) {
-	d, ok := v.(map[string]any)
+// dictArg accepts a dict of either kind; the result must not be changed.
+func dictArg(c *inv, v any) (*pyDict, error) {
+	d, ok := asDict(v)
 	if !ok {
 		return nil, c.errf("%s() needs a dict, got %s", c.name, typeName(v))
 	}
@@ -1020,15 +1042,6 @@ func listArg(c *inv, v any) ([]any, error) {
 		return nil, err
 	}
 	return l, nil
-}
-
-func sortedKeys(d map[string]any) []string {
-	keys := make([]string, 0, len(d))
-	for k := range d {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func firstLast(first bool) func(c *inv) (any, error) {
@@ -1160,9 +1173,8 @@ func orderBy(desc bool) func(c *inv) (any, error) {
 }
 
 // sortLevels sorts xs by the keys of earlier levels (thenBy) and then by
-// argument 1 of c, and remembers the levels so that a following thenBy can
-// add one. The result is a list: yaql's OrderingIterable is iterable but
-// not an iterator (list() does not splice it).
+// argument 1 of c, and keeps the levels so that a following thenBy can add
+// one.
 func (c *inv) sortLevels(xs []any, prev []sortLevel, desc bool) (any, error) {
 	keys := make([]any, len(xs))
 	for i, x := range xs {
@@ -1203,18 +1215,16 @@ func (c *inv) sortLevels(xs []any, prev []sortLevel, desc bool) (any, error) {
 	for i, k := range idx {
 		out[i] = xs[k]
 	}
-	if len(out) > 0 {
-		if c.st.orderings == nil {
-			c.st.orderings = map[*any]ordering{}
-		}
-		c.st.orderings[&out[0]] = ordering{src: xs, levels: levels}
-	}
-	return out, nil
+	return &ordering{items: out, src: xs, levels: levels}, nil
 }
 
-// ordering is what orderBy leaves for thenBy: the unsorted items and the
-// sort keys computed so far.
+// ordering is yaql's OrderingIterable, what orderBy and thenBy return: the
+// sorted items, and for a following thenBy the unsorted items and the sort
+// keys computed so far. It can be read many times but is neither a list
+// nor an iterator: it has no len() (count() works), cannot be indexed,
+// equals only itself, is always true, and list() does not splice it.
 type ordering struct {
+	items  []any
 	src    []any
 	levels []sortLevel
 }
@@ -1329,7 +1339,7 @@ func splitFn(c *inv, a []any) (any, error) {
 	default:
 		return nil, c.errf("split() separator must be a string")
 	}
-	out := make([]any, len(parts))
+	out := make(pyList, len(parts))
 	for i, p := range parts {
 		out[i] = p
 	}
@@ -1479,64 +1489,142 @@ func clampIndex(pos int64, n int) int {
 	return int(max(0, min(pos, int64(n))))
 }
 
-// dedup keeps the first of equal items (quadratic: items need not hash).
+// dedup keeps the first of equal items.
 func dedup(c *inv, xs []any) ([]any, error) {
 	out := []any{}
+	var seen seenSet
 	for _, x := range xs {
-		dup := false
-		for _, s := range out {
-			if err := c.tick(1); err != nil {
-				return nil, err
-			}
-			if equal(s, x) {
-				dup = true
-				break
-			}
+		fresh, err := seen.add(c, x)
+		if err != nil {
+			return nil, err
 		}
-		if !dup {
+		if fresh {
 			out = append(out, x)
 		}
 	}
 	return out, nil
 }
 
-// setArg accepts a set: yaql's union, intersect and difference are
-// methods of sets only.
-func setArg(c *inv, v any) ([]any, error) {
-	s, ok := v.(pySet)
-	if !ok {
-		return nil, c.errf("%s() needs a set (toSet() or set()), got %s", c.name, typeName(v))
-	}
-	return listArg(c, s)
+// seenSet is the set distinct(), toSet() and set() build: scalars by
+// hash, keyed as Python hashes them (1, 1.0 and true are one key),
+// containers by comparison with the containers seen so far.
+type seenSet struct {
+	scalars map[scalarKey]struct{}
+	others  []any
 }
 
+type scalarKey struct {
+	kind byte // 'n' null, 'i' integer (and bool, integral float), 'f' float, 's' string
+	i    int64
+	f    float64
+	s    string
+}
+
+// add records v and reports whether it was not seen before.
+func (s *seenSet) add(c *inv, v any) (bool, error) {
+	if err := c.tick(1); err != nil {
+		return false, err
+	}
+	var k scalarKey
+	switch x := v.(type) {
+	case nil:
+		k.kind = 'n'
+	case bool:
+		k.kind, k.i = 'i', int64(btoi(x))
+	case int64:
+		k.kind, k.i = 'i', x
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<63 {
+			k.kind, k.i = 'i', int64(x)
+		} else {
+			k.kind, k.f = 'f', x
+		}
+	case string:
+		k.kind, k.s = 's', x
+	default:
+		for _, o := range s.others {
+			if err := c.tick(1); err != nil {
+				return false, err
+			}
+			if equal(o, v) {
+				return false, nil
+			}
+		}
+		s.others = append(s.others, v)
+		return true, nil
+	}
+	if s.scalars == nil {
+		s.scalars = map[scalarKey]struct{}{}
+	}
+	if _, dup := s.scalars[k]; dup {
+		return false, nil
+	}
+	s.scalars[k] = struct{}{}
+	return true, nil
+}
+
+// setArgs reads the operands of union, intersect, difference and
+// symmetricDifference: yaql calls Python's frozenset methods, so the
+// receiver is a set (toSet() or set()) and the argument a set or a keys
+// or items view.
+func setArgs(c *inv, a []any) ([]any, []any, error) {
+	l, ok := a[0].(pySet)
+	if !ok {
+		return nil, nil, c.errf("%s() needs a set (toSet() or set()), got %s", c.name, typeName(a[0]))
+	}
+	r, ok := setItems(a[1])
+	if !ok {
+		return nil, nil, c.errf("%s() needs a set argument (toSet() or set()), got %s", c.name, typeName(a[1]))
+	}
+	if err := c.tick(len(l) + len(r)); err != nil {
+		return nil, nil, err
+	}
+	return l, r, nil
+}
+
+// setFilter is intersect (keep) and difference (not keep).
 func setFilter(keep bool) func(c *inv, a []any) (any, error) {
 	return func(c *inv, a []any) (any, error) {
-		l, err := setArg(c, a[0])
+		l, r, err := setArgs(c, a)
 		if err != nil {
 			return nil, err
 		}
-		r, err := listArg(c, a[1])
-		if err != nil {
-			return nil, err
-		}
-		var out []any
-		for _, x := range l {
-			in := false
-			for _, y := range r {
-				if err := c.tick(1); err != nil {
-					return nil, err
-				}
-				if equal(x, y) {
-					in = true
-					break
-				}
-			}
-			if in == keep {
-				out = append(out, x)
-			}
-		}
-		out, err = dedup(c, out)
-		return pySet(out), err
+		return filterSet(c, l, r, keep)
 	}
+}
+
+// filterSet keeps the items of the set l that are (keep) or are not in r.
+func filterSet(c *inv, l, r []any, keep bool) (pySet, error) {
+	out := pySet{}
+	for _, x := range l {
+		in := false
+		for _, y := range r {
+			if err := c.tick(1); err != nil {
+				return nil, err
+			}
+			if equal(x, y) {
+				in = true
+				break
+			}
+		}
+		if in == keep {
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
+
+// deleteKeys is dict.delete(keys...) and dict.deleteAll(keys): a Python
+// dict without the keys; popping an unhashable key fails.
+func deleteKeys(c *inv, d *pyDict, keys []any) (any, error) {
+	out := d.clone(true, 0)
+	for _, k := range keys {
+		if err := c.hashable(k); err != nil {
+			return nil, err
+		}
+		if ks, ok := k.(string); ok {
+			out.del(ks)
+		}
+	}
+	return out, nil
 }

@@ -78,17 +78,17 @@ func init() {
 		if !ok {
 			return nil, c.errf("call() needs a list of arguments, got %s", typeName(a[1]))
 		}
-		kw, ok := a[2].(map[string]any)
+		kw, ok := asDict(a[2])
 		if !ok {
 			return nil, c.errf("call() needs a dict of keyword arguments, got %s", typeName(a[2]))
 		}
 		at := c.node.Pos()
-		nodes := make([]Node, 0, len(args)+len(kw))
+		nodes := make([]Node, 0, len(args)+kw.len())
 		for _, v := range args {
 			nodes = append(nodes, &Const{At: at, Val: v})
 		}
-		for _, k := range sortedKeys(kw) {
-			nodes = append(nodes, &Mapping{At: at, Key: &Keyword{At: at, Name: k}, Value: &Const{At: at, Val: kw[k]}})
+		for _, k := range kw.order() {
+			nodes = append(nodes, &Mapping{At: at, Key: &Keyword{At: at, Name: k}, Value: &Const{At: at, Val: kw.m[k]}})
 		}
 		return c.st.call(c.node, name, nil, false, nodes, c.scope)
 	}))
@@ -101,16 +101,7 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		out := make(map[string]any, len(d))
-		for k, v := range d {
-			out[k] = v
-		}
-		for _, k := range keys {
-			if s, ok := k.(string); ok {
-				delete(out, s)
-			}
-		}
-		return out, nil
+		return deleteKeys(c, d, keys)
 	}))
 	named("deleteAll", "dict", "keys")
 	// mergeWith binds its keyword arguments itself: listMerger and
@@ -185,11 +176,24 @@ func mergeWith(c *inv) (any, error) {
 		}
 		return c.st.eval(n, c.scope.lambdaScope(params))
 	}
-	listMerge := func(l1, l2 []any) (any, error) {
+	// The default list merger is to_list(distinct(l1 + l2)) with Python's
+	// +, which cannot add a tuple and a list.
+	listMerge := func(v1, v2 any) (any, error) {
 		if slots[1] != nil {
-			return lambda(slots[1], l1, l2)
+			return lambda(slots[1], v1, v2)
 		}
-		return dedup(c, append(append([]any{}, l1...), l2...))
+		_, list1 := v1.(pyList)
+		_, list2 := v2.(pyList)
+		if list1 != list2 {
+			return nil, c.errf("mergeWith(): TypeError: cannot concatenate a list and a tuple (one of them comes from a Mistral function or split())")
+		}
+		l1, _ := asList(v1)
+		l2, _ := asList(v2)
+		both := append(append([]any{}, l1...), l2...)
+		if err := c.hashableAll(both); err != nil {
+			return nil, err
+		}
+		return dedup(c, both)
 	}
 	itemMerge := func(x, y any) (any, error) {
 		if slots[2] != nil {
@@ -197,24 +201,26 @@ func mergeWith(c *inv) (any, error) {
 		}
 		return y, nil
 	}
-	var merge func(a, b map[string]any, levels int64, depth int) (map[string]any, error)
-	merge = func(a, b map[string]any, levels int64, depth int) (map[string]any, error) {
+	// The merged dicts are Python dicts: the keys of a in order, then the
+	// new keys of b.
+	var merge func(a, b *pyDict, levels int64, depth int) (*pyDict, error)
+	merge = func(a, b *pyDict, levels int64, depth int) (*pyDict, error) {
 		if depth > c.st.maxDepth {
 			return nil, c.errf("mergeWith(): dicts nested too deeply")
 		}
-		if err := c.tick(len(a) + len(b)); err != nil {
+		if err := c.tick(a.len() + b.len()); err != nil {
 			return nil, err
 		}
-		out := make(map[string]any, len(a)+len(b))
-		for _, k := range sortedKeys(a) {
-			v1 := a[k]
-			out[k] = v1
-			v2, ok := b[k]
+		out := newDict(a.len()+b.len(), true)
+		for _, k := range a.order() {
+			v1 := a.m[k]
+			out.put(k, v1)
+			v2, ok := b.get(k)
 			if !ok {
 				continue
 			}
-			if m2, isMap := v2.(map[string]any); isMap && levels != 1 {
-				m1, ok := v1.(map[string]any)
+			if m2, isMap := asDict(v2); isMap && levels != 1 {
+				m1, ok := asDict(v1)
 				if !ok {
 					return nil, c.errf("mergeWith(): cannot merge %s with dict", typeName(v1))
 				}
@@ -226,33 +232,42 @@ func mergeWith(c *inv) (any, error) {
 				if err != nil {
 					return nil, err
 				}
-				out[k] = m
+				out.put(k, m)
 				continue
 			}
-			if l2, isList := asList(v2); isList && levels != 1 {
-				l1, ok := asList(v1)
-				if !ok {
+			if isSequence(v2) && levels != 1 {
+				if !isSequence(v1) {
 					return nil, c.errf("mergeWith(): cannot merge %s with list", typeName(v1))
 				}
-				v, err := listMerge(l1, l2)
+				v, err := listMerge(v1, v2)
 				if err != nil {
 					return nil, err
 				}
-				out[k] = v
+				out.put(k, v)
 				continue
 			}
 			v, err := itemMerge(v1, v2)
 			if err != nil {
 				return nil, err
 			}
-			out[k] = v
+			out.put(k, v)
 		}
-		for k, v2 := range b {
-			if _, ok := out[k]; !ok {
-				out[k] = v2
+		for _, k := range b.order() {
+			if _, ok := out.get(k); !ok {
+				out.put(k, b.m[k])
 			}
 		}
 		return out, nil
 	}
 	return merge(d1, d2, levels, 0)
+}
+
+// isSequence is yaql's is_sequence: a tuple or a list, not an iterator or
+// a set.
+func isSequence(v any) bool {
+	switch v.(type) {
+	case []any, pyList:
+		return true
+	}
+	return false
 }

@@ -144,6 +144,9 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
+		if _, ok := asList(a[1]); !ok {
+			return nil, c.errf("defaultIfEmpty() needs a collection as the default, got %s", typeName(a[1]))
+		}
 		if len(xs) == 0 {
 			return a[1], nil
 		}
@@ -165,6 +168,9 @@ func init() {
 		for _, x := range xs {
 			k, err := c.lambda(1, x)
 			if err != nil {
+				return nil, err
+			}
+			if err := c.hashable(k); err != nil {
 				return nil, err
 			}
 			v := x
@@ -283,7 +289,7 @@ func init() {
 			return nil, c.errf("splitAt() index must be an integer, got %s", typeName(a[1]))
 		}
 		i := pySliceIndex(n, len(xs))
-		return []any{append([]any{}, xs[:i]...), append([]any{}, xs[i:]...)}, nil
+		return pyList{append([]any{}, xs[:i]...), append([]any{}, xs[i:]...)}, nil
 	}))
 	register("splitWhere", "M", 2, 2, func(c *inv) (any, error) {
 		xs, err := listArg(c, c.recv)
@@ -403,16 +409,9 @@ func init() {
 	named("accumulate", "collection", "selector", "seed")
 	thenBy := func(desc bool) func(c *inv) (any, error) {
 		return func(c *inv) (any, error) {
-			it, ok := c.recv.([]any)
+			o, ok := c.recv.(*ordering)
 			if !ok {
 				return nil, c.errf("%s() follows orderBy() or orderByDescending(), got %s", c.name, typeName(c.recv))
-			}
-			if len(it) == 0 {
-				return it, nil
-			}
-			o, ok := c.st.orderings[&it[0]]
-			if !ok {
-				return nil, c.errf("%s() follows orderBy() or orderByDescending()", c.name)
 			}
 			return c.sortLevels(o.src, o.levels, desc)
 		}
@@ -454,12 +453,12 @@ func init() {
 	}))
 	register("isIterable", "F", 1, 1, eager(isType(func(v any) bool {
 		switch v.(type) {
-		case []any, iterator, endless, pySet:
+		case []any, pyList, iterator, endless, pySet, *dictView, *ordering:
 			return true
 		}
 		return false
 	})))
-	register("isSet", "F", 1, 1, eager(isType(func(v any) bool { _, ok := v.(pySet); return ok })))
+	register("isSet", "F", 1, 1, eager(isType(func(v any) bool { _, ok := setItems(v); return ok })))
 	register("isEmpty", "MF", 1, 3, eager(func(c *inv, a []any) (any, error) {
 		if a[0] == nil {
 			return true, nil

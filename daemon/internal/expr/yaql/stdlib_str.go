@@ -50,7 +50,7 @@ func init() {
 		if err != nil {
 			return nil, c.errf("rightSplit(): %v", err)
 		}
-		out := make([]any, len(parts))
+		out := make(pyList, len(parts))
 		for i, p := range parts {
 			out[i] = p
 		}
@@ -398,12 +398,12 @@ func matchParams(s string, m []int) []any {
 	out := make([]any, len(m)/2)
 	for i := range out {
 		if m[2*i] < 0 {
-			out[i] = map[string]any{"value": nil, "start": int64(-1), "end": int64(-1)}
+			out[i] = matchRecord(nil, -1, -1)
 			continue
 		}
 		st := int64(len([]rune(s[:m[2*i]])))
 		v := s[m[2*i]:m[2*i+1]]
-		out[i] = map[string]any{"value": v, "start": st, "end": st + int64(len([]rune(v)))}
+		out[i] = matchRecord(v, st, st+int64(len([]rune(v))))
 	}
 	return out
 }
@@ -474,17 +474,27 @@ func regexReplace(c *inv, re *regexVal, s, repl string, count int64) (any, error
 }
 
 // regexSplit is re.split(s, maxsplit) (0: all), without captured groups.
-func regexSplit(re *regexVal, s string, max int64) []any {
+func regexSplit(re *regexVal, s string, max int64) pyList {
+	// Python's re.split: the text between matches, and after each match
+	// its groups (None for a group that did not take part).
 	n := -1
 	if max > 0 {
-		n = int(max) + 1
+		n = int(max)
 	}
-	parts := re.re.Split(s, n)
-	out := make([]any, len(parts))
-	for i, p := range parts {
-		out[i] = p
+	out := pyList{}
+	last := 0
+	for _, m := range re.re.FindAllStringSubmatchIndex(s, n) {
+		out = append(out, s[last:m[0]])
+		for g := 2; g+1 < len(m); g += 2 {
+			if m[g] < 0 {
+				out = append(out, nil)
+			} else {
+				out = append(out, s[m[g]:m[g+1]])
+			}
+		}
+		last = m[1]
 	}
-	return out
+	return append(out, s[last:])
 }
 
 // pyReEscape is Python 3.7+'s re.escape: every character outside
@@ -515,4 +525,13 @@ func pyRound(x float64, digits int64) float64 {
 	}
 	p := math.Pow(10, float64(-digits))
 	return math.RoundToEven(x/p) * p
+}
+
+// matchRecord is the Python dict yaql builds for a match or a group.
+func matchRecord(v any, start, end int64) *pyDict {
+	d := newDict(3, true)
+	d.put("value", v)
+	d.put("start", start)
+	d.put("end", end)
+	return d
 }

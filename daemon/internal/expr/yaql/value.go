@@ -4,15 +4,15 @@ import (
 	"fmt"
 	"math"
 	"reflect"
-	"sort"
 	"strconv"
 	"strings"
 )
 
-// Values are the JSON model: nil, bool, int64, float64, string, []any and
-// map[string]any. Normalize converts the Go values a host is likely to hand
-// us (int, []string, map[string]string, ...) into that model, so the
-// evaluator only ever switches over seven types.
+// Values enter and leave an evaluation in the JSON model: nil, bool,
+// int64, float64, string, []any and map[string]any (inside, yaql's other
+// values join them: see dict.go). Normalize converts the Go values a host
+// is likely to hand us (int, []string, map[string]string, ...) into that
+// model.
 func Normalize(v any) (any, error) {
 	switch x := v.(type) {
 	case nil, bool, int64, float64, string:
@@ -43,6 +43,17 @@ func Normalize(v any) (any, error) {
 		return int64(x), nil
 	case float32:
 		return float64(x), nil
+	case OrderedDict:
+		// The order is lost: the model's dicts are maps.
+		out := make(map[string]any, len(x.Map))
+		for k, e := range x.Map {
+			n, err := Normalize(e)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = n
+		}
+		return out, nil
 	case []any:
 		for i, e := range x {
 			n, err := Normalize(e)
@@ -140,40 +151,6 @@ func sameValue(a, b any) bool {
 // lists, as yaql's output conversion does).
 type iterator []any
 
-// itemsView is what yaql's items() returns: Python's ItemsView of the dict,
-// a set of (key, value) pairs. It iterates like a list, is false when
-// empty, cannot be indexed, and cannot be part of a result: Mistral's
-// output conversion puts the pairs, as lists, into a set and fails
-// (unhashable type: 'list'). Eval refuses a result holding a non-empty
-// one; finalize turns it into a list of pairs everywhere else (a host
-// function's arguments: json_dump(d.items())).
-type itemsView []any
-
-// holdsItemsView reports whether v holds a non-empty itemsView.
-func holdsItemsView(v any, depth int) bool {
-	if depth > 10_000 {
-		return false
-	}
-	switch x := v.(type) {
-	case itemsView:
-		return len(x) > 0
-	case []any, iterator, pySet:
-		l, _ := asList(x)
-		for _, e := range l {
-			if holdsItemsView(e, depth+1) {
-				return true
-			}
-		}
-	case map[string]any:
-		for _, e := range x {
-			if holdsItemsView(e, depth+1) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // asList returns the items of a list or an iterator.
 func asList(v any) ([]any, bool) {
 	switch x := v.(type) {
@@ -181,22 +158,38 @@ func asList(v any) ([]any, bool) {
 		return x, true
 	case iterator:
 		return []any(x), true
-	case itemsView:
+	case pyList:
 		return []any(x), true
 	case pySet:
 		return []any(x), true
+	case *dictView:
+		return x.items, true
+	case *ordering:
+		return x.items, true
 	}
 	return nil, false
 }
 
-// finalize converts every iterator inside v into a list, copying only the
-// containers that hold one.
+// finalize converts v into the JSON model, as yaql's output conversion
+// does: iterators, sets, views and Python lists become lists, dicts made
+// during the evaluation maps. Only the containers that hold such a value
+// are copied.
 func finalize(v any) any {
 	switch x := v.(type) {
 	case pySet:
 		return finalize(iterator(x))
-	case itemsView:
+	case pyList:
 		return finalize(iterator(x))
+	case *dictView:
+		return finalize(iterator(x.items))
+	case *ordering:
+		return finalize(iterator(x.items))
+	case *pyDict:
+		out := make(map[string]any, x.len())
+		for k, e := range x.m {
+			out[k] = finalize(e)
+		}
+		return out
 	case dateTime:
 		return x.mistralString()
 	case iterator:
@@ -241,13 +234,16 @@ func sameContainer(a, b any) bool {
 		y, ok := b.(map[string]any)
 		return ok && reflect.ValueOf(x).UnsafePointer() == reflect.ValueOf(y).UnsafePointer()
 	}
-	_, isIter := b.(iterator)
-	return !isIter
+	switch b.(type) {
+	case iterator, pySet, pyList, *dictView, *pyDict, *ordering, dateTime:
+		return false // finalize converts these
+	}
+	return true
 }
 
 // typeName names a value's type in error messages with YAQL's words.
 func typeName(v any) string {
-	switch v.(type) {
+	switch x := v.(type) {
 	case nil:
 		return "null"
 	case bool:
@@ -258,13 +254,15 @@ func typeName(v any) string {
 		return "float"
 	case string:
 		return "string"
-	case []any:
+	case []any, pyList:
 		return "list"
 	case iterator:
 		return "iterator"
-	case itemsView:
-		return "dict items"
-	case map[string]any:
+	case *ordering:
+		return "ordered sequence"
+	case *dictView:
+		return map[viewKind]string{keysView: "dict keys", valuesView: "dict values", itemsView: "dict items"}[x.kind]
+	case map[string]any, *pyDict:
 		return "dict"
 	case pySet:
 		return "set"
@@ -302,8 +300,14 @@ func truthy(v any) bool {
 		return len(x) > 0
 	case pySet:
 		return len(x) > 0
-	case itemsView:
+	case pyList:
 		return len(x) > 0
+	case *pyDict:
+		return x.len() > 0
+	case *dictView:
+		return len(x.items) > 0
+	case OrderedDict:
+		return len(x.Keys) > 0
 	case timeSpan:
 		return x != 0
 	}
@@ -334,30 +338,26 @@ func toFloat(v any) float64 {
 	return 0
 }
 
-// equal is Python's ==: 1 == 1.0 == true, containers compare deeply.
+// equal is Python's ==: 1 == 1.0 == true, containers compare deeply, a
+// tuple never equals a list, sets and set-like views compare as sets,
+// iterators and values views only equal themselves.
 func equal(a, b any) bool {
 	switch x := a.(type) {
 	case iterator:
 		return false // Python compares an iterator by identity
-	case itemsView:
-		// Views compare as sets of pairs.
-		y, ok := b.(itemsView)
-		if !ok || len(x) != len(y) {
-			return false
+	case pySet:
+		ys, ok := setItems(b)
+		return ok && sameSet(x, ys)
+	case *dictView:
+		if x.isSet() {
+			ys, ok := setItems(b)
+			return ok && sameSet(x.items, ys)
 		}
-		for _, p := range x {
-			found := false
-			for _, q := range y {
-				if equal(p, q) {
-					found = true
-					break
-				}
-			}
-			if !found {
-				return false
-			}
-		}
-		return true
+		y, ok := b.(*dictView)
+		return ok && x == y
+	case *ordering:
+		y, ok := b.(*ordering)
+		return ok && x == y
 	case dateTime, timeSpan:
 		c, ok := compareTime(a, b)
 		return ok && c == 0
@@ -379,22 +379,18 @@ func equal(a, b any) bool {
 		return ok && x == y
 	case []any:
 		y, ok := b.([]any)
-		if !ok || len(x) != len(y) {
+		return ok && equalItems(x, y)
+	case pyList:
+		y, ok := b.(pyList)
+		return ok && equalItems(x, y)
+	case map[string]any, *pyDict:
+		m1, _ := dictMap(x)
+		m2, ok := dictMap(b)
+		if !ok || len(m1) != len(m2) {
 			return false
 		}
-		for i := range x {
-			if !equal(x[i], y[i]) {
-				return false
-			}
-		}
-		return true
-	case map[string]any:
-		y, ok := b.(map[string]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for k, v := range x {
-			w, ok := y[k]
+		for k, v := range m1 {
+			w, ok := m2[k]
 			if !ok || !equal(v, w) {
 				return false
 			}
@@ -402,6 +398,38 @@ func equal(a, b any) bool {
 		return true
 	}
 	return false
+}
+
+func equalItems(x, y []any) bool {
+	if len(x) != len(y) {
+		return false
+	}
+	for i := range x {
+		if !equal(x[i], y[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameSet compares the items of two sets, which hold no duplicates.
+func sameSet(xs, ys []any) bool {
+	if len(xs) != len(ys) {
+		return false
+	}
+	for _, p := range xs {
+		found := false
+		for _, q := range ys {
+			if equal(p, q) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 func asInt(v any) (int64, bool) {
@@ -506,6 +534,7 @@ func PyRepr(v any) string {
 // pyRepr writes Python's repr of a value. tuples selects how lists print:
 // inside yaql lists are tuples, so yaql's str() prints (1, 2).
 func pyRepr(b *strings.Builder, v any, tuples bool) {
+	rep := func(e any) bool { pyRepr(b, e, tuples); return true }
 	switch x := v.(type) {
 	case nil:
 		b.WriteString("None")
@@ -523,52 +552,38 @@ func pyRepr(b *strings.Builder, v any, tuples bool) {
 		b.WriteString(pyQuote(x))
 	case iterator:
 		pyRepr(b, []any(x), true)
-	case itemsView:
-		b.WriteString("ItemsView({")
-		for i, p := range x {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			if kv, ok := p.([]any); ok && len(kv) == 2 {
-				pyRepr(b, kv[0], tuples)
-				b.WriteString(": ")
-				pyRepr(b, kv[1], tuples)
-			}
+	case *ordering:
+		pyRepr(b, x.items, true)
+	case *dictView:
+		b.WriteString(x.pyName())
+		b.WriteByte('(')
+		pyRepr(b, x.d, tuples)
+		b.WriteByte(')')
+	case pySet:
+		// Python prints a set in hash order; first-seen order is the
+		// closest we can define.
+		if len(x) == 0 {
+			b.WriteString("frozenset()")
+			break
 		}
-		b.WriteString("})")
+		writeItems(b, "frozenset({", "})", x, rep)
+	case pyList:
+		// A Python list prints in brackets even where yaql's tuples do not.
+		writeItems(b, "[", "]", x, rep)
 	case []any:
-		open, closing := "[", "]"
-		if tuples {
-			open, closing = "(", ")"
+		switch {
+		case !tuples:
+			writeItems(b, "[", "]", x, rep)
+		case len(x) == 1:
+			writeItems(b, "(", ",)", x, rep)
+		default:
+			writeItems(b, "(", ")", x, rep)
 		}
-		b.WriteString(open)
-		for i, e := range x {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			pyRepr(b, e, tuples)
-		}
-		if tuples && len(x) == 1 {
-			b.WriteString(",")
-		}
-		b.WriteString(closing)
-	case map[string]any:
-		// Python keeps insertion order; Go maps have none, so keys sort.
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		b.WriteString("{")
-		for i, k := range keys {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(pyQuote(k))
-			b.WriteString(": ")
-			pyRepr(b, x[k], tuples)
-		}
-		b.WriteString("}")
+	case map[string]any, *pyDict:
+		// Python keeps insertion order; a map from the input has lost
+		// it, so its keys sort.
+		d, _ := asDict(x)
+		writeDict(b, d, rep)
 	default:
 		fmt.Fprintf(b, "%v", x)
 	}
@@ -653,4 +668,38 @@ func PyJSONKey(k any) string {
 		return pyFloat(x)
 	}
 	return PyStr(k)
+}
+
+// writeItems writes items between open and closing, separated by ", ",
+// each with item; it stops as soon as item reports false.
+func writeItems(b *strings.Builder, open, closing string, items []any, item func(any) bool) bool {
+	b.WriteString(open)
+	for i, e := range items {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if !item(e) {
+			return false
+		}
+	}
+	b.WriteString(closing)
+	return true
+}
+
+// writeDict writes a dict as Python does, {'k': v, ...}, in its order,
+// each value with val; it stops as soon as val reports false.
+func writeDict(b *strings.Builder, d *pyDict, val func(any) bool) bool {
+	b.WriteByte('{')
+	for i, k := range d.order() {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(pyQuote(k))
+		b.WriteString(": ")
+		if !val(d.m[k]) {
+			return false
+		}
+	}
+	b.WriteByte('}')
+	return true
 }
