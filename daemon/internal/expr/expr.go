@@ -112,6 +112,11 @@ func findExprs(s string) []segment {
 // HasExpr reports whether s contains an expression, YAQL or Jinja.
 func HasExpr(s string) bool { return IsJinja(s) || len(findExprs(s)) > 0 }
 
+// orderedArgs are the functions that print a dict in its key order
+// (json.dumps keeps insertion order); they receive the dicts a YAQL
+// expression builds as yaql.OrderedDict. yaml_dump sorts keys, as PyYAML does.
+var orderedArgs = map[string]bool{"json_dump": true, "json_pp": true}
+
 func (e *Env) yaqlEnv() *yaql.Env {
 	ye := &yaql.Env{}
 	if e == nil {
@@ -119,6 +124,7 @@ func (e *Env) yaqlEnv() *yaql.Env {
 	}
 	ye.Data = e.Data
 	ye.FuncParams = e.FuncParams
+	ye.OrderedArgs = orderedArgs
 	if len(e.Funcs) > 0 {
 		ye.Funcs = make(map[string]yaql.HostFunc, len(e.Funcs))
 		for k, f := range e.Funcs {
@@ -207,12 +213,17 @@ func eval(s string, env *Env) (any, error) {
 	var b strings.Builder
 	last := 0
 	for _, sg := range segs {
-		v, err := evalOne(sg, ye)
+		// Mistral inserts str() of yaql's result, which keeps dict order
+		// and prints sets and datetimes as Python does.
+		text, err := yaql.EvalText(strings.TrimSpace(sg.expr), ye)
 		if err != nil {
 			return nil, err
 		}
 		b.WriteString(s[last:sg.start])
-		b.WriteString(yaql.PyStr(v))
+		b.WriteString(text)
+		if ye.Limits.MaxSize > 0 && b.Len() > ye.Limits.MaxSize {
+			return nil, &Error{Kind: yaql.LimitError, Expr: s, Msg: fmt.Sprintf("the string exceeds the size limit of %d", ye.Limits.MaxSize)}
+		}
 		last = sg.end
 	}
 	b.WriteString(s[last:])

@@ -1,8 +1,11 @@
 package expr
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/google/uuid"
@@ -194,7 +197,7 @@ func MistralFuncs(host MistralHost, data any) map[string]Func {
 			if !ok {
 				return nil, fmt.Errorf("json_parse(): the JSON object must be str, not %s", typeWord(args[0]))
 			}
-			return FromJSON([]byte(s))
+			return parseJSONOrdered([]byte(s))
 		},
 		"json_dump": func(args ...any) (any, error) {
 			if err := arity("json_dump", args, 1, 1); err != nil {
@@ -249,7 +252,8 @@ func arity(name string, args []any, lo, hi int) error {
 
 // yamlParse is yaml.safe_load for the JSON value model. Mistral hands the
 // result to JSON, so values YAML has and JSON lacks (timestamps, non-string
-// keys) are refused with an error rather than silently changed.
+// keys) are refused with an error rather than silently changed. Mappings
+// come out as yaql.OrderedDict, in document order.
 func yamlParse(s string) (any, error) {
 	var n yaml.Node
 	if err := yaml.Unmarshal([]byte(s), &n); err != nil {
@@ -286,7 +290,8 @@ func yamlValue(n *yaml.Node, depth int) (any, error) {
 		}
 		return out, nil
 	case yaml.MappingNode:
-		out := make(map[string]any, len(n.Content)/2)
+		// PyYAML builds a dict in document order.
+		out := yaql.NewOrderedDict()
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, err := yamlValue(n.Content[i], depth+1)
 			if err != nil {
@@ -301,7 +306,7 @@ func yamlValue(n *yaml.Node, depth int) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			out[ks] = v
+			out.Set(ks, v)
 		}
 		return out, nil
 	case yaml.ScalarNode:
@@ -345,4 +350,73 @@ func typeWord(v any) string {
 		return "dict"
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+// maxJSONDepth is about where Python's json.loads reaches its recursion
+// limit.
+const maxJSONDepth = 1000
+
+// parseJSONOrdered is json.loads as Mistral's json_parse runs it: objects
+// keep their key order (yaql.OrderedDict; a repeated key keeps its first
+// place and its last value), integers are int64, other numbers float64.
+func parseJSONOrdered(b []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	v, err := orderedJSON(dec, 0)
+	if err != nil {
+		return nil, fmt.Errorf("decode JSON: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("decode JSON: trailing data after the value")
+	}
+	return v, nil
+}
+
+func orderedJSON(dec *json.Decoder, depth int) (any, error) {
+	if depth > maxJSONDepth {
+		return nil, fmt.Errorf("nested deeper than %d", maxJSONDepth)
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '[':
+			out := []any{}
+			for dec.More() {
+				v, err := orderedJSON(dec, depth+1)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, v)
+			}
+			_, err := dec.Token() // ]
+			return out, err
+		case '{':
+			out := yaql.NewOrderedDict()
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				k, ok := kt.(string)
+				if !ok {
+					return nil, fmt.Errorf("object key %v is not a string", kt)
+				}
+				v, err := orderedJSON(dec, depth+1)
+				if err != nil {
+					return nil, err
+				}
+				out.Set(k, v)
+			}
+			_, err := dec.Token() // }
+			return out, err
+		}
+		return nil, fmt.Errorf("unexpected %v", t)
+	case json.Number:
+		return fromNumbers(t)
+	}
+	return tok, nil // string, bool or nil
 }

@@ -14,7 +14,8 @@ import (
 // PyJSON renders v as Python's json.dumps(v, indent=indent) does, which is
 // what Mistral's json_dump() and json_pp() print: ", " and ": " separators
 // without indent, "," and newlines with it, non-ASCII escaped as \uXXXX.
-// Dict keys come out sorted: the value model keeps no insertion order.
+// Dict keys come out sorted: the value model keeps no insertion order,
+// except in a yaql.OrderedDict (a dict the expression built), which keeps it.
 // indent < 0 means no indentation.
 func PyJSON(v any, indent int) (string, error) {
 	var b strings.Builder
@@ -77,16 +78,23 @@ func pyJSON(b *strings.Builder, v any, indent, level int) error {
 		}
 		nl(level)
 		b.WriteByte(']')
-	case map[string]any:
-		if len(x) == 0 {
+	case map[string]any, yaql.OrderedDict:
+		var m map[string]any
+		var keys []string
+		if d, ok := x.(yaql.OrderedDict); ok {
+			m, keys = d.Map, d.Keys
+		} else {
+			m = x.(map[string]any)
+			keys = make([]string, 0, len(m))
+			for k := range m {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+		}
+		if len(keys) == 0 {
 			b.WriteString("{}")
 			return nil
 		}
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
 		b.WriteByte('{')
 		for i, k := range keys {
 			if i > 0 {
@@ -95,7 +103,7 @@ func pyJSON(b *strings.Builder, v any, indent, level int) error {
 			nl(level + 1)
 			pyJSONString(b, k)
 			b.WriteString(": ")
-			if err := pyJSON(b, x[k], indent, level+1); err != nil {
+			if err := pyJSON(b, m[k], indent, level+1); err != nil {
 				return err
 			}
 		}
