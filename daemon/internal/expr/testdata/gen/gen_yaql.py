@@ -6,9 +6,18 @@ registered as Mistral registers them.
 
 Run from daemon/internal/expr:  /usr/bin/python3 testdata/gen/gen_yaql.py
 The Go test (corpus_test.go) reads the committed result; CI does not need
-python. Contexts are written with sorted keys: the Go value model keeps no
-dict insertion order, so an order-dependent answer would test nothing but
-that (see the divergences in corpus_test.go).
+python. Contexts are written with sorted keys: the Go evaluator receives
+the context as JSON objects, whose order is lost, and reads them in sorted
+key order; dicts that an expression builds keep their insertion order in
+both.
+
+A set is stored by Mistral in Python's hash order, which for strings
+changes with PYTHONHASHSEED: such an answer is marked "unordered" (the Go
+test compares it as a multiset) and written sorted, so that the file does
+not change between runs. Only a set at the top of an answer can be marked:
+run the script twice with different PYTHONHASHSEED values and compare the
+outputs when adding cases, and keep sets of strings out of nested
+positions.
 """
 import itertools
 import json
@@ -179,6 +188,125 @@ def exprs():
                  "{a => [1]}.mergeWith({a => [2]})", "{a => [1]}.mergeWith({a => [2]}, $1 + $2)",
                  "{a => 1}.get(a) + {b => 2}.get(b)"]:
         add(form)
+    # Dict order: Python dicts keep insertion order, so every dict an
+    # expression builds reads back in the order it was built.
+    for form in ["dict(b => 1, a => 2).values()", "dict(b => 1, a => 2).items().toList()", "str({b => 1, a => 2})",
+                 "{b => 1, a => 2}.set(c, 3).values()", "{b => 1, a => 2}.set(a, 3).values()",
+                 "{b => 1, a => 2}.set({a => 0, c => 3}).values()", "{b => 1, a => 2}.set(a => 0, c => 3).values()",
+                 "({b => 1} + {a => 2}).values()", "({b => 1, a => 0} + {a => 2, c => 3}).values()",
+                 "[[z, 1], [y, 2]].toDict($[0], $[1]).values()", "{b => 1, a => 2, c => 3}.delete(a).values()",
+                 "{b => 1, a => 2, c => 3}.deleteAll([a]).values()",
+                 "{b => 1, a => {y => 1, x => 2}}.mergeWith({c => 0, a => {w => 3}}).values()",
+                 "str({b => 1, a => {y => 1}}.mergeWith({c => 0, a => {w => 3}}))", "'{0}'.format({b => 1, a => 2})",
+                 "$.d.set(a, 1).values()", "str($.d.set(a, 1))", "{b => 1, a => 2}.keys().toList()",
+                 "{b => 1, a => 2}.values().select($ * 2)", "dict({b => 1, a => 2}.items()).values()",
+                 "{b => 1, a => 2}.items().select($[0])", "{b => 1, a => 2}.values().first()",
+                 "str(regex('(a)').search('a', $))", "regex('(a)').search('xa', $.values())",
+                 "{b => 1, a => 2}.toList()", "str(dict(b => [1], a => {d => 1, c => 2}))",
+                 "json_dump({b => 1, a => 2})", "call(dict, [[[b, 1], [a, 2]]], {}).values()"]:
+        add(form)
+    # Python's containers: the input data and yaql's literals are tuples
+    # and FrozenDicts (hashable, and tuples print in parentheses), while
+    # split(), insert(), toDict(), delete(), mergeWith() and Mistral's
+    # functions return lists and dicts (mutable: unhashable, and a list
+    # never equals a tuple). keys() and items() are sets, values() a view.
+    for form in ["'a,b'.split(',') = ['a', 'b']", "'a,b'.split(',') = 'a,b'.split(',')", "str('a,b'.split(','))",
+                 "str(['a'.split(','), [1]])", "'a,b'.split(',').toList() = ['a', 'b']",
+                 "['a,b'.split(',')].toSet().len()", "['a,b'.split(',')].distinct()", "[[1], [1]].distinct()",
+                 "[[1]].toSet().len()", "[[1]].toSet()", "[{a => 1}].toSet()", "[{a => 1}].toSet().len()",
+                 "set([1])", "set([1]).len()", "[set(1)].toSet()", "[set(1)].toSet().len()",
+                 "[1, 2].insert(0, 0) = [0, 1, 2]", "str([1].insert(0, 0))", "str([1, 2].splitAt(1))",
+                 "'a b'.split() * 2", "str('a b'.split() * 2)", "str(2 * 'a b'.split())", "str('a-b'.rightSplit('-'))",
+                 "str('a1b'.split(regex('\\\\d')))", "[$.d.delete(k1)].distinct()", "[$.d.deleteAll([k1])].toSet().len()",
+                 "[$.d.mergeWith({})].toSet().len()", "[[[a, 1]].toDict($[0], $[1])].toSet().len()",
+                 "[{a => 1}.set(b, 2)].toSet().len()", "[{a => 1} + {b => 2}].toSet().len()",
+                 "[dict(a => 1)].toSet().len()", "[dict([[a, 1]])].toSet().len()",
+                 "$.users.select($.name.split(',')).groupBy($).len()", "$.users.groupBy($.tags).len()",
+                 "$.users.select($.name.split(',')).toDict($, 1)", "{'a,b'.split(',') => 1}",
+                 "$.d.get('a,b'.split(','))", "$.d.containsKey('a,b'.split(','))", "$.d.delete('a'.split(','))",
+                 "'a'.split(',') in set([1])", "[1] in set([1])", "set([1]).contains([1])",
+                 "set([1]).contains('a'.split(','))", "'a'.split(',') in ['a'.split(',')]",
+                 "['a'] in ['a'.split(',')]", "'a'.split(',') in [['a']]", "json_parse('[1]') = [1]",
+                 "str(json_parse('[1, [2]]'))", "[json_parse('{\"a\": 1}')].toSet().len()",
+                 "[json_parse('[1]')].distinct()", "json_parse('{\"a\": 1}') = {a => 1}",
+                 "json_parse('{\"a\": [1]}').mergeWith({a => [2]})",
+                 "json_parse('{\"a\": [1]}').mergeWith(json_parse('{\"a\": [2]}'))",
+                 "str({a => [1]}.mergeWith({a => [2]}))", "str({a => [1]}.mergeWith({a => [2]}, $1 + $2))",
+                 "[{a => {b => 1}}.mergeWith({a => {c => 1}}).a].toSet().len()",
+                 "[$.d.mergeWith({k4 => {x => 1}}).k4].toSet().len()", "isList('a'.split(','))",
+                 "isDict($.d.delete(k1))", "'a,b'.split(',').contains('a')", "'a,b'.split(',')[1]",
+                 "'a,b'.split(',').select($.toUpper())", "'a,b'.split(',').join('+')",
+                 "let(x => 'a,b'.split(',')) -> [$x, $x].distinct()"]:
+        add(form)
+    # Sets and dict views.
+    for form in ["set(1, 2) = set(2, 1)", "set(1, 2) = [1, 2]", "set(1) + set(2)", "str(set(1))", "str(set())",
+                 "str(set('a'))", "set(1, 2).union([3])", "set(1).union(set(2))", "set(1, 2).intersect(set(1))",
+                 "set(1, 2).difference(set(1))", "set(1, 2).symmetricDifference(set(3))",
+                 "set('k1', 'x').intersect($.d.keys())", "$.d.keys().union(set(1))", "set(1) + [2]",
+                 "$.d.keys() = set('k1', 'k2', 'k3')", "$.d.keys() = ['k1', 'k2', 'k3']", "'k1' in $.d.keys()",
+                 "'a,b'.split(',') in $.d.keys()", "isSet($.d.keys())", "isSet($.d.items())", "isSet($.d.values())",
+                 "isList($.d.keys())", "isList($.d.values())", "isList(set(1))", "isIterable($.d.values())",
+                 "$.d.values()[0]", "$.d.keys()[0]", "$.d.values() = $.d.values()",
+                 "let(v => $.d.values()) -> $v = $v", "$.d.keys() = $.d.keys()", "$.d.items() = $.d.items()",
+                 "str($.d.values())", "str($.d.keys())", "str($.d.items())", "str({b => 1, a => 2}.values())",
+                 "$.ed.values() or 1", "$.ed.keys() or 1", "$.ed.items() or 1", "[$.d.values()].toSet().len()",
+                 "[$.d.keys()].toSet().len()", "[$.d.items()].distinct()", "list($.d.values())",
+                 "$.d.values().select($)", "$.d.keys() + ['x']", "$.d.values() + [1]", "$.d.values().len()",
+                 "$.d.values().toList()", "$.d.items().toList()", "$.d.keys().orderBy($)", "$.users.first().keys().len()",
+                 "$.d.values().where($ = 2).first()", "$.d.items().where($[1] = 2)", "$.d.items().select($[1]).toList()",
+                 "[$.d.keys().orderBy($), set(1).len()]", "{a => set(1)}", "{a => [1].toSet()}.a.len()",
+                 "$.d.values().flatten()", "[$.d.values(), [1]].flatten()"]:
+        add(form)
+    # Mistral's json_parse and yaml_parse return Python dicts in document
+    # order, and lists.
+    for form in ["json_parse('{\"b\": [1, {\"d\": 1, \"c\": 2}], \"a\": null}').values()",
+                 "str(json_parse('{\"b\": [1, {\"d\": 1, \"c\": 2}], \"a\": null}'))",
+                 "json_dump(json_parse('{\"b\": 1, \"a\": {\"d\": 1, \"c\": 2}}'))",
+                 "json_parse('{\"b\": 1, \"a\": 2, \"b\": 3}').values()", "yaml_parse('b: 1\\na: {d: 1, c: 2}').values()",
+                 "str(yaml_parse('b: 1\\na: {d: 1, c: 2}'))", "json_parse('{\"b\": 1, \"a\": 2}').keys().toList()",
+                 "[json_parse('{\"b\": 1}').set(a, 2)].toSet().len()", "json_parse('[1, 2]') + [3]",
+                 "json_parse('[1, 2]') = json_parse('[1, 2]')", "json_parse('[1, 2]').toList() = [1, 2]"]:
+        add(form)
+    # orderBy returns an OrderingIterable: iterable many times, but not a
+    # list (no len(), no index, equal only to itself) nor an iterator.
+    for form in ["[].orderBy($) or 5", "bool([].orderBy($))", "list($.l.orderBy($))", "$.l.orderBy($).count()",
+                 "$.l.orderBy($).len()", "$.l.orderBy($)[0]", "$.l.orderBy($) = [1, 2, 3]",
+                 "$.l.orderBy($) = $.l.orderBy($)", "let(o => $.l.orderBy($)) -> $o = $o", "isList($.l.orderBy($))",
+                 "$.l.orderBy($) * 2", "$.l.orderBy($).thenBy($).len()", "$.l.orderBy($).toList() = [1, 2, 3]",
+                 "$.users.orderBy($.age).name", "$.l.orderBy($) + [1]", "[$.l.orderBy($)].toSet()",
+                 "[$.l.orderBy($)].toSet().len()", "[$.l.orderBy($), $.l.orderBy($)].distinct().len()",
+                 "$.l.orderBy($).insert(1, 9)", "$.l.orderBy($).orderBy(-$).thenBy($)", "isIterable($.l.orderBy($))",
+                 "1 in $.l.orderBy($)", "{a => [1]}.mergeWith({a => [1, 2].orderBy($)})"]:
+        add(form)
+    # Which collections each function takes.
+    for form in ["$.d.count()", "'abc'.count()", "$.l.defaultIfEmpty(5)", "$.empty.defaultIfEmpty(5)",
+                 "$.empty.defaultIfEmpty([5])", "$.d.keys().insert(0, 9)", "$.d.values().insert(0, 9)",
+                 "$.d.keys().delete(0)", "set(1).delete(0)", "set(1).insert(0, 2)", "$.d.items().contains(1)",
+                 "1 in $.d.items()", "'a' in $.d.items()", "['k2', 2] in $.d.items()", "['k2', 3] in $.d.items()",
+                 "[['k2'], 2] in $.d.items()", "'k2' in $.d.items()", "dict($.users.name)", "dict([[a, 1, 2]])",
+                 "dict([[a]])", "dict(['ab', 'cd'])", "dict($.users)", "dict([{b => 1, a => 2}])",
+                 "$.users.name[0]", "$.users.name.len()", "$.users.where(false).name or 1", "$.users.tags[0]",
+                 "$.d.values().count()", "len($.d.values())", "len($.d.keys())"]:
+        add(form)
+    # A list + another iterable chains into an iterator, which equals
+    # nothing; two tuples add up to a tuple.
+    for form in ["$.l.where($ > 1) + [1]", "($.l.where($ > 1) + [1]) = [3, 2, 1]", "([1] + [2]) = [1, 2]",
+                 "('a,b'.split(',') + ['c']) = ['a', 'b', 'c']", "'a,b'.split(',') + ['c']",
+                 "($.l.where($ > 1) + [1]) or 5", "([] + $.empty.where(true)) or 5", "($.empty + []) or 5",
+                 "$.users.name = ['ann', 'bob', 'cid']", "[1] + $.d.keys().orderBy($)"]:
+        add(form)
+    # A <% %> inside a longer string is replaced by str() of yaql's result,
+    # evaluated by Mistral's own InlineYAQLEvaluator (see inline()).
+    for form in ["x <% dict(b => 1, a => 2) %>", "x <% set(1) %>", "x <% set() %>", "x <% [1].toSet() %>",
+                 "x <% datetime(2020, 1, 2, 3, 4, 5) %>", "x <% [datetime(2020, 1, 1)] %>",
+                 "x <% [datetime(2020, 1, 1, 0, 0, 7)] %>", "x <% timespan(days => 1) %>",
+                 "x <% [timespan(hours => 1)] %>", "x <% [timespan(days => -1)] %>", "x <% regex('a') %>",
+                 "x <% [1, 2].select($) %>", "x <% json_parse('{\"b\": [1, {\"d\": 1, \"c\": 2}], \"a\": null}') %>",
+                 "x <% $.d %>", "x <% $.users[0] %>", "x <% 'a,b'.split(',') %>", "x <% [1, 'a', null, true] %>",
+                 "x <% $.d.keys().orderBy($) %>", "x <% $.d.values() %>", "x <% $.d.items() %>", "x <% $.ed.items() %>",
+                 "x <% null %>, <% true %>, <% 2.5 %>, <% 's' %>",
+                 "<% $.a %> and <% $.l.where($ > 1) %>", "x <% {a => [1, {b => set()}]} %>"]:
+        add(form)
     # Regular expressions.
     for form in ["regex('a+b').matches('xaab')", "'xaab'.matches('^a')", "regex('(a)(b)?').search('ca')",
                  "regex('(\\\\d+)').searchAll('a1b22c333')", "'a1b22'.searchAll('\\\\d+')",
@@ -239,8 +367,26 @@ def conformance():
 
 
 def evaluate(expr, data):
+    if "<%" in expr:
+        return inline(expr, data)
     return oracle_common.answer(
         lambda: ENGINE(expr).evaluate(data=data, context=ROOT.create_child_context()))
+
+
+_INLINE = None
+
+
+def inline(text, data):
+    """A string with <% %> inside, as Mistral 15 evaluates it: its own
+    InlineYAQLEvaluator, with its default configuration."""
+    global _INLINE
+    if _INLINE is None:
+        from mistral import config  # noqa: F401 - registers the options
+        from oslo_config import cfg
+        cfg.CONF([], project="mistral")
+        from mistral.expressions import yaql_expression
+        _INLINE = yaql_expression.InlineYAQLEvaluator
+    return oracle_common.answer(lambda: _INLINE.evaluate(text, data))
 
 
 def main():

@@ -69,10 +69,10 @@ def answer(fn):
         raw = fn()
         v = stored(raw)
         json.dumps(v, allow_nan=False)
-        out = {"value": v}
         if isinstance(raw, collections.abc.Set):
-            out["unordered"] = True
-        return out
+            # Hash order: written sorted so that the file is stable.
+            return {"value": sorted(v, key=lambda x: json.dumps(x, sort_keys=True)), "unordered": True}
+        return {"value": v}
     except Exception as e:  # noqa: BLE001 - every failure is an answer
         msg = re.sub(r" at 0x[0-9a-f]+", "", str(e))
         return {"error": "%s: %s" % (type(e).__name__, msg)}
