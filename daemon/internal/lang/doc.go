@@ -32,6 +32,9 @@
 //     returns a warning with a did-you-mean in Document.Warnings. So does
 //     an on-* clause given as a single {task: guard} mapping, which
 //     Mistral reads as the {publish, next} form and which leads nowhere.
+//   - A workflow's description may be anything in Mistral (its schema
+//     does not check it); Sirocco loads it too, with a warning when it is
+//     not a non-empty string.
 //   - All errors are collected; Mistral stops at the first.
 //   - YAML: plain scalars are resolved with PyYAML's YAML 1.1 rules. YAML
 //     timestamps stay strings (PyYAML makes dates, which Mistral's schema

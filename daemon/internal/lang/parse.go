@@ -197,7 +197,13 @@ func (p *parser) workflow(name string, keyNode, n *node) *Workflow {
 		}
 	}
 	if d := n.get("description"); d != nil {
-		wf.Description, _ = p.nonEmptyString(d, "description")
+		// Mistral's workflow schema does not check description (its own
+		// meta schema replaces the one that would), so any value loads.
+		if d.kind == kindStr && d.str() != "" {
+			wf.Description = d.str()
+		} else {
+			p.warnf(d, "'description' is ignored: it should be a non-empty string, not %s", describe(d))
+		}
 	}
 	if t := n.get("tags"); t != nil {
 		wf.Tags, _ = p.uniqueStringList(t, "tags")
@@ -824,7 +830,9 @@ func (p *parser) nextClause(n *node, key string, top bool) []Transition {
 		default:
 			tr.Task = name
 		}
-		p.checkExpr(nameNode, raw)
+		// Mistral validates the task or command name and the guard, not
+		// a command's parameters (fail msg="<% ... %>" loads as it is).
+		p.checkExpr(nameNode, name)
 		p.checkExpr(e, guard)
 		out = append(out, tr)
 	}

@@ -66,6 +66,7 @@ func TestWarnings(t *testing.T) {
 	src := `version: '2.0'
 wf:
   inptu: [a]
+  description: 5
   tasks:
     t1:
       on-success: {t2: <% true %>}
@@ -78,7 +79,8 @@ wf:
 	}
 	want := []string{
 		`w.yaml:3:3: workflow "wf": unknown key "inptu" is ignored (did you mean "input"?)`,
-		`w.yaml:6:19: workflow "wf", task "t1": on-success: a single {task: guard} mapping leads nowhere (Mistral reads it as {publish, next}); write it as a list item: '- t2: ...'`,
+		`w.yaml:4:16: workflow "wf": 'description' is ignored: it should be a non-empty string, not integer 5`,
+		`w.yaml:7:19: workflow "wf", task "t1": on-success: a single {task: guard} mapping leads nowhere (Mistral reads it as {publish, next}); write it as a list item: '- t2: ...'`,
 	}
 	var got []string
 	for _, w := range doc.Warnings {
@@ -100,6 +102,8 @@ wf:
       action: std.echo output=<% $.( %>
       publish:
         mixed: <% $.a %> {{ _.b }}
+      on-error:
+        - fail msg="<% $.( %>"
 `
 	bad := errors.New("syntax error")
 	_, err := ParseWorkflows([]byte(src), Options{Source: "e.yaml", ValidateExpr: func(s string) error {
