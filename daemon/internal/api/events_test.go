@@ -11,39 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/stretchr/testify/require"
 
 	"github.com/sirocco-wf/sirocco/daemon/internal/api"
-	"github.com/sirocco-wf/sirocco/daemon/internal/server"
 )
-
-// startDaemon runs a whole embedded server (NATS, SQLite, engine, executor
-// host with the built-in actions) and returns its URL.
-func startDaemon(t *testing.T) string {
-	t.Helper()
-	ready := make(chan string, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- server.Run(ctx, server.Config{
-			Listen: "127.0.0.1:0", DataDir: t.TempDir(), PluginDirs: []string{t.TempDir()},
-			NATSListen: "127.0.0.1:-1", Roles: []string{server.RoleAPI, server.RoleEngine, server.RoleExecutor},
-			Logger:  hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: io.Discard}),
-			OnReady: func(addr string) { ready <- addr },
-		})
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	select {
-	case addr := <-ready:
-		return "http://" + addr
-	case err := <-done:
-		t.Fatalf("server did not start: %v", err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("server not ready after 60s")
-	}
-	return ""
-}
 
 // sse is one event as read off the wire.
 type sse struct {
@@ -134,7 +105,7 @@ func request(t *testing.T, method, url, ctype, body string, out any) {
 // waits, shows the rest once the result is given, and ends with the
 // execution's final state.
 func TestExecutionEvents(t *testing.T) {
-	url := startDaemon(t)
+	url, _ := startServer(t)
 	request(t, "POST", url+"/v2/workflows", "text/plain", `---
 version: '2.0'
 events_wf:
@@ -229,7 +200,7 @@ events_wf:
 }
 
 func TestExecutionEventsErrors(t *testing.T) {
-	url := startDaemon(t)
+	url, _ := startServer(t)
 	request(t, "POST", url+"/v2/workflows", "text/plain", "version: '2.0'\nok_wf:\n  tasks:\n    a:\n      action: std.noop\n", nil)
 	var ex api.Execution
 	request(t, "POST", url+"/v2/executions", "application/json", `{"workflow_name": "ok_wf"}`, &ex)

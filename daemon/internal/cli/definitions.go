@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
+	"github.com/sirocco-wf/sirocco/daemon/internal/api"
 	"github.com/sirocco-wf/sirocco/daemon/internal/client"
 )
 
@@ -18,19 +19,20 @@ import (
 // /v2/workbooks.
 func workbookCmd(o *options) *cobra.Command {
 	cmd := &cobra.Command{Use: "workbook", Aliases: []string{"workbooks", "wb"}, Short: "Create, update, inspect and delete workbooks (named bundles of workflows and actions)"}
-	cols := []column[client.Workbook]{
-		{"NAME", func(w client.Workbook) string { return w.Name }},
-		{"NAMESPACE", func(w client.Workbook) string { return dash(w.Namespace) }},
-		{"TAGS", func(w client.Workbook) string { return dash(strings.Join(w.Tags, ",")) }},
-		{"SCOPE", func(w client.Workbook) string { return w.Scope }},
-		{"CREATED", func(w client.Workbook) string { return deref(w.CreatedAt) }},
-		{"UPDATED", func(w client.Workbook) string { return deref(w.UpdatedAt) }},
+	cols := []column[api.Workbook]{
+		{"NAME", func(w api.Workbook) string { return w.Name }},
+		{"NAMESPACE", func(w api.Workbook) string { return dash(w.Namespace) }},
+		{"TAGS", func(w api.Workbook) string { return dash(strings.Join(w.Tags, ",")) }},
+		{"SCOPE", func(w api.Workbook) string { return w.Scope }},
+		{"CREATED", func(w api.Workbook) string { return deref(w.CreatedAt) }},
+		{"UPDATED", func(w api.Workbook) string { return deref(w.UpdatedAt) }},
 	}
-	rows := func(w *client.Workbook) func() [][]string { return rowsOf([]client.Workbook{*w}, cols...) }
 	create := uploadCmd(o, "create", "Create a workbook from a YAML file (FILE, or - for stdin)", "workbook",
-		(*client.Client).CreateWorkbook, rows)
+		(*client.Client).CreateWorkbook, func(w *api.CreatedWorkbook) func() [][]string {
+			return rowsOf([]api.Workbook{{Name: w.Name, Namespace: w.Namespace, Tags: w.Tags, Scope: w.Scope, CreatedAt: w.CreatedAt}}, cols...)
+		})
 	update := uploadCmd(o, "update", "Replace the workbook a YAML file names", "workbook",
-		(*client.Client).UpdateWorkbook, rows)
+		(*client.Client).UpdateWorkbook, func(w *api.Workbook) func() [][]string { return rowsOf([]api.Workbook{*w}, cols...) })
 
 	var lf listFlags
 	list := &cobra.Command{
@@ -49,7 +51,7 @@ func workbookCmd(o *options) *cobra.Command {
 
 	get := getCmd(o, "get NAME", "Show a workbook with its definition", workbookNames, (*client.Client).GetWorkbook)
 	definition := readCmd(o, "definition NAME", "Print a workbook's YAML definition as it was uploaded", workbookNames,
-		(*client.Client).GetWorkbook, func(w io.Writer, wb *client.Workbook) error { return printText(w, wb.Definition) })
+		(*client.Client).GetWorkbook, func(w io.Writer, wb *api.Workbook) error { return printText(w, wb.Definition) })
 	del := deleteCmd(o, "workbook", "Delete workbooks (the workflows and actions they defined stay)", workbookNames, (*client.Client).DeleteWorkbook)
 	cmd.AddCommand(create, update, list, get, definition, del)
 	return cmd
@@ -59,17 +61,18 @@ func workbookCmd(o *options) *cobra.Command {
 // variables an execution takes as its env) over /v2/environments.
 func environmentCmd(o *options) *cobra.Command {
 	cmd := &cobra.Command{Use: "environment", Aliases: []string{"environments", "env"}, Short: "Create, update, inspect and delete environments (variables executions use as env)"}
-	cols := []column[client.Environment]{
-		{"NAME", func(e client.Environment) string { return e.Name }},
-		{"DESCRIPTION", func(e client.Environment) string { return oneLine(deref(e.Description), 50) }},
-		{"VARIABLES", func(e client.Environment) string { return oneLine(deref(e.Variables), 50) }},
-		{"SCOPE", func(e client.Environment) string { return e.Scope }},
-		{"CREATED", func(e client.Environment) string { return deref(e.CreatedAt) }},
-		{"UPDATED", func(e client.Environment) string { return deref(e.UpdatedAt) }},
+	cols := []column[api.Environment]{
+		{"NAME", func(e api.Environment) string { return e.Name }},
+		{"DESCRIPTION", func(e api.Environment) string { return oneLine(deref(e.Description), 50) }},
+		{"VARIABLES", func(e api.Environment) string { return oneLine(deref(e.Variables), 50) }},
+		{"SCOPE", func(e api.Environment) string { return e.Scope }},
+		{"CREATED", func(e api.Environment) string { return deref(e.CreatedAt) }},
+		{"UPDATED", func(e api.Environment) string { return deref(e.UpdatedAt) }},
 	}
 	const fileHelp = "FILE (or - for stdin) is YAML or JSON, as python-mistralclient reads it:\n" +
 		"  name: prod\n  description: production settings\n  variables:\n    db_host: db.example.org\n  scope: private\n"
-	upload := func(use, short string, send func(*client.Client, context.Context, client.EnvironmentRequest) (*client.Environment, error)) *cobra.Command {
+	// send answers what the server sent, and it as a table row.
+	upload := func(use, short string, send func(*client.Client, context.Context, client.EnvironmentRequest) (any, api.Environment, error)) *cobra.Command {
 		return &cobra.Command{
 			Use:   use + " FILE",
 			Short: short,
@@ -88,16 +91,28 @@ func environmentCmd(o *options) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				e, err := send(c, cmd.Context(), req)
+				answer, row, err := send(c, cmd.Context(), req)
 				if err != nil {
 					return err
 				}
-				return o.show(cmd.OutOrStdout(), e, rowsOf([]client.Environment{*e}, cols...))
+				return o.show(cmd.OutOrStdout(), answer, rowsOf([]api.Environment{row}, cols...))
 			},
 		}
 	}
-	create := upload("create", "Create an environment from a file", (*client.Client).CreateEnvironment)
-	update := upload("update", "Replace the description, variables or scope of the environment a file names", (*client.Client).UpdateEnvironment)
+	create := upload("create", "Create an environment from a file", func(c *client.Client, ctx context.Context, r client.EnvironmentRequest) (any, api.Environment, error) {
+		e, err := c.CreateEnvironment(ctx, r)
+		if err != nil {
+			return nil, api.Environment{}, err
+		}
+		return e, api.Environment{Name: e.Name, Description: e.Description, Variables: e.Variables, Scope: e.Scope, CreatedAt: e.CreatedAt}, nil
+	})
+	update := upload("update", "Replace the description, variables or scope of the environment a file names", func(c *client.Client, ctx context.Context, r client.EnvironmentRequest) (any, api.Environment, error) {
+		e, err := c.UpdateEnvironment(ctx, r)
+		if err != nil {
+			return nil, api.Environment{}, err
+		}
+		return e, *e, nil
+	})
 
 	var lf listFlags
 	list := &cobra.Command{

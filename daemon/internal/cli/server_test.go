@@ -260,7 +260,6 @@ func TestAgainstServer(t *testing.T) {
 	})
 
 	t.Run("environments", func(t *testing.T) {
-		skipWithout(t, e.url+"/v2/environments")
 		file := e.file("env.yaml", "name: prod\ndescription: production\nvariables:\n  zeta: 1\n  alpha: [a, b]\n")
 		require.Contains(t, e.mustRun("environment", "create", file), "prod")
 		var got map[string]any
@@ -274,7 +273,6 @@ func TestAgainstServer(t *testing.T) {
 	})
 
 	t.Run("workbooks", func(t *testing.T) {
-		skipWithout(t, e.url+"/v2/workbooks")
 		wb := "version: '2.0'\nname: book\nworkflows:\n  inner:\n    tasks:\n      a:\n        action: std.noop\n"
 		require.Contains(t, e.mustRun("workbook", "create", e.file("wb.yaml", wb)), "book")
 		require.Contains(t, e.mustRun("workbook", "list"), "book")
@@ -291,17 +289,6 @@ func TestAgainstServer(t *testing.T) {
 		require.NotContains(t, out, "async_wf")
 		require.Contains(t, e.mustRun("completion", "bash"), "bash completion")
 	})
-}
-
-// skipWithout skips a test of endpoints the server does not serve.
-func skipWithout(t *testing.T, url string) {
-	t.Helper()
-	resp, err := http.Get(url)
-	require.NoError(t, err)
-	resp.Body.Close()
-	if resp.StatusCode == http.StatusNotFound {
-		t.Skipf("the server does not serve %s", url)
-	}
 }
 
 // TestEveryOperationHasACommand reads the server's OpenAPI document and
