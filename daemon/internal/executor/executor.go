@@ -304,7 +304,7 @@ func (e *Executor) handle(msg jetstream.Msg) {
 		e.running.Add(-1)
 		e.metrics.Running.Dec()
 		e.metrics.ActionsRun.WithLabelValues(plugin, outcome).Inc()
-		e.metrics.ActionSecs.WithLabelValues(plugin).Observe(time.Since(begin).Seconds())
+		e.metrics.ActionSecs.WithLabelValues(plugin, req.Action).Observe(time.Since(begin).Seconds())
 	}()
 
 	if e.cancelled.has(req.ActionExecutionID) {

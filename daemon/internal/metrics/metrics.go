@@ -32,8 +32,27 @@ type Executor struct {
 	// ActionsRun counts finished runs by plugin and outcome (success,
 	// error, lost, handed_back).
 	ActionsRun *prometheus.CounterVec
+	// ActionSecs is the duration of runs by plugin and action: which
+	// action of which plugin is slow.
 	ActionSecs *prometheus.HistogramVec
 	Running    prometheus.Gauge
+}
+
+// PluginHost is what a plugin host counts.
+type PluginHost struct {
+	// Restarts counts plugin processes relaunched after they died, by
+	// plugin: a plugin that keeps crashing shows here before its failed
+	// runs pile up.
+	Restarts *prometheus.CounterVec
+}
+
+// NewPluginHost registers a plugin host's metrics on reg.
+func NewPluginHost(reg prometheus.Registerer) *PluginHost {
+	m := &PluginHost{
+		Restarts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sirocco_plugin_restarts_total", Help: "Plugin processes relaunched after they died, by plugin."}, []string{"plugin"}),
+	}
+	reg.MustRegister(m.Restarts)
+	return m
 }
 
 // NewEngine registers the engine's metrics on reg.
@@ -58,8 +77,8 @@ func NewEngine(reg prometheus.Registerer) *Engine {
 func NewExecutor(reg prometheus.Registerer) *Executor {
 	m := &Executor{
 		ActionsRun: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sirocco_executor_actions_total", Help: "Action runs finished on this host, by plugin and outcome."}, []string{"plugin", "outcome"}),
-		ActionSecs: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "sirocco_executor_action_seconds", Help: "Duration of action runs on this host, by plugin.",
-			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 12)}, []string{"plugin"}),
+		ActionSecs: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "sirocco_executor_action_seconds", Help: "Duration of action runs on this host, by plugin and action.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 12)}, []string{"plugin", "action"}),
 		Running: prometheus.NewGauge(prometheus.GaugeOpts{Name: "sirocco_executor_running_actions", Help: "Actions running on this host now."}),
 	}
 	reg.MustRegister(m.ActionsRun, m.ActionSecs, m.Running)

@@ -49,9 +49,11 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/sirocco-wf/sirocco/daemon/internal/metrics"
 	"github.com/sirocco-wf/sirocco/pluginapi"
 	pluginv1 "github.com/sirocco-wf/sirocco/pluginapi/v1"
 )
@@ -115,6 +117,8 @@ type Config struct {
 	// DefaultWatchInterval, a negative value turns watching off (Reload
 	// still works).
 	WatchInterval time.Duration
+	// Metrics, when set, counts plugin restarts; nil counts nowhere.
+	Metrics *metrics.PluginHost
 }
 
 // PluginInfo describes one launched plugin binary.
@@ -210,6 +214,9 @@ func New(cfg Config) *Host {
 	}
 	if cfg.WatchInterval == 0 {
 		cfg.WatchInterval = DefaultWatchInterval
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.NewPluginHost(prometheus.NewRegistry())
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Host{
@@ -557,6 +564,7 @@ func (h *Host) startOne(ctx context.Context, path string, sum []byte) (*proc, er
 		p.specs[a.Name] = a
 	}
 	p.log = h.log.With("plugin", p.info.Name, "path", path)
+	p.restarts = h.cfg.Metrics.Restarts.WithLabelValues(p.info.Name)
 	p.log.Info("plugin started", "version", p.info.Version, "sdk_version", p.info.SDKVersion,
 		"protocol", p.info.Protocol, "sha256", p.info.SHA256, "actions", len(p.info.Actions))
 	return p, nil
@@ -778,6 +786,8 @@ type proc struct {
 	closing chan struct{}
 	once    sync.Once
 
+	restarts prometheus.Counter // relaunches after the process died
+
 	mu       sync.Mutex
 	client   *plugin.Client // nil when not running
 	rpc      pluginv1.PluginClient
@@ -837,6 +847,7 @@ func (p *proc) ensure(ctx context.Context) (*plugin.Client, pluginv1.PluginClien
 	}
 	if p.client != nil {
 		p.log.Error("plugin process has exited; restarting it")
+		p.restarts.Inc()
 		killBounded(p.client) // reap and release its resources
 		p.client, p.rpc = nil, nil
 		p.failed()

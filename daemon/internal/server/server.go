@@ -22,6 +22,7 @@ import (
 	"github.com/sirocco-wf/sirocco/daemon/internal/engine"
 	"github.com/sirocco-wf/sirocco/daemon/internal/executor"
 	"github.com/sirocco-wf/sirocco/daemon/internal/metrics"
+	"github.com/sirocco-wf/sirocco/daemon/internal/metrics/state"
 	"github.com/sirocco-wf/sirocco/daemon/internal/pluginhost"
 	"github.com/sirocco-wf/sirocco/daemon/internal/store"
 	"github.com/sirocco-wf/sirocco/daemon/internal/transport"
@@ -160,7 +161,7 @@ func Run(ctx context.Context, cfg Config) error {
 		if len(dirs) == 0 {
 			dirs = DefaultPluginDirs(cfg.DataDir)
 		}
-		plugins := pluginhost.New(pluginhost.Config{Dirs: dirs, Logger: log, MaxConcurrentRuns: cfg.Capacity})
+		plugins := pluginhost.New(pluginhost.Config{Dirs: dirs, Logger: log, MaxConcurrentRuns: cfg.Capacity, Metrics: metrics.NewPluginHost(promReg)})
 		if err := plugins.Start(ctx); err != nil {
 			return fmt.Errorf("plugin host: %w", err)
 		}
@@ -185,6 +186,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// plus the outbox), so an API-only process builds an engine too, and
 	// runs only its outbox relay; applying results is the engine role's.
 	var eng *engine.Engine
+	var dbState store.Store // for the metrics' counts; nil without a database
 	if cfg.has(RoleEngine) || cfg.has(RoleAPI) {
 		st, err := openStore(ctx, cfg, log)
 		if err != nil {
@@ -192,6 +194,8 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		defer st.Close()
 		ready.storeOpened(st)
+		dbState = st
+		st = state.TimeTransactions(st, promReg)
 		wctx, wcancel := context.WithCancel(runCtx)
 		defer wcancel()
 		if err := reg.Watch(wctx); err != nil {
@@ -216,6 +220,8 @@ func Run(ctx context.Context, cfg Config) error {
 			g.Add(func() error { return sched.Run(scCtx) }, func(error) { scCancel() })
 		}
 	}
+
+	state.Register(promReg, dbState, conn, log.Named("metrics"))
 
 	apiAddr := ""
 	if cfg.has(RoleAPI) {

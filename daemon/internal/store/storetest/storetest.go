@@ -39,6 +39,7 @@ func Run(t *testing.T, open Open) {
 		{"DeleteExecution", testDeleteExecution},
 		{"ListAllTaskExecutions", testListAllTaskExecutions},
 		{"Outbox", testOutbox},
+		{"Counts", testCounts},
 		{"ListExecutions", testListExecutions},
 		{"ListWorkflowDefs", testListWorkflowDefs},
 		{"ListOptsErrors", testListOptsErrors},
