@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -70,10 +69,8 @@ func (e *Engine) RunAction(ctx context.Context, r api.RunActionRequest) (*store.
 		}
 		wait = r.RunSync || (!r.SaveResult && !run.async)
 		ae.Input, ae.Spec = run.recorded, run.spec
-		if err := tx.CreateActionExecution(ae); err != nil {
-			return err
-		}
-		return e.sendRun(tx, ae, target, run, r.Timeout)
+		run.timeout = r.Timeout
+		return e.startAction(tx, ae, run.hostRun)
 	})
 	if err != nil {
 		return nil, err
@@ -107,11 +104,9 @@ func (e *Engine) RunAction(ctx context.Context, r api.RunActionRequest) (*store.
 // (an ad-hoc action's base, with the expanded input) and what the action
 // execution records (the action as named, with its input).
 type preparedRun struct {
-	action   string
-	input    []byte // the request's input
+	hostRun
 	recorded []byte // the action execution's input
 	spec     []byte // the ad-hoc chain, nil for another action
-	plugin   string
 	async    bool
 }
 
@@ -120,7 +115,7 @@ type preparedRun struct {
 // then expanded, and its base checked in turn. Every mistake is a
 // BadRequest error naming the action.
 func (e *Engine) prepareRun(tx store.Tx, target, action string, input map[string]any) (*preparedRun, error) {
-	run := &preparedRun{action: action}
+	run := &preparedRun{hostRun: hostRun{target: target, action: action}}
 	base := input
 	if _, _, ok := e.route(target, action); !ok {
 		chain, err := loadAdhoc(tx, action)
@@ -144,7 +139,6 @@ func (e *Engine) prepareRun(tx store.Tx, target, action string, input map[string
 			return nil, err
 		}
 	}
-	run.plugin, _, _ = e.route(target, run.action)
 	var err error
 	if run.recorded, err = json.Marshal(input); err != nil {
 		return nil, badf("input: %v", err)
@@ -181,23 +175,6 @@ func (e *Engine) actionSpec(target, action string) (transport.ActionSpec, bool) 
 		}
 	}
 	return transport.ActionSpec{}, false
-}
-
-// sendRun puts the request of a run without a workflow in the outbox.
-func (e *Engine) sendRun(tx store.Tx, ae *store.ActionExecution, target string, run *preparedRun, timeout float64) error {
-	req, err := json.Marshal(transport.ActionRequest{
-		V: transport.ProtocolVersion, ActionExecutionID: ae.ID, Action: run.action, Input: run.input,
-		Attempt: ae.Attempt, CallbackURL: e.callbackURL(ae.ID), TimeoutSeconds: hostDeadline(timeout),
-	})
-	if err != nil {
-		return err
-	}
-	e.metrics.ActionsDispatched.Inc()
-	return tx.AddOutbox(&store.OutboxMsg{
-		Subject: e.conn.ActionSubject(target, run.plugin),
-		MsgID:   fmt.Sprintf("action/%s/%d", ae.ID, ae.Attempt),
-		Payload: req,
-	})
 }
 
 // awaitAction waits until action execution id is no longer RUNNING, or

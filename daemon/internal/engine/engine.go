@@ -737,10 +737,9 @@ func (e *Engine) resolve(tx store.Tx, ex *store.Execution, st *controller.State,
 	}
 }
 
-// dispatch writes one action run: its action execution, its request in
-// the outbox.
+// dispatch writes a task's action run: its action execution and its
+// request.
 func (e *Engine) dispatch(tx store.Tx, ex *store.Execution, a controller.RunAction, now time.Time) error {
-	plugin, _, _ := e.route(a.Target, a.Action)
 	input, err := json.Marshal(a.Input)
 	if err != nil {
 		return fmt.Errorf("action input of task execution %s: %w", a.TaskID, err)
@@ -753,6 +752,31 @@ func (e *Engine) dispatch(tx store.Tx, ex *store.Execution, a controller.RunActi
 	if a.Adhoc != nil { // the action as the task named it (adhoc.go)
 		row.Name, row.Input, row.Spec = a.Adhoc.Name, a.Adhoc.Input, a.Adhoc.Spec
 	}
+	return e.startAction(tx, row, hostRun{
+		target: targetOr(a.Target), action: a.Action, input: input,
+		timeout: a.Timeout, safeRerun: a.SafeRerun, workflowName: ex.WorkflowName,
+	})
+}
+
+// hostRun is what an executor host is asked to run for an action
+// execution: for an ad-hoc action, its base with the expanded input,
+// where the action execution records the action as named.
+type hostRun struct {
+	target       string
+	action       string
+	input        []byte
+	timeout      float64 // seconds, the task's or the caller's; 0: none
+	safeRerun    bool
+	workflowName string // empty for a run without a workflow
+}
+
+// startAction writes one action run in tx, for a task and for a run
+// without a workflow alike: the action execution row and, in the same
+// commit, its request in the outbox, so that a request never goes out for
+// a run the database does not have. The request's ids and attempt are the
+// row's; it goes to the work queue of the plugin that serves the action.
+func (e *Engine) startAction(tx store.Tx, row *store.ActionExecution, run hostRun) error {
+	plugin, _, _ := e.route(run.target, run.action)
 	if err := tx.CreateActionExecution(row); err != nil {
 		return err
 	}
@@ -760,17 +784,17 @@ func (e *Engine) dispatch(tx store.Tx, ex *store.Execution, a controller.RunActi
 	// logged) over-counts by its actions, which these signals tolerate.
 	e.metrics.ActionsDispatched.Inc()
 	req, err := json.Marshal(transport.ActionRequest{
-		V: transport.ProtocolVersion, ActionExecutionID: a.ActionExecutionID,
-		TaskExecutionID: a.TaskID, ExecutionID: ex.ID, WorkflowName: ex.WorkflowName,
-		Action: a.Action, Input: input, Attempt: 1, SafeRerun: a.SafeRerun,
-		CallbackURL: e.callbackURL(a.ActionExecutionID), TimeoutSeconds: hostDeadline(a.Timeout),
+		V: transport.ProtocolVersion, ActionExecutionID: row.ID,
+		TaskExecutionID: row.TaskExecutionID, ExecutionID: row.ExecutionID, WorkflowName: run.workflowName,
+		Action: run.action, Input: run.input, Attempt: row.Attempt, SafeRerun: run.safeRerun,
+		CallbackURL: e.callbackURL(row.ID), TimeoutSeconds: hostDeadline(run.timeout),
 	})
 	if err != nil {
 		return err
 	}
 	return tx.AddOutbox(&store.OutboxMsg{
-		Subject: e.conn.ActionSubject(targetOr(a.Target), plugin),
-		MsgID:   "action/" + a.ActionExecutionID + "/1",
+		Subject: e.conn.ActionSubject(run.target, plugin),
+		MsgID:   fmt.Sprintf("action/%s/%d", row.ID, row.Attempt),
 		Payload: req,
 	})
 }
