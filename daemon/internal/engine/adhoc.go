@@ -85,9 +85,7 @@ func (e *Engine) UpdateActions(ctx context.Context, definition, identifier strin
 	return defs, nil
 }
 
-// actionDefs parses a document of ad-hoc actions into store rows. A name
-// that an executor host serves is refused: the served action would win
-// over the ad-hoc one, which could then never run.
+// actionDefs parses a document of ad-hoc actions into store rows.
 func (e *Engine) actionDefs(definition string) ([]*store.ActionDef, error) {
 	doc, err := parseActions(definition)
 	if err != nil {
@@ -96,20 +94,32 @@ func (e *Engine) actionDefs(definition string) ([]*store.ActionDef, error) {
 	now := time.Now().UTC()
 	defs := make([]*store.ActionDef, 0, len(doc.Actions))
 	for _, a := range doc.Actions {
-		if plugin, _, ok := e.route("", a.Name); ok {
-			return nil, conflictf("action %q is served by plugin %q of the executor hosts: an ad-hoc action cannot take its name", a.Name, plugin)
-		}
-		spec, err := json.Marshal(a)
+		d, err := e.actionDefRow(a, definition, "private")
 		if err != nil {
-			return nil, fmt.Errorf("action %q: %w", a.Name, err)
+			return nil, err
 		}
-		defs = append(defs, &store.ActionDef{
-			ID: uuid.NewString(), Name: a.Name, Definition: definition, Spec: spec,
-			Description: a.Description, Input: inputSummary(a.Input), Tags: a.Tags, Scope: "private",
-			CreatedAt: now, UpdatedAt: now,
-		})
+		d.ID, d.CreatedAt, d.UpdatedAt = uuid.NewString(), now, now
+		defs = append(defs, d)
 	}
 	return defs, nil
+}
+
+// actionDefRow is the row a parsed ad-hoc action is stored as, whether it
+// came alone or in a workbook; definition is the text it keeps. A name
+// that an executor host serves is refused: the served action would win
+// over the ad-hoc one, which could then never run.
+func (e *Engine) actionDefRow(a *lang.Action, definition, scope string) (*store.ActionDef, error) {
+	if plugin, _, ok := e.route("", a.Name); ok {
+		return nil, conflictf("action %q is served by plugin %q of the executor hosts: an ad-hoc action cannot take its name", a.Name, plugin)
+	}
+	spec, err := json.Marshal(a)
+	if err != nil {
+		return nil, fmt.Errorf("action %q: %w", a.Name, err)
+	}
+	return &store.ActionDef{
+		Name: a.Name, Definition: definition, Spec: spec,
+		Description: a.Description, Input: inputSummary(a.Input), Tags: a.Tags, Scope: scope,
+	}, nil
 }
 
 // GetActionDef reads one ad-hoc action by name or id.

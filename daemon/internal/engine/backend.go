@@ -28,15 +28,12 @@ func (e *Engine) CreateWorkflows(ctx context.Context, definition string) ([]*sto
 	now := time.Now().UTC()
 	defs := make([]*store.WorkflowDef, 0, len(doc.Workflows))
 	for _, w := range doc.Workflows {
-		spec, err := json.Marshal(w)
+		d, err := workflowDefRow(w, definition, "private")
 		if err != nil {
-			return nil, fmt.Errorf("workflow %q: %w", w.Name, err)
+			return nil, err
 		}
-		defs = append(defs, &store.WorkflowDef{
-			ID: uuid.NewString(), Name: w.Name, Definition: definition, Spec: spec,
-			Input: inputSummary(w.Input), Tags: w.Tags, Scope: "private",
-			CreatedAt: now, UpdatedAt: now,
-		})
+		d.ID, d.CreatedAt, d.UpdatedAt = uuid.NewString(), now, now
+		defs = append(defs, d)
 	}
 	err = e.store.InTx(ctx, func(tx store.Tx) error {
 		for _, d := range defs {
@@ -50,6 +47,19 @@ func (e *Engine) CreateWorkflows(ctx context.Context, definition string) ([]*sto
 		return nil, err
 	}
 	return defs, nil
+}
+
+// workflowDefRow is the row a parsed workflow is stored as, whether it
+// came alone or in a workbook; definition is the text it keeps.
+func workflowDefRow(w *lang.Workflow, definition, scope string) (*store.WorkflowDef, error) {
+	spec, err := json.Marshal(w)
+	if err != nil {
+		return nil, fmt.Errorf("workflow %q: %w", w.Name, err)
+	}
+	return &store.WorkflowDef{
+		Name: w.Name, Definition: definition, Spec: spec,
+		Input: inputSummary(w.Input), Tags: w.Tags, Scope: scope,
+	}, nil
 }
 
 // inputSummary is Mistral's one-line description of a workflow's input,

@@ -3,7 +3,6 @@ package engine
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -40,27 +39,18 @@ func (e *Engine) workbookRows(definition, scope string) (*workbookRows, error) {
 	}
 	rows := &workbookRows{wb: &store.Workbook{Name: wb.Name, Definition: definition, Tags: wb.Tags, Scope: scope}}
 	for _, w := range wb.Workflows {
-		spec, err := json.Marshal(w)
+		d, err := workflowDefRow(w, itemText(definition, w.Line, w.Col), scope)
 		if err != nil {
-			return nil, fmt.Errorf("workflow %q: %w", w.Name, err)
+			return nil, err
 		}
-		rows.workflows = append(rows.workflows, &store.WorkflowDef{
-			Name: w.Name, Definition: itemText(definition, w.Line, w.Col), Spec: spec,
-			Input: inputSummary(w.Input), Tags: w.Tags, Scope: scope,
-		})
+		rows.workflows = append(rows.workflows, d)
 	}
 	for _, a := range wb.Actions {
-		if plugin, _, ok := e.route("", a.Name); ok {
-			return nil, conflictf("workbook %q: action %q is served by plugin %q of the executor hosts: an ad-hoc action cannot take its name", wb.Name, a.Name, plugin)
-		}
-		spec, err := json.Marshal(a)
+		d, err := e.actionDefRow(a, itemText(definition, a.Line, a.Col), scope)
 		if err != nil {
-			return nil, fmt.Errorf("action %q: %w", a.Name, err)
+			return nil, fmt.Errorf("workbook %q: %w", wb.Name, err)
 		}
-		rows.actions = append(rows.actions, &store.ActionDef{
-			Name: a.Name, Definition: itemText(definition, a.Line, a.Col), Spec: spec,
-			Description: a.Description, Input: inputSummary(a.Input), Tags: a.Tags, Scope: scope,
-		})
+		rows.actions = append(rows.actions, d)
 	}
 	return rows, nil
 }
