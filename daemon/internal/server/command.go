@@ -64,6 +64,7 @@ what this process runs.`,
 	f.IntVar(&cfg.HostCapacity, "host-capacity", 0, "actions the executor host runs at once over all plugins (0: no bound beyond --capacity)")
 	f.DurationVar(&cfg.Grace, "shutdown-grace", executor.DefaultGrace, "on SIGTERM, how long running actions may finish before they are handed back")
 	f.StringVar(&logLevel, "log-level", "info", "trace, debug, info, warn or error")
+	f.StringVar(&cfg.MetricsListen, "metrics-listen", "", "also serve /metrics and /healthz at this address (for a process without the api role)")
 	envflag.Annotate(f)
 	return cmd
 }
@@ -96,6 +97,7 @@ func ExecutorCommand(version string) *cobra.Command {
 	f.IntVar(&cfg.HostCapacity, "host-capacity", 0, "actions run at once over all plugins (0: no bound beyond --capacity)")
 	f.DurationVar(&cfg.Grace, "shutdown-grace", executor.DefaultGrace, "on SIGTERM, how long running actions may finish before they are handed back")
 	f.StringVar(&logLevel, "log-level", "info", "trace, debug, info, warn or error")
+	f.StringVar(&cfg.MetricsListen, "metrics-listen", "", "serve /metrics and /healthz at this address, e.g. 127.0.0.1:9464 (default: none)")
 	envflag.Annotate(f)
 	return cmd
 }

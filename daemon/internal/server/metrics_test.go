@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -135,5 +136,28 @@ func killPlugin(t *testing.T, name string) {
 	}
 	if killed == 0 {
 		t.Fatalf("no sirocco-plugin-%s process of this test to kill", name)
+	}
+}
+
+// A process without the api role serves its metrics on --metrics-listen.
+func TestMetricsListenOfAnExecutor(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	start(t, Config{DataDir: t.TempDir(), Roles: []string{RoleExecutor}, MetricsListen: addr})
+	code, body := call(t, "GET", "http://"+addr+"/metrics", "", "", nil)
+	if code != http.StatusOK {
+		t.Fatalf("metrics: %d %s", code, body)
+	}
+	for _, series := range []string{"sirocco_executor_running_actions", "sirocco_result_queue_messages"} {
+		if v, ok := sample(body, series); !ok || v != 0 {
+			t.Errorf("%s = %v (found %v), want 0", series, v, ok)
+		}
+	}
+	if code, body := call(t, "GET", "http://"+addr+"/healthz", "", "", nil); code != http.StatusOK || !strings.Contains(body, `"ok"`) {
+		t.Errorf("/healthz: %d %s", code, body)
 	}
 }

@@ -67,6 +67,9 @@ type Config struct {
 	NATSReplicas int
 	// Security is the API's TLS and tokens (security.go).
 	Security
+	// MetricsListen, when set, serves /metrics and /healthz there too: the
+	// only listener of a process without the api role.
+	MetricsListen string
 }
 
 func (c *Config) has(role string) bool {
@@ -222,6 +225,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 
 	state.Register(promReg, dbState, conn, log.Named("metrics"))
+	if err := serveMetrics(&g, cfg.MetricsListen, promReg, log); err != nil {
+		return err
+	}
 
 	apiAddr := ""
 	if cfg.has(RoleAPI) {
