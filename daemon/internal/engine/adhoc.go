@@ -124,24 +124,14 @@ func (e *Engine) actionDefRow(a *lang.Action, definition, scope string) (*store.
 
 // GetActionDef reads one ad-hoc action by name or id.
 func (e *Engine) GetActionDef(ctx context.Context, identifier string) (*store.ActionDef, error) {
-	var d *store.ActionDef
-	err := e.store.InTx(ctx, func(tx store.Tx) error {
-		var err error
-		d, err = tx.GetActionDef(identifier)
-		return err
-	})
-	return d, err
+	return read(ctx, e.store, func(tx store.Tx) (*store.ActionDef, error) { return tx.GetActionDef(identifier) })
 }
 
 // ListActionDefs lists every ad-hoc action of the default namespace.
 func (e *Engine) ListActionDefs(ctx context.Context) ([]*store.ActionDef, error) {
-	var out []*store.ActionDef
-	err := e.store.InTx(ctx, func(tx store.Tx) error {
-		var err error
-		out, err = tx.ListActionDefs(store.ListOpts{SortKeys: []string{"name"}, Filters: map[string]string{"namespace": ""}})
-		return err
+	return read(ctx, e.store, func(tx store.Tx) ([]*store.ActionDef, error) {
+		return tx.ListActionDefs(store.ListOpts{SortKeys: []string{"name"}, Filters: map[string]string{"namespace": ""}})
 	})
-	return out, err
 }
 
 // DeleteActionDef deletes an ad-hoc action by name or id. Workflows that

@@ -81,26 +81,26 @@ func inputSummary(params []lang.Param) string {
 	return strings.Join(parts, ", ")
 }
 
-// GetWorkflow reads one workflow definition by name.
-func (e *Engine) GetWorkflow(ctx context.Context, name string) (*store.WorkflowDef, error) {
-	var d *store.WorkflowDef
-	err := e.store.InTx(ctx, func(tx store.Tx) error {
+// read runs f, a read the API asks for, in a transaction of its own and
+// returns what it read.
+func read[T any](ctx context.Context, s store.Store, f func(tx store.Tx) (T, error)) (T, error) {
+	var out T
+	err := s.InTx(ctx, func(tx store.Tx) error {
 		var err error
-		d, err = tx.GetWorkflowDef(name)
+		out, err = f(tx)
 		return err
 	})
-	return d, err
+	return out, err
+}
+
+// GetWorkflow reads one workflow definition by name.
+func (e *Engine) GetWorkflow(ctx context.Context, name string) (*store.WorkflowDef, error) {
+	return read(ctx, e.store, func(tx store.Tx) (*store.WorkflowDef, error) { return tx.GetWorkflowDef(name) })
 }
 
 // ListWorkflows lists workflow definitions.
 func (e *Engine) ListWorkflows(ctx context.Context, o store.ListOpts) ([]*store.WorkflowDef, error) {
-	var out []*store.WorkflowDef
-	err := e.store.InTx(ctx, func(tx store.Tx) error {
-		var err error
-		out, err = tx.ListWorkflowDefs(o)
-		return err
-	})
-	return out, err
+	return read(ctx, e.store, func(tx store.Tx) ([]*store.WorkflowDef, error) { return tx.ListWorkflowDefs(o) })
 }
 
 // StartExecution checks the request against the workflow (input names,
@@ -272,24 +272,12 @@ func (e *Engine) checkActions(tx store.Tx, spec *lang.Workflow) error {
 
 // GetExecution reads one execution.
 func (e *Engine) GetExecution(ctx context.Context, id string) (*store.Execution, error) {
-	var ex *store.Execution
-	err := e.store.InTx(ctx, func(tx store.Tx) error {
-		var err error
-		ex, err = tx.GetExecution(id, false)
-		return err
-	})
-	return ex, err
+	return read(ctx, e.store, func(tx store.Tx) (*store.Execution, error) { return tx.GetExecution(id, false) })
 }
 
 // ListExecutions lists executions.
 func (e *Engine) ListExecutions(ctx context.Context, o store.ListOpts) ([]*store.Execution, error) {
-	var out []*store.Execution
-	err := e.store.InTx(ctx, func(tx store.Tx) error {
-		var err error
-		out, err = tx.ListExecutions(o)
-		return err
-	})
-	return out, err
+	return read(ctx, e.store, func(tx store.Tx) ([]*store.Execution, error) { return tx.ListExecutions(o) })
 }
 
 // ListTasks lists the task executions of one execution, oldest first.

@@ -171,24 +171,12 @@ func (e *Engine) CreateCronTrigger(ctx context.Context, r api.CronTriggerRequest
 
 // GetCronTrigger reads a trigger by name or id.
 func (e *Engine) GetCronTrigger(ctx context.Context, identifier string) (*store.CronTrigger, error) {
-	var c *store.CronTrigger
-	err := e.store.InTx(ctx, func(tx store.Tx) error {
-		var err error
-		c, err = tx.GetCronTrigger(identifier, false)
-		return err
-	})
-	return c, err
+	return read(ctx, e.store, func(tx store.Tx) (*store.CronTrigger, error) { return tx.GetCronTrigger(identifier, false) })
 }
 
 // ListCronTriggers lists triggers.
 func (e *Engine) ListCronTriggers(ctx context.Context, o store.ListOpts) ([]*store.CronTrigger, error) {
-	var out []*store.CronTrigger
-	err := e.store.InTx(ctx, func(tx store.Tx) error {
-		var err error
-		out, err = tx.ListCronTriggers(o)
-		return err
-	})
-	return out, err
+	return read(ctx, e.store, func(tx store.Tx) ([]*store.CronTrigger, error) { return tx.ListCronTriggers(o) })
 }
 
 // DeleteCronTrigger deletes a trigger and the timer of its next tick. The

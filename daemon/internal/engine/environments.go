@@ -69,24 +69,12 @@ func (e *Engine) UpdateEnvironment(ctx context.Context, r api.EnvironmentRequest
 
 // GetEnvironment reads one environment by name.
 func (e *Engine) GetEnvironment(ctx context.Context, name string) (*store.Environment, error) {
-	var env *store.Environment
-	err := e.store.InTx(ctx, func(tx store.Tx) error {
-		var err error
-		env, err = tx.GetEnvironment(name)
-		return err
-	})
-	return env, err
+	return read(ctx, e.store, func(tx store.Tx) (*store.Environment, error) { return tx.GetEnvironment(name) })
 }
 
 // ListEnvironments pages through environments.
 func (e *Engine) ListEnvironments(ctx context.Context, o store.ListOpts) ([]*store.Environment, error) {
-	var out []*store.Environment
-	err := e.store.InTx(ctx, func(tx store.Tx) error {
-		var err error
-		out, err = tx.ListEnvironments(o)
-		return err
-	})
-	return out, err
+	return read(ctx, e.store, func(tx store.Tx) ([]*store.Environment, error) { return tx.ListEnvironments(o) })
 }
 
 // DeleteEnvironment deletes an environment by name. Executions that

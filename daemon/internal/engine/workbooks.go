@@ -146,24 +146,12 @@ func (rows *workbookRows) writeItems(tx store.Tx) error {
 
 // GetWorkbook reads one workbook of the default namespace by name.
 func (e *Engine) GetWorkbook(ctx context.Context, name string) (*store.Workbook, error) {
-	var wb *store.Workbook
-	err := e.store.InTx(ctx, func(tx store.Tx) error {
-		var err error
-		wb, err = tx.GetWorkbook("", name)
-		return err
-	})
-	return wb, err
+	return read(ctx, e.store, func(tx store.Tx) (*store.Workbook, error) { return tx.GetWorkbook("", name) })
 }
 
 // ListWorkbooks pages through workbooks.
 func (e *Engine) ListWorkbooks(ctx context.Context, o store.ListOpts) ([]*store.Workbook, error) {
-	var out []*store.Workbook
-	err := e.store.InTx(ctx, func(tx store.Tx) error {
-		var err error
-		out, err = tx.ListWorkbooks(o)
-		return err
-	})
-	return out, err
+	return read(ctx, e.store, func(tx store.Tx) ([]*store.Workbook, error) { return tx.ListWorkbooks(o) })
 }
 
 // DeleteWorkbook deletes a workbook of the default namespace; its
