@@ -89,15 +89,26 @@ func New(t testing.TB, p sdk.Plugin) *Harness {
 		t.Fatalf("sdktest: %v", err)
 	}
 	client, server := plugin.TestPluginGRPCConn(t, false, set)
-	t.Cleanup(func() {
-		_ = client.Close()
-		server.Stop()
-	})
+	t.Cleanup(func() { shutdown(client, server) })
 	raw, err := client.Dispense(pluginapi.PluginName)
 	if err != nil {
 		t.Fatalf("sdktest: dispense: %v", err)
 	}
 	return &Harness{t: t, client: raw.(pluginv1.PluginClient)}
+}
+
+// shutdown stops the in-process server before closing the client, and in
+// that order only. GRPCClient.Close asks the server to stop itself through
+// go-plugin's controller RPC, whose handler runs GRPCServer.Stop on a server
+// goroutine; a second Stop from the test would then touch the server's
+// fields with nothing ordering the two (the race detector reports it). With
+// the server stopped first, and its Serve goroutine seen to end, the
+// client's shutdown call finds no server and only the client's own
+// resources are released.
+func shutdown(client *plugin.GRPCClient, server *plugin.GRPCServer) {
+	server.Stop()
+	<-server.DoneCh
+	_ = client.Close()
 }
 
 // Info calls GetInfo.
