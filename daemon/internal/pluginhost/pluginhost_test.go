@@ -135,7 +135,7 @@ func TestDiscovery(t *testing.T) {
 		byName[p.Name] = p
 	}
 	httpInfo := byName["http"]
-	require.Equal(t, "0.1.0", httpInfo.Version)
+	require.Equal(t, "0.2.0", httpInfo.Version)
 	require.Equal(t, "0.1.0", httpInfo.SDKVersion)
 	require.Equal(t, filepath.Join(dir, "sirocco-plugin-http"), httpInfo.Path)
 	sum, err := fileSHA256(httpInfo.Path)
