@@ -36,18 +36,7 @@ func (e *Engine) CreateActions(ctx context.Context, definition string) ([]*store
 	if err != nil {
 		return nil, err
 	}
-	err = e.store.InTx(ctx, func(tx store.Tx) error {
-		for _, d := range defs {
-			if err := tx.CreateActionDef(d); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return defs, nil
+	return createAll(ctx, e.store, defs, store.Tx.CreateActionDef)
 }
 
 // UpdateActions replaces the definition of every ad-hoc action the

@@ -35,9 +35,15 @@ func (e *Engine) CreateWorkflows(ctx context.Context, definition string) ([]*sto
 		d.ID, d.CreatedAt, d.UpdatedAt = uuid.NewString(), now, now
 		defs = append(defs, d)
 	}
-	err = e.store.InTx(ctx, func(tx store.Tx) error {
-		for _, d := range defs {
-			if err := tx.CreateWorkflowDef(d); err != nil {
+	return createAll(ctx, e.store, defs, store.Tx.CreateWorkflowDef)
+}
+
+// createAll stores new rows with create in one transaction: all of them
+// or, at the first that fails (a taken name), none.
+func createAll[T any](ctx context.Context, s store.Store, rows []T, create func(store.Tx, T) error) ([]T, error) {
+	err := s.InTx(ctx, func(tx store.Tx) error {
+		for _, r := range rows {
+			if err := create(tx, r); err != nil {
 				return err
 			}
 		}
@@ -46,7 +52,7 @@ func (e *Engine) CreateWorkflows(ctx context.Context, definition string) ([]*sto
 	if err != nil {
 		return nil, err
 	}
-	return defs, nil
+	return rows, nil
 }
 
 // workflowDefRow is the row a parsed workflow is stored as, whether it
