@@ -25,8 +25,8 @@ const (
 	ProtocolMajor = 1
 	// ProtocolMinor is the minor of major 1 implemented here; a plugin reports
 	// its own in GetInfo so that a host can tell which optional fields it may
-	// rely on.
-	ProtocolMinor = 0
+	// rely on. Minor 1 added ExecutionContext.workflow_name.
+	ProtocolMinor = 1
 
 	// PluginName is the single go-plugin plugin every Sirocco plugin process
 	// serves. One name per process keeps dispensing trivial; the actions

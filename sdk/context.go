@@ -16,6 +16,10 @@ import (
 // execution id and attempt, or hand the callback URL to a remote system
 // (async actions).
 type ExecContext struct {
+	// WorkflowName names the workflow the task belongs to (Mistral's
+	// Mistral-Workflow-Name header). Hosts older than protocol minor 1 do
+	// not send it and it is empty.
+	WorkflowName        string
 	WorkflowExecutionID string
 	TaskExecutionID     string
 	ActionExecutionID   string

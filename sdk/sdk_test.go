@@ -49,7 +49,7 @@ func greet(ctx sdk.Context, in greetIn) (greetOut, error) {
 		return greetOut{}, ctx.Err()
 	case "exec":
 		e := ctx.Exec()
-		return greetOut{Text: fmt.Sprintf("%s/%s/%s/%d/%d/%s", e.WorkflowExecutionID, e.TaskExecutionID, e.ActionExecutionID, e.Attempt, e.WithItemsIndex, e.CallbackURL)}, nil
+		return greetOut{Text: fmt.Sprintf("%s/%s/%s/%s/%d/%d/%s", e.WorkflowName, e.WorkflowExecutionID, e.TaskExecutionID, e.ActionExecutionID, e.Attempt, e.WithItemsIndex, e.CallbackURL)}, nil
 	}
 	return greetOut{Text: g + ", " + in.Name}, nil
 }
@@ -142,11 +142,11 @@ func TestExecute(t *testing.T) {
 func TestEventsAndExecContext(t *testing.T) {
 	h := sdktest.New(t, testPlugin())
 	run := h.ExecuteWith(context.Background(), "greet.hello", map[string]any{"name": "exec"}, sdk.ExecContext{
-		WorkflowExecutionID: "wf", TaskExecutionID: "task", ActionExecutionID: "ae", Attempt: 2, WithItemsIndex: 7, CallbackURL: "http://cb",
+		WorkflowName: "deploy", WorkflowExecutionID: "wf", TaskExecutionID: "task", ActionExecutionID: "ae", Attempt: 2, WithItemsIndex: 7, CallbackURL: "http://cb",
 	})
 	var out greetOut
 	require.NoError(t, run.Decode(&out))
-	require.Equal(t, "wf/task/ae/2/7/http://cb", out.Text)
+	require.Equal(t, "deploy/wf/task/ae/2/7/http://cb", out.Text)
 	require.Equal(t, []sdktest.Event{
 		{Kind: "started"},
 		{Kind: "progress", Percent: 50, Message: "halfway"},

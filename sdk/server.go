@@ -169,6 +169,7 @@ func (s *server) invoke(rc *runContext, a *ActionDef, input []byte) (out any, er
 
 func execFromProto(c *pluginv1.ExecutionContext) ExecContext {
 	return ExecContext{
+		WorkflowName:        c.GetWorkflowName(),
 		WorkflowExecutionID: c.GetWorkflowExecutionId(),
 		TaskExecutionID:     c.GetTaskExecutionId(),
 		ActionExecutionID:   c.GetActionExecutionId(),

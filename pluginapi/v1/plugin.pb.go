@@ -344,7 +344,11 @@ type ExecutionContext struct {
 	// with_items_index is the item's index within a with-items task.
 	WithItemsIndex int32 `protobuf:"varint,5,opt,name=with_items_index,json=withItemsIndex,proto3" json:"with_items_index,omitempty"`
 	// callback_url is where an async action reports its result.
-	CallbackUrl   string `protobuf:"bytes,6,opt,name=callback_url,json=callbackUrl,proto3" json:"callback_url,omitempty"`
+	CallbackUrl string `protobuf:"bytes,6,opt,name=callback_url,json=callbackUrl,proto3" json:"callback_url,omitempty"`
+	// workflow_name is the name of the workflow the task belongs to (Mistral
+	// sends it as the Mistral-Workflow-Name header). Added in minor 1: a host
+	// of minor 0 leaves it empty.
+	WorkflowName  string `protobuf:"bytes,7,opt,name=workflow_name,json=workflowName,proto3" json:"workflow_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -417,6 +421,13 @@ func (x *ExecutionContext) GetWithItemsIndex() int32 {
 func (x *ExecutionContext) GetCallbackUrl() string {
 	if x != nil {
 		return x.CallbackUrl
+	}
+	return ""
+}
+
+func (x *ExecutionContext) GetWorkflowName() string {
+	if x != nil {
+		return x.WorkflowName
 	}
 	return ""
 }
@@ -1065,14 +1076,15 @@ const file_v1_plugin_proto_rawDesc = "" +
 	"\n" +
 	"idempotent\x18\a \x01(\bR\n" +
 	"idempotent\x12B\n" +
-	"\x0fdefault_timeout\x18\b \x01(\v2\x19.google.protobuf.DurationR\x0edefaultTimeout\"\x89\x02\n" +
+	"\x0fdefault_timeout\x18\b \x01(\v2\x19.google.protobuf.DurationR\x0edefaultTimeout\"\xae\x02\n" +
 	"\x10ExecutionContext\x122\n" +
 	"\x15workflow_execution_id\x18\x01 \x01(\tR\x13workflowExecutionId\x12*\n" +
 	"\x11task_execution_id\x18\x02 \x01(\tR\x0ftaskExecutionId\x12.\n" +
 	"\x13action_execution_id\x18\x03 \x01(\tR\x11actionExecutionId\x12\x18\n" +
 	"\aattempt\x18\x04 \x01(\x05R\aattempt\x12(\n" +
 	"\x10with_items_index\x18\x05 \x01(\x05R\x0ewithItemsIndex\x12!\n" +
-	"\fcallback_url\x18\x06 \x01(\tR\vcallbackUrl\"}\n" +
+	"\fcallback_url\x18\x06 \x01(\tR\vcallbackUrl\x12#\n" +
+	"\rworkflow_name\x18\a \x01(\tR\fworkflowName\"}\n" +
 	"\x0eExecuteRequest\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12\x14\n" +
 	"\x05input\x18\x02 \x01(\fR\x05input\x12=\n" +

@@ -43,8 +43,8 @@ func NewPlugin(cfg Config) sdk.Plugin {
 				"content (parsed when it is JSON), status, headers, url, history, encoding, reason, cookies, elapsed. "+
 				"A status outside 200-306 fails the action with that response as its result.",
 				c.runHTTP, sdk.Cancellable()),
-			sdk.Action("std.mistral_http", "Like std.http, and asynchronous: it adds the Mistral-Workflow-Execution-Id, "+
-				"Mistral-Task-Id, Mistral-Action-Execution-Id and Mistral-Callback-URL headers, and the remote service "+
+			sdk.Action("std.mistral_http", "Like std.http, and asynchronous: it adds the Mistral-Workflow-Name, "+
+				"Mistral-Workflow-Execution-Id, Mistral-Task-Id, Mistral-Action-Execution-Id and Mistral-Callback-URL headers, and the remote service "+
 				"completes the action later with PUT on the callback URL (/v2/action_executions/{id}).",
 				c.runMistralHTTP, sdk.Cancellable(), sdk.Async()),
 		},
@@ -111,12 +111,14 @@ func (c *client) runHTTP(ctx sdk.Context, in Input) (Result, error) {
 
 // runMistralHTTP sends the headers that let the callee report back, as
 // Mistral's std.mistral_http does; they replace headers of the same name
-// in the input. Mistral also sends Mistral-Workflow-Name, which the plugin
-// protocol's execution context does not carry (yet): it is left out, as
-// Python requests leaves out a header whose value is None.
+// in the input. A value the host did not send (Mistral-Workflow-Name from
+// a host older than protocol minor 1, or no workflow at all for an action
+// run on its own) leaves its header out, as Python requests leaves out a
+// header whose value is None.
 func (c *client) runMistralHTTP(ctx sdk.Context, in Input) (Result, error) {
 	e := ctx.Exec()
 	return c.do(ctx, "std.mistral_http", in, map[string]string{
+		"Mistral-Workflow-Name":         e.WorkflowName,
 		"Mistral-Workflow-Execution-Id": e.WorkflowExecutionID,
 		"Mistral-Task-Id":               e.TaskExecutionID,
 		"Mistral-Action-Execution-Id":   e.ActionExecutionID,

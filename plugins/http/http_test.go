@@ -355,7 +355,7 @@ func TestMistralHTTP(t *testing.T) {
 	h := sdktest.New(t, Plugin())
 
 	exec := sdk.ExecContext{
-		WorkflowExecutionID: "wf-1", TaskExecutionID: "task-1", ActionExecutionID: "ae-1", Attempt: 1,
+		WorkflowName: "deploy", WorkflowExecutionID: "wf-1", TaskExecutionID: "task-1", ActionExecutionID: "ae-1", Attempt: 1,
 		CallbackURL: "http://sirocco.example/v2/action_executions/ae-1",
 	}
 	run := h.ExecuteWith(context.Background(), "std.mistral_http", map[string]any{
@@ -365,6 +365,7 @@ func TestMistralHTTP(t *testing.T) {
 	}, exec)
 	require.Nil(t, run.Error)
 	hdr := <-got
+	require.Equal(t, "deploy", hdr.Get("Mistral-Workflow-Name"))
 	require.Equal(t, "wf-1", hdr.Get("Mistral-Workflow-Execution-Id"))
 	require.Equal(t, "task-1", hdr.Get("Mistral-Task-Id"))
 	require.Equal(t, "ae-1", hdr.Get("Mistral-Action-Execution-Id"))
@@ -373,6 +374,16 @@ func TestMistralHTTP(t *testing.T) {
 	var res response
 	require.NoError(t, json.Unmarshal(run.Output, &res))
 	require.Equal(t, 202, res.Status)
+
+	// A name the host did not send (an action run on its own, or a host of
+	// protocol minor 0) leaves the header out rather than sending it empty.
+	anon := exec
+	anon.WorkflowName = ""
+	run = h.ExecuteWith(context.Background(), "std.mistral_http", map[string]any{"url": srv.URL}, anon)
+	require.Nil(t, run.Error)
+	hdr = <-got
+	require.NotContains(t, hdr, "Mistral-Workflow-Name")
+	require.Equal(t, "wf-1", hdr.Get("Mistral-Workflow-Execution-Id"))
 
 	// The callee refusing the job fails the action at once, as in Mistral.
 	fail := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -263,6 +263,9 @@ func TestWorkflowEndToEnd(t *testing.T) {
 	if hdr.Get("Mistral-Task-Id") == "" || !strings.HasSuffix(hdr.Get("Mistral-Callback-URL"), "/v2/action_executions/"+hdr.Get("Mistral-Action-Execution-Id")) {
 		t.Errorf("std.mistral_http headers %v: want a task id and the callback URL of the action execution", hdr)
 	}
+	if got := hdr.Get("Mistral-Workflow-Name"); got != "shell_and_http" {
+		t.Errorf("std.mistral_http sent Mistral-Workflow-Name %q, want the workflow's name shell_and_http", got)
+	}
 	if os.Getenv("SIROCCO_TEST_KEEP_LOGS") != "" {
 		t.Logf("server log: %s", srv.LogPath)
 	}

@@ -154,6 +154,7 @@ func (h *Harness) Actions(ctx context.Context) []ActionSpec {
 func (h *Harness) Execute(ctx context.Context, action string, input any) Run {
 	h.t.Helper()
 	return h.ExecuteWith(ctx, action, input, sdk.ExecContext{
+		WorkflowName:        "test_workflow",
 		WorkflowExecutionID: "wf-exec-1",
 		TaskExecutionID:     "task-exec-1",
 		ActionExecutionID:   "action-exec-1",
@@ -181,6 +182,7 @@ func (h *Harness) ExecuteWith(ctx context.Context, action string, input any, exe
 		Action: action,
 		Input:  raw,
 		Context: &pluginv1.ExecutionContext{
+			WorkflowName:        exec.WorkflowName,
 			WorkflowExecutionId: exec.WorkflowExecutionID,
 			TaskExecutionId:     exec.TaskExecutionID,
 			ActionExecutionId:   exec.ActionExecutionID,

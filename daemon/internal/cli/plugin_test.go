@@ -77,7 +77,7 @@ func TestHelloWorldFromDocs(t *testing.T) {
 	pluginDir := t.TempDir()
 	out, err := runCLI(t, "plugin", "install", "--plugin-dir", pluginDir, bin)
 	require.NoError(t, err, out)
-	require.Contains(t, out, "installed hello 1.0.0 (protocol 1.0, 1 actions)")
+	require.Contains(t, out, "installed hello 1.0.0 (protocol 1.1, 1 actions)")
 	out, err = runCLI(t, "plugin", "list", "--plugin-dir", pluginDir)
 	require.NoError(t, err)
 	require.Contains(t, out, "hello.greet")
@@ -115,7 +115,7 @@ typo:
 		if p["name"] == "hello" {
 			found = true
 			require.Equal(t, "1.0.0", p["version"])
-			require.Equal(t, "1.0", p["protocol"])
+			require.Equal(t, "1.1", p["protocol"])
 			require.Len(t, p["sha256"], 64)
 			require.Equal(t, "ok", p["health"])
 		}

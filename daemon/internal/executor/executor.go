@@ -474,6 +474,7 @@ func (e *Executor) run(ctx context.Context, req *transport.ActionRequest) (json.
 		Action: req.Action,
 		Input:  req.Input,
 		Context: pluginhost.ExecContext{
+			WorkflowName:        req.WorkflowName,
 			WorkflowExecutionID: req.ExecutionID,
 			TaskExecutionID:     req.TaskExecutionID,
 			ActionExecutionID:   req.ActionExecutionID,

@@ -152,6 +152,7 @@ type Request struct {
 
 // ExecContext identifies the run to the plugin.
 type ExecContext struct {
+	WorkflowName                                            string
 	WorkflowExecutionID, TaskExecutionID, ActionExecutionID string
 	Attempt                                                 int
 	WithItemsIndex                                          int
@@ -646,6 +647,7 @@ func (h *Host) Execute(ctx context.Context, req Request) Result {
 		Action: req.Action,
 		Input:  req.Input,
 		Context: &pluginv1.ExecutionContext{
+			WorkflowName:        req.Context.WorkflowName,
 			WorkflowExecutionId: req.Context.WorkflowExecutionID,
 			TaskExecutionId:     req.Context.TaskExecutionID,
 			ActionExecutionId:   req.Context.ActionExecutionID,

@@ -228,6 +228,35 @@ func TestExecute(t *testing.T) {
 	}
 }
 
+// Every field of the execution context reaches the plugin as the host got
+// it: plugins build headers (std.mistral_http), tags and idempotency keys
+// from them.
+func TestExecutionContextReachesThePlugin(t *testing.T) {
+	h := startHost(t, Config{Dirs: []string{pluginDir(t, "sirocco-plugin-testkit")}})
+	tests := []struct {
+		name string
+		exec ExecContext
+	}{
+		{"a workflow task", ExecContext{
+			WorkflowName: "deploy", WorkflowExecutionID: "wf-1", TaskExecutionID: "task-1", ActionExecutionID: "ae-ctx-1",
+			Attempt: 3, WithItemsIndex: 2, CallbackURL: "http://sirocco.example/v2/action_executions/ae-ctx-1",
+		}},
+		{"an action run on its own", ExecContext{ActionExecutionID: "ae-ctx-2", Attempt: 1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			res := h.Execute(ctx, Request{Action: "test.context", Input: json.RawMessage(`{}`), Context: tc.exec})
+			require.Nil(t, res.Error)
+			// sdk.ExecContext and ExecContext name their fields alike.
+			var got ExecContext
+			require.NoError(t, json.Unmarshal(res.Output, &got))
+			require.Equal(t, tc.exec, got)
+		})
+	}
+}
+
 // requireJSONSubset checks that every key of the expected object is in got
 // with an equal value (results carry volatile fields such as elapsed).
 func requireJSONSubset(t *testing.T, want string, got json.RawMessage) {

@@ -35,6 +35,9 @@ func main() {
 				ctx.Progress(100, "done")
 				return in.Value, nil
 			}),
+			sdk.Action("test.context", "Returns the execution context it was run with.", func(ctx sdk.Context, _ empty) (sdk.ExecContext, error) {
+				return ctx.Exec(), nil
+			}),
 			sdk.Action("test.fail", "Fails with a typed error.", func(sdk.Context, empty) (any, error) {
 				return nil, sdk.Retryable(sdk.NewError("Flaky", "try again", map[string]int{"code": 7}))
 			}),
