@@ -137,6 +137,7 @@ func (a *ActionDef) decodeInput(raw json.RawMessage, v any) error {
 		}
 		return invalidInput(a.name, strings.Join(parts, "; "), nil)
 	}
+	raw = a.dropNullOptionals(raw, fields)
 	if err := json.Unmarshal(raw, v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
@@ -145,6 +146,31 @@ func (a *ActionDef) decodeInput(raw json.RawMessage, v any) error {
 		return invalidInput(a.name, "cannot decode input", err)
 	}
 	return nil
+}
+
+// dropNullOptionals removes the optional parameters whose value is null
+// from raw (the object whose members are fields), so that each decodes as
+// its zero value whatever its type: encoding/json would hand the null to a
+// json.RawMessage or a custom UnmarshalJSON instead. Required parameters
+// keep their null (an `any` parameter may want it). Members that came out
+// of a JSON object always encode again; should that ever fail, raw is
+// decoded as it is, where encoding/json gives most types their zero value.
+func (a *ActionDef) dropNullOptionals(raw json.RawMessage, fields map[string]json.RawMessage) json.RawMessage {
+	dropped := false
+	for k, v := range fields {
+		if required, known := a.inputFields[k]; known && !required && bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
+			delete(fields, k)
+			dropped = true
+		}
+	}
+	if !dropped {
+		return raw
+	}
+	b, err := json.Marshal(fields)
+	if err != nil {
+		return raw
+	}
+	return b
 }
 
 func invalidInput(action, msg string, cause error) error {

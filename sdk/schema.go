@@ -17,6 +17,11 @@ import (
 //   - A field is required unless it is a pointer or its json tag says
 //     omitempty or omitzero. A `required:"true"` or `required:"false"` tag
 //     overrides this.
+//   - An optional field also accepts null (its type is [T, "null"], and
+//     null joins its enum): Mistral passes None for a parameter left at its
+//     default, so workflows write `headers: null` or pass an expression that
+//     yields null. The SDK decodes a null parameter as an absent one, so the
+//     action sees the field's zero value.
 //   - `description:"..."` becomes the property's description.
 //   - `default:"..."` becomes the property's default (parsed as JSON, else
 //     taken as a string). It documents the default the action applies
@@ -162,6 +167,17 @@ func (b *schemaBuilder) build(t reflect.Type) (map[string]any, error) {
 	return nil, fmt.Errorf("type %s has no JSON representation", t)
 }
 
+// nullable widens property schema s to also accept JSON null. A schema
+// without a type accepts null already, unless an enum leaves it out.
+func nullable(s map[string]any) {
+	if t, ok := s["type"].(string); ok {
+		s["type"] = []string{t, "null"}
+	}
+	if e, ok := s["enum"].([]any); ok {
+		s["enum"] = append(e, nil)
+	}
+}
+
 func (b *schemaBuilder) object(t reflect.Type) (map[string]any, error) {
 	if b.seen[t] {
 		return map[string]any{"type": "object"}, nil // recursion: stop describing
@@ -187,12 +203,18 @@ func (b *schemaBuilder) object(t reflect.Type) (map[string]any, error) {
 			s["default"] = v
 		}
 		if e := f.tag.Get("enum"); e != "" {
-			s["enum"] = strings.Split(e, ",")
+			var values []any
+			for _, v := range strings.Split(e, ",") {
+				values = append(values, v)
+			}
+			s["enum"] = values
 		}
-		props[f.name] = s
 		if f.required {
 			required = append(required, f.name)
+		} else {
+			nullable(s)
 		}
+		props[f.name] = s
 	}
 	s := map[string]any{"type": "object", "properties": props}
 	if len(required) > 0 {

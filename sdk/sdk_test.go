@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -87,9 +88,9 @@ func TestDescribe(t *testing.T) {
 		"required": ["name"],
 		"properties": {
 			"name": {"type": "string", "description": "who to greet"},
-			"greeting": {"type": "string", "description": "defaults to Hello"},
-			"times": {"type": "integer", "default": 1},
-			"mode": {"type": "string", "enum": ["plain", "loud"]}
+			"greeting": {"type": ["string", "null"], "description": "defaults to Hello"},
+			"times": {"type": ["integer", "null"], "default": 1},
+			"mode": {"type": ["string", "null"], "enum": ["plain", "loud", null]}
 		}
 	}`, string(a.InputSchema))
 	require.JSONEq(t, `{"type":"object","required":["text"],"properties":{"text":{"type":"string"}}}`, string(a.OutputSchema))
@@ -108,6 +109,7 @@ func TestExecute(t *testing.T) {
 	}{
 		{name: "ok", action: "greet.hello", input: `{"name":"Ada"}`, output: `{"text":"Hello, Ada"}`},
 		{name: "optional pointer", action: "greet.hello", input: `{"name":"Ada","greeting":"Hi"}`, output: `{"text":"Hi, Ada"}`},
+		{name: "optional nulls", action: "greet.hello", input: `{"name":"Ada","greeting":null,"times":null,"mode":null}`, output: `{"text":"Hello, Ada"}`},
 		{name: "plain error", action: "greet.hello", input: `{"name":""}`, errType: "ActionError", errMsg: "no name"},
 		{name: "typed retryable error", action: "greet.hello", input: `{"name":"typed"}`, errType: "Busy", errMsg: "wrapped: try later", errData: `{"after":3}`, retryable: true},
 		{name: "panic", action: "greet.hello", input: `{"name":"panic"}`, errType: "ActionPanic", errMsg: "action greet.hello panicked: boom"},
@@ -135,6 +137,73 @@ func TestExecute(t *testing.T) {
 				require.JSONEq(t, tc.errData, string(run.Error.Data))
 			}
 			require.Equal(t, tc.retryable, run.Error.Retryable)
+		})
+	}
+}
+
+// optionalIn has an optional parameter of every kind the SDK describes.
+type optionalIn struct {
+	Str  string            `json:"str,omitempty"`
+	Int  int               `json:"int,omitempty"`
+	Ptr  *int              `json:"ptr"`
+	Map  map[string]any    `json:"map,omitempty"`
+	List []string          `json:"list,omitempty"`
+	Raw  json.RawMessage   `json:"raw,omitempty"`
+	When time.Time         `json:"when,omitzero"`
+	Sub  *struct{ X int }  `json:"sub"`
+	Tags map[string]string `json:"tags" required:"false"`
+	Any  any               `json:"any,omitempty"`
+	// Kept is required: an explicit null is its value, not its absence.
+	Kept any `json:"kept"`
+}
+
+// An explicit null for an optional parameter, as Mistral passes None for
+// a parameter left at its default, is accepted by the schema and reaches
+// the action as the field's zero value, whatever the field's type.
+func TestNullOptionalParameters(t *testing.T) {
+	h := sdktest.New(t, sdk.Plugin{Name: "opt", Version: "1", Actions: []sdk.ActionDef{
+		sdk.Action("opt.zeros", "Names the parameters that are not zero.", func(_ sdk.Context, in optionalIn) ([]string, error) {
+			set := []string{}
+			v := reflect.ValueOf(in)
+			for i := range v.NumField() {
+				if !v.Field(i).IsZero() {
+					set = append(set, v.Type().Field(i).Name)
+				}
+			}
+			return set, nil
+		}),
+	}})
+	var schema struct {
+		Required   []string `json:"required"`
+		Properties map[string]struct {
+			Type any `json:"type"`
+		} `json:"properties"`
+	}
+	require.NoError(t, json.Unmarshal(h.Actions(context.Background())[0].InputSchema, &schema))
+	require.Equal(t, []string{"kept"}, schema.Required)
+	for name, p := range schema.Properties {
+		switch name {
+		case "kept", "any", "raw":
+			require.Nil(t, p.Type, "%s takes any JSON value, null included", name)
+		default:
+			require.Contains(t, p.Type, "null", "optional %s must accept null", name)
+		}
+	}
+
+	tests := []struct {
+		name  string
+		input string
+		set   string // JSON list of the fields that are not zero
+	}{
+		{"every optional null", `{"str":null,"int":null,"ptr":null,"map":null,"list":null,"raw":null,"when":null,"sub":null,"tags":null,"any":null,"kept":null}`, `[]`},
+		{"values", `{"str":"s","ptr":0,"raw":[1],"when":"2024-01-02T03:04:05Z","kept":1}`, `["Str","Ptr","Raw","When","Kept"]`},
+		{"a null among values", `{"str":"s","raw":null,"kept":{}}`, `["Str","Kept"]`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			run := h.Execute(context.Background(), "opt.zeros", json.RawMessage(tc.input))
+			require.Nil(t, run.Error)
+			require.JSONEq(t, tc.set, string(run.Output))
 		})
 	}
 }

@@ -159,7 +159,7 @@ func TestSchemas(t *testing.T) {
 			for _, p := range append(c.has, "action_region", "auth", "cloud") {
 				require.Contains(t, in.Properties, p)
 			}
-			require.JSONEq(t, `{"type": "string", "default": "", "description": "The region whose endpoint is called; empty: the credentials' region (OS_REGION_NAME, region_name), else the first in the catalog."}`, string(in.Properties["action_region"]))
+			require.JSONEq(t, `{"type": ["string", "null"], "default": "", "description": "The region whose endpoint is called; empty: the credentials' region (OS_REGION_NAME, region_name), else the first in the catalog."}`, string(in.Properties["action_region"]))
 			var out schema
 			require.NoError(t, json.Unmarshal(spec.OutputSchema, &out))
 			require.Equal(t, c.output, out.Type)
