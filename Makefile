@@ -6,9 +6,11 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X main.version=$(VERSION)
 PLUGINS   := http shell openstack
 # The engine, the transport and the plugin host run concurrently by
-# design; their tests always run under the race detector.
+# design, and so do the SDK and the plugins (many runs per process); their
+# tests always run under the race detector.
 RACE_PKGS := ./daemon/internal/engine/... ./daemon/internal/transport/... \
-             ./daemon/internal/pluginhost/... ./daemon/internal/executor/...
+             ./daemon/internal/pluginhost/... ./daemon/internal/executor/... \
+             ./sdk/... ./plugins/...
 
 .PHONY: all build run test test-race test-rest fuzz-short vet proto clean bench
 
@@ -40,7 +42,8 @@ test-race:
 test-rest:
 	$(GO) test -count=1 -timeout 10m $$($(GO) list ./... | grep -v \
 		-e /daemon/internal/engine -e /daemon/internal/transport \
-		-e /daemon/internal/pluginhost -e /daemon/internal/executor)
+		-e /daemon/internal/pluginhost -e /daemon/internal/executor \
+		-e /sirocco/sdk -e /sirocco/plugins/)
 
 # Every fuzz target of the parsers runs briefly on each test run; a finding
 # fails the run and Go keeps the input under testdata/fuzz as a regression
