@@ -91,13 +91,9 @@ type createdActionsOutput struct{ Body CreatedActionList }
 type updatedActionsOutput struct{ Body UpdatedActionList }
 
 func toCreatedAction(d *store.ActionDef) CreatedAction {
-	scope := d.Scope
-	if scope == "" {
-		scope = "private"
-	}
 	return CreatedAction{
 		ID: d.ID, Name: d.Name, Input: d.Input, Description: optional(d.Description), Tags: orEmpty(d.Tags),
-		Definition: d.Definition, Scope: scope, ProjectID: defaultProject, CreatedAt: wireTime(d.CreatedAt),
+		Definition: d.Definition, Scope: scopeOr(d.Scope), ProjectID: defaultProject, CreatedAt: wireTime(d.CreatedAt),
 		Namespace: d.Namespace,
 	}
 }

@@ -89,7 +89,7 @@ type CronTriggerList struct {
 }
 
 func toCronTrigger(c *store.CronTrigger) CronTrigger {
-	x := CronTrigger{
+	return CronTrigger{
 		ID:                  c.ID,
 		Name:                c.Name,
 		WorkflowName:        c.WorkflowName,
@@ -97,17 +97,13 @@ func toCronTrigger(c *store.CronTrigger) CronTrigger {
 		WorkflowInput:       jsonText(c.WorkflowInput, "{}"),
 		WorkflowParams:      jsonText(c.WorkflowParams, "{}"),
 		ProjectID:           defaultProject,
-		Scope:               c.Scope,
+		Scope:               scopeOr(c.Scope),
 		Pattern:             c.Pattern,
 		RemainingExecutions: c.RemainingExecutions,
 		FirstExecutionTime:  wireTime(c.FirstExecutionTime),
 		NextExecutionTime:   wireTime(c.NextExecutionTime),
 		CreatedAt:           wireTime(c.CreatedAt),
 	}
-	if x.Scope == "" {
-		x.Scope = "private"
-	}
-	return x
 }
 
 func toCronTriggerDetail(c *store.CronTrigger) CronTriggerDetail {

@@ -137,13 +137,6 @@ func variablesText(b []byte) *string {
 	return &s
 }
 
-func scopeOr(s string) string {
-	if s == "" {
-		return "private"
-	}
-	return s
-}
-
 type environmentInput struct{ Body EnvironmentBody }
 
 type createdEnvironmentOutput struct{ Body CreatedEnvironment }

@@ -202,11 +202,13 @@ func orEmpty(tags []string) []string {
 	return tags
 }
 
-func scopeOf(d *store.WorkflowDef) string {
-	if d.Scope == "" {
+// scopeOr is a definition's scope as Mistral shows it: private unless it
+// was made public.
+func scopeOr(s string) string {
+	if s == "" {
 		return "private"
 	}
-	return d.Scope
+	return s
 }
 
 func toWorkflow(d *store.WorkflowDef) Workflow {
@@ -219,7 +221,7 @@ func toWorkflow(d *store.WorkflowDef) Workflow {
 		Interface:  string(iface),
 		Definition: d.Definition,
 		Tags:       orEmpty(d.Tags),
-		Scope:      scopeOf(d),
+		Scope:      scopeOr(d.Scope),
 		ProjectID:  defaultProject,
 		CreatedAt:  wireTime(d.CreatedAt),
 		UpdatedAt:  wireTime(d.UpdatedAt),
@@ -235,7 +237,7 @@ func toCreatedWorkflow(d *store.WorkflowDef) CreatedWorkflow {
 		Interface:  workflowInterface(d.Spec),
 		Definition: d.Definition,
 		Tags:       orEmpty(d.Tags),
-		Scope:      scopeOf(d),
+		Scope:      scopeOr(d.Scope),
 		ProjectID:  defaultProject,
 		CreatedAt:  wireTime(d.CreatedAt),
 	}
