@@ -104,19 +104,6 @@ type EnvironmentList struct {
 	Next         string        `json:"next,omitempty" doc:"URL of the next page, present when the page is full."`
 }
 
-func toEnvironment(e *store.Environment) Environment {
-	return Environment{
-		ID:          e.ID,
-		Name:        e.Name,
-		Description: optional(e.Description),
-		Variables:   variablesText(e.Variables),
-		Scope:       scopeOr(e.Scope),
-		ProjectID:   defaultProject,
-		CreatedAt:   wireTime(e.CreatedAt),
-		UpdatedAt:   wireTime(e.UpdatedAt),
-	}
-}
-
 func toCreatedEnvironment(e *store.Environment) CreatedEnvironment {
 	return CreatedEnvironment{
 		ID:          e.ID,
@@ -126,6 +113,16 @@ func toCreatedEnvironment(e *store.Environment) CreatedEnvironment {
 		Scope:       scopeOr(e.Scope),
 		ProjectID:   defaultProject,
 		CreatedAt:   wireTime(e.CreatedAt),
+	}
+}
+
+// toEnvironment is an environment as GET shows it: as POST answers it,
+// with updated_at.
+func toEnvironment(e *store.Environment) Environment {
+	c := toCreatedEnvironment(e)
+	return Environment{
+		ID: c.ID, Name: c.Name, Description: c.Description, Variables: c.Variables, Scope: c.Scope,
+		ProjectID: c.ProjectID, CreatedAt: c.CreatedAt, UpdatedAt: wireTime(e.UpdatedAt),
 	}
 }
 

@@ -211,20 +211,15 @@ func scopeOr(s string) string {
 	return s
 }
 
+// toWorkflow is a workflow as GET shows it: as POST answers it, with the
+// interface JSON-encoded and updated_at.
 func toWorkflow(d *store.WorkflowDef) Workflow {
-	iface, _ := json.Marshal(workflowInterface(d.Spec))
+	c := toCreatedWorkflow(d)
+	iface, _ := json.Marshal(c.Interface)
 	return Workflow{
-		ID:         d.ID,
-		Name:       d.Name,
-		Namespace:  d.Namespace,
-		Input:      d.Input,
-		Interface:  string(iface),
-		Definition: d.Definition,
-		Tags:       orEmpty(d.Tags),
-		Scope:      scopeOr(d.Scope),
-		ProjectID:  defaultProject,
-		CreatedAt:  wireTime(d.CreatedAt),
-		UpdatedAt:  wireTime(d.UpdatedAt),
+		ID: c.ID, Name: c.Name, Namespace: c.Namespace, Input: c.Input, Interface: string(iface),
+		Definition: c.Definition, Tags: c.Tags, Scope: c.Scope, ProjectID: c.ProjectID,
+		CreatedAt: c.CreatedAt, UpdatedAt: wireTime(d.UpdatedAt),
 	}
 }
 
