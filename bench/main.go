@@ -111,7 +111,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&peerChain, "peer-chain", 0, "chain length on peers (default: -chain)")
 	fs.IntVar(&peerItems, "peer-items", 0, "fan-out items on peers (default: -items)")
 	fs.IntVar(&peerConc, "peer-concurrent", 0, "concurrent executions on peers (default: -concurrent)")
-	fs.IntVar(&peerWorkers, "peer-start-workers", 8, "parallel POST /v2/executions on peers (Mistral on SQLite fails some starts with many more)")
+	fs.IntVar(&peerWorkers, "peer-start-workers", 1, "parallel POST /v2/executions on peers (Mistral 15 answered most parallel starts with 500 \"Workflow not found\")")
 	fs.DurationVar(&peerPollOne, "peer-poll-one", 20*time.Millisecond, "interval of polling one execution on peers")
 	fs.DurationVar(&peerPollMany, "peer-poll-many", time.Second, "interval of polling listings on peers (each costs a slow server real CPU)")
 	fs.StringVar(&o.sirocco, "sirocco", "bin/sirocco", "the sirocco binary (make build)")

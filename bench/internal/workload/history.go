@@ -54,7 +54,9 @@ func runHistory(ctx context.Context, t *Target, s Sizes, row *report.Row) error 
 	if before.Floor != nil {
 		row.Add("floor_before", before.Floor.Task.PerSec, "tasks/s")
 	}
-	row.Judge("no slowdown (>=90% of before)", row.Primary.Value >= 0.9*before.Primary.Value)
+	if s.History == targetHistory {
+		row.Judge("no slowdown (>=90% of before)", row.Primary.Value >= 0.9*before.Primary.Value)
+	}
 	return nil
 }
 

@@ -161,6 +161,8 @@ func runConcurrent(ctx context.Context, t *Target, s Sizes, row *report.Row) err
 	row.Note("latency resolution: the poll, every %s or 2%% of the time waited", s.PollMany)
 	if fl != nil {
 		row.SetFloor(fl, fl.Task.PerSec)
+	}
+	if fl != nil && s.Concurrent == targetConcurrent {
 		want := 4000.0
 		if t.Daemon.Mode() == daemon.Postgres {
 			want = 2000

@@ -49,6 +49,14 @@ type Sizes struct {
 	RecoveryTerm bool
 }
 
+// The sizes the targets are stated for; a target is judged only
+// at its size, since fixed costs dominate small runs.
+const (
+	targetConcurrent = 1000
+	targetMemory     = 10000
+	targetHistory    = 1000000
+)
+
 // Target is the server a workload runs against.
 type Target struct {
 	Name   string
