@@ -89,13 +89,9 @@ func (s *server) registerActionExecutionList(hapi huma.API) {
 		if err != nil {
 			return nil, s.fail("listing action executions", err)
 		}
-		out := &actionExecutionListOutput{Body: ActionExecutionList{ActionExecutions: make([]ActionExecutionItem, 0, len(recs))}}
-		for _, r := range recs {
-			out.Body.ActionExecutions = append(out.Body.ActionExecutions, toActionExecutionItem(r))
-		}
-		if n := len(recs); n > 0 && o.Limit > 0 && n == o.Limit {
-			out.Body.Next = p.next(path, recs[n-1].Action.ID)
-		}
+		out := &actionExecutionListOutput{}
+		out.Body.ActionExecutions, out.Body.Next = page(p, o, path, recs, toActionExecutionItem,
+			func(r ActionExecutionRecord) string { return r.Action.ID })
 		return out, nil
 	}
 	huma.Register(hapi, huma.Operation{

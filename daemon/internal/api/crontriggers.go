@@ -185,13 +185,9 @@ func (s *server) registerCronTriggers(hapi huma.API) {
 		if err != nil {
 			return nil, s.fail("listing cron triggers", err)
 		}
-		out := &cronTriggerListOutput{Body: CronTriggerList{CronTriggers: make([]CronTriggerDetail, 0, len(list))}}
-		for _, c := range list {
-			out.Body.CronTriggers = append(out.Body.CronTriggers, toCronTriggerDetail(c))
-		}
-		if n := len(list); n > 0 && o.Limit > 0 && n == o.Limit {
-			out.Body.Next = in.next("/v2/cron_triggers", list[n-1].ID)
-		}
+		out := &cronTriggerListOutput{}
+		out.Body.CronTriggers, out.Body.Next = page(&in.ListParams, o, "/v2/cron_triggers", list, toCronTriggerDetail,
+			func(c *store.CronTrigger) string { return c.ID })
 		return out, nil
 	})
 

@@ -233,13 +233,10 @@ func (s *server) registerTasks(hapi huma.API, x Tasks) {
 		if err != nil {
 			return nil, s.fail("listing tasks", err)
 		}
-		out := &taskPageOutput{Body: TaskPage{Tasks: make([]Task, 0, len(list))}}
-		for _, r := range list {
-			out.Body.Tasks = append(out.Body.Tasks, toTask(r.Task, r.WorkflowID, r.Namespace, in.IncludeResult))
-		}
-		if n := len(list); n > 0 && o.Limit > 0 && n == o.Limit {
-			out.Body.Next = in.next("/v2/tasks", list[n-1].Task.ID)
-		}
+		out := &taskPageOutput{}
+		out.Body.Tasks, out.Body.Next = page(&in.ListParams, o, "/v2/tasks", list,
+			func(r TaskRecord) Task { return toTask(r.Task, r.WorkflowID, r.Namespace, in.IncludeResult) },
+			func(r TaskRecord) string { return r.Task.ID })
 		return out, nil
 	})
 

@@ -226,13 +226,9 @@ func (s *server) registerEnvironments(hapi huma.API) {
 		if err != nil {
 			return nil, s.fail("listing environments", err)
 		}
-		out := &environmentListOutput{Body: EnvironmentList{Environments: make([]Environment, 0, len(list))}}
-		for _, e := range list {
-			out.Body.Environments = append(out.Body.Environments, toEnvironment(e))
-		}
-		if n := len(list); n > 0 && o.Limit > 0 && n == o.Limit {
-			out.Body.Next = in.next("/v2/environments", list[n-1].ID)
-		}
+		out := &environmentListOutput{}
+		out.Body.Environments, out.Body.Next = page(&in.ListParams, o, "/v2/environments", list, toEnvironment,
+			func(e *store.Environment) string { return e.ID })
 		return out, nil
 	})
 

@@ -118,15 +118,12 @@ func (s *server) registerExecutions(api huma.API) {
 		if err != nil {
 			return nil, s.fail("listing executions", err)
 		}
-		out := &executionListOutput{Body: ExecutionList{Executions: make([]Execution, 0, len(list))}}
 		view := viewList
 		view.output = in.IncludeOutput
-		for _, e := range list {
-			out.Body.Executions = append(out.Body.Executions, toExecution(e, view))
-		}
-		if n := len(list); n > 0 && o.Limit > 0 && n == o.Limit {
-			out.Body.Next = in.next("/v2/executions", list[n-1].ID)
-		}
+		out := &executionListOutput{}
+		out.Body.Executions, out.Body.Next = page(&in.ListParams, o, "/v2/executions", list,
+			func(e *store.Execution) Execution { return toExecution(e, view) },
+			func(e *store.Execution) string { return e.ID })
 		return out, nil
 	})
 

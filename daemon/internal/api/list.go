@@ -93,6 +93,21 @@ func (p *ListParams) next(path, lastID string) string {
 	return u.String()
 }
 
+// page is one page of a listing in its wire shape: every row converted
+// with wire and, when the page is full (more may follow), the URL of the
+// next page, whose marker is the id of the page's last row, as Mistral's
+// "next" link is. An empty page is an empty list, never null.
+func page[R, W any](p *ListParams, o store.ListOpts, path string, rows []R, wire func(R) W, id func(R) string) (items []W, next string) {
+	items = make([]W, 0, len(rows))
+	for _, r := range rows {
+		items = append(items, wire(r))
+	}
+	if n := len(rows); n > 0 && o.Limit > 0 && n == o.Limit {
+		next = p.next(path, id(rows[n-1]))
+	}
+	return items, next
+}
+
 func splitList(s string) []string {
 	var out []string
 	for _, f := range strings.Split(s, ",") {

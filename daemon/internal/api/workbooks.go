@@ -190,13 +190,9 @@ func (s *server) registerWorkbooks(hapi huma.API) {
 		if err != nil {
 			return nil, s.fail("listing workbooks", err)
 		}
-		out := &workbookListOutput{Body: WorkbookList{Workbooks: make([]Workbook, 0, len(list))}}
-		for _, w := range list {
-			out.Body.Workbooks = append(out.Body.Workbooks, toWorkbook(w))
-		}
-		if n := len(list); n > 0 && o.Limit > 0 && n == o.Limit {
-			out.Body.Next = in.next("/v2/workbooks", list[n-1].ID)
-		}
+		out := &workbookListOutput{}
+		out.Body.Workbooks, out.Body.Next = page(&in.ListParams, o, "/v2/workbooks", list, toWorkbook,
+			func(w *store.Workbook) string { return w.ID })
 		return out, nil
 	})
 

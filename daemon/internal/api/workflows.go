@@ -5,6 +5,8 @@ import (
 	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/sirocco-wf/sirocco/daemon/internal/store"
 )
 
 type healthOutput struct {
@@ -106,13 +108,9 @@ func (s *server) registerWorkflows(api huma.API) {
 		if err != nil {
 			return nil, s.fail("listing workflows", err)
 		}
-		out := &workflowListOutput{Body: WorkflowList{Workflows: make([]Workflow, 0, len(defs))}}
-		for _, d := range defs {
-			out.Body.Workflows = append(out.Body.Workflows, toWorkflow(d))
-		}
-		if n := len(defs); n > 0 && o.Limit > 0 && n == o.Limit {
-			out.Body.Next = in.next("/v2/workflows", defs[n-1].ID)
-		}
+		out := &workflowListOutput{}
+		out.Body.Workflows, out.Body.Next = page(&in.ListParams, o, "/v2/workflows", defs, toWorkflow,
+			func(d *store.WorkflowDef) string { return d.ID })
 		return out, nil
 	})
 
