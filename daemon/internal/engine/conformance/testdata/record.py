@@ -6,11 +6,15 @@ the results with what this script recorded, so CI needs no Mistral.
 
     record.py --corpus DIR --inline FILE --url http://127.0.0.1:PORT/v2 \
               [--out mistral15.json] [--only SUBSTRING] [--jobs N]
+    record.py --extra DIR --url http://127.0.0.1:PORT/v2 \
+              [--out mistral15_extra.json] [--only SUBSTRING] [--jobs N]
 
 --corpus is the directory of the 15 conformance corpus files, --inline the
 JSON list of the inline workflow definitions of Mistral's unit tests
-({file, line, name, text}). Python 3 standard library plus PyYAML (Debian's
-python3-yaml, which Mistral itself needs).
+({file, line, name, text}). --extra instead takes a directory of workflow
+files written for this test, one document a file, whose comment lines at
+column 0 say how to start them (see select_extra). Python 3 standard
+library plus PyYAML (Debian's python3-yaml, which Mistral itself needs).
 
 What it does, per selected case:
   * the definition is the test's text, dedented, with every workflow name (or
@@ -261,6 +265,67 @@ def select(corpus_dir, inline_file):
     return cases, skipped
 
 
+RUN_LINE = re.compile(r"(?m)^#\s*run:\s*(\{.*\})\s*$")
+UNSTABLE_LINE = re.compile(r"(?m)^#\s*unstable-output:\s*(.+?)\s*$")
+
+
+def rename_refs(text, names, prefix):
+    """In a document of several workflows, prefix the names a task's
+    `workflow:` names too, so that a parent finds its renamed child (a
+    workbook needs nothing: its workflows find each other by short name)."""
+    alt = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return re.sub(r"(?m)^(\s+workflow:\s*)(['\"]?)(%s)(?=['\"\s]|$)" % alt,
+                  lambda m: m.group(1) + m.group(2) + prefix + m.group(3), text)
+
+
+def select_extra(extra_dir):
+    """The workflows of extra_dir, one document a file. Comment lines at
+    column 0 are dropped from the definition; among them, each
+    `# run: {"input": ..., "params": ..., "workflow": ..., "why": ...}`
+    is one case (workflow defaults to the document's only workflow, or
+    to "main"), and `# unstable-output: reason` marks the output as not
+    compared. Names are prefixed with "x<number>_" so that these cases
+    and the others can share one server."""
+    import os
+    cases, skipped = [], []
+    files = sorted(f for f in os.listdir(extra_dir) if f.endswith(".yaml"))
+    for n, f in enumerate(files):
+        src = "extra/" + f
+        with open(os.path.join(extra_dir, f)) as fh:
+            text = fh.read()
+        runs = [json.loads(m) for m in RUN_LINE.findall(text)]
+        unstable = {"output": m for m in UNSTABLE_LINE.findall(text)}
+        body = re.sub(r"(?m)^#.*\n", "", text)
+        doc = yaml.safe_load(body)
+        kind, wfs = workflows_of(doc)
+        if kind is None or not wfs or not runs:
+            raise SystemExit("%s: no workflows, or no '# run:' line" % src)
+        prefix = "x%03d_" % n
+        renamed = rename(body, kind, list(wfs), prefix)
+        if renamed is None:
+            raise SystemExit("%s: workflow names could not be prefixed" % src)
+        if kind == "workflows":
+            renamed = rename_refs(renamed, list(wfs), prefix)
+        wbname = doc.get("name") if kind == "workbook" else None
+        per_wf = {}
+        for r in runs:
+            wn = r.get("workflow") or (list(wfs)[0] if len(wfs) == 1 else "main")
+            if wn not in wfs:
+                raise SystemExit("%s: no workflow %s" % (src, wn))
+            per_wf.setdefault(wn, []).append(r)
+        for wn, variants in per_wf.items():
+            full = (prefix + wbname + "." + wn) if kind == "workbook" else prefix + wn
+            for i, v in enumerate(variants):
+                cid = "%s/%s" % (src, wn) + ("#%d" % (i + 1) if len(variants) > 1 else "")
+                cases.append({
+                    "unstable": unstable, "id": cid, "source": src, "name": "",
+                    "kind": kind, "definition": renamed, "workflow": full,
+                    "input": v.get("input") or {}, "params": v.get("params") or {},
+                    "why": v.get("why", ""), "needs": "",
+                })
+    return cases, skipped
+
+
 class API:
     def __init__(self, base):
         self.base = base.rstrip("/")
@@ -366,14 +431,20 @@ def run_case(api, c, created):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--corpus", required=True)
-    ap.add_argument("--inline", required=True)
+    ap.add_argument("--corpus")
+    ap.add_argument("--inline")
+    ap.add_argument("--extra")
     ap.add_argument("--url", required=True)
     ap.add_argument("--out", default="mistral15.json")
     ap.add_argument("--only", default="")
     ap.add_argument("--jobs", type=int, default=4)
     a = ap.parse_args()
-    cases, skipped = select(a.corpus, a.inline)
+    if a.extra:
+        cases, skipped = select_extra(a.extra)
+    elif a.corpus and a.inline:
+        cases, skipped = select(a.corpus, a.inline)
+    else:
+        ap.error("give --corpus and --inline, or --extra")
     if a.only:
         cases = [c for c in cases if a.only in c["id"]]
     api = API(a.url)
