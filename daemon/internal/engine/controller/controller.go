@@ -274,7 +274,9 @@ func (c *Controller) Start(s *State) (*Decision, error) {
 		c.reverseNext(s, d)
 	}
 	for _, t := range startTasks(s.Spec) {
-		if s.Exec.State != Running {
+		// A pause-before of one start task pauses the execution, but the
+		// other start tasks still run, as in Mistral.
+		if s.Exec.State != Running && s.Exec.State != Paused {
 			break
 		}
 		c.schedule(s, d, t, nil)

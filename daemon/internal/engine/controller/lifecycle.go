@@ -211,9 +211,16 @@ func (c *Controller) take(s *State, d *Decision, t *Task, st step) bool {
 		}
 		if tr.Command == lang.CmdFail {
 			c.failWithOutput(s, d, msg)
-		} else {
-			c.succeed(s, d, msg)
+			return false
 		}
+		// An output the succeed command cannot evaluate fails the task
+		// too, as an error while completing it (Mistral's
+		// _on_task_complete), not only the execution.
+		if _, err := c.output(s, s.Spec.Output); err != nil {
+			c.forceFail(s, d, t, handleMsg(s, t, spec, err))
+			return false
+		}
+		c.succeed(s, d, msg)
 		return false
 	default:
 		c.fail(s, d, fmt.Sprintf("engine command %q of task %q is not supported", tr.Command, t.Name))

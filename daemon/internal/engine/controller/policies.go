@@ -11,8 +11,9 @@ import (
 // Task states beyond those an execution shares, as Mistral names them.
 const (
 	// RunningDelayed is a task waiting for a timer: wait-before,
-	// wait-after or the delay of a retry.
-	RunningDelayed = "RUNNING_DELAYED"
+	// wait-after or the delay of a retry. Mistral's constant is
+	// RUNNING_DELAYED; the state it shows is DELAYED.
+	RunningDelayed = "DELAYED"
 	// Idle is a task held by pause-before until the execution resumes.
 	Idle = "IDLE"
 	// Paused is an execution that runs no new task until resumed.
@@ -43,7 +44,7 @@ func policiesOf(w *lang.Workflow, t *lang.Task) lang.Policies {
 }
 
 // afterComplete applies Mistral's after-completion policies in their
-// order: wait-after (which holds the task in RUNNING_DELAYED, so the others
+// order: wait-after (which holds the task DELAYED, so the others
 // wait for its timer), fail-on, retry. It reports whether the task is
 // still complete, so that its transitions are to be followed.
 func (c *Controller) afterComplete(s *State, d *Decision, t *Task, spec *lang.Task) bool {
