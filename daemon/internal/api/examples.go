@@ -183,8 +183,9 @@ var examples = map[string]example{
 	},
 	"listTaskActionExecutions": {params: map[string]string{"id": exTaskID}, response: exObj{"action_executions": []any{exActionExecution}}},
 
-	"listActionExecutions": {response: exObj{"action_executions": []any{exActionExecution}, "next": exNextLink("action_executions", exActionExecID)}},
-	"getActionExecution":   {params: map[string]string{"id": exActionExecID}, response: exActionExecutionGot},
+	"listActionExecutions":  {response: exObj{"action_executions": []any{exActionExecution}, "next": exNextLink("action_executions", exActionExecID)}},
+	"getActionExecution":    {params: map[string]string{"id": exActionExecID}, response: exActionExecutionGot},
+	"deleteActionExecution": {params: map[string]string{"id": exActionExecID}},
 	"updateActionExecution": {
 		params:   map[string]string{"id": exActionExecID},
 		request:  exObj{"state": "SUCCESS", "output": `{"v": 7}`},
