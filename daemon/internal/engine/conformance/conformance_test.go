@@ -486,6 +486,12 @@ func completeAsync(base, id string, completed map[string]bool) error {
 			if err != nil {
 				return err
 			}
+			if code == http.StatusConflict {
+				// It ended meanwhile (its task timed out): nothing to
+				// complete, as in Mistral's run when the timeout wins.
+				completed[ae.ID] = true
+				continue
+			}
 			if code >= 300 {
 				return fmt.Errorf("completing %s: %d %s", ae.ID, code, body)
 			}
