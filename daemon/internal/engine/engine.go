@@ -162,9 +162,8 @@ type pendingResult struct {
 	aerr   *controller.ActionError
 }
 
-// handleResults applies a batch of results in one transaction and
-// acknowledges them after the commit. A batch that fails is applied again
-// one result at a time, so one bad result delays only itself.
+// handleResults decodes a batch of results and applies them (applyBatch);
+// one that cannot be decoded is dropped or left for another engine.
 func (e *Engine) handleResults(batch []jetstream.Msg) {
 	var ok []*pendingResult
 	for _, msg := range batch {
@@ -190,6 +189,13 @@ func (e *Engine) handleResults(batch []jetstream.Msg) {
 	// Execution rows are locked in one order by every batch, so two
 	// engines applying batches cannot deadlock on each other.
 	sort.SliceStable(ok, func(i, j int) bool { return ok[i].res.ExecutionID < ok[j].res.ExecutionID })
+	e.applyBatch(ok)
+}
+
+// applyBatch applies decoded results in one transaction and acknowledges
+// them after the commit. A batch that fails is applied again one result
+// at a time, so one bad result delays only itself.
+func (e *Engine) applyBatch(ok []*pendingResult) {
 	begin := time.Now()
 	applied := make([]bool, len(ok))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -207,7 +213,7 @@ func (e *Engine) handleResults(batch []jetstream.Msg) {
 	if err != nil && len(ok) > 1 {
 		e.log.Warn("applying a batch of results failed; applying them one by one", "results", len(ok), "error", err)
 		for _, p := range ok {
-			e.handleOne(p)
+			e.applyBatch([]*pendingResult{p})
 		}
 		return
 	}
@@ -223,29 +229,6 @@ func (e *Engine) handleResults(batch []jetstream.Msg) {
 		actionDone(p.res.ActionExecutionID)
 	}
 	e.wake()
-}
-
-// handleOne applies one result in a transaction of its own.
-func (e *Engine) handleOne(p *pendingResult) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	begin := time.Now()
-	var applied bool
-	err := e.store.InTx(ctx, func(tx store.Tx) error {
-		var err error
-		applied, err = e.applyResultTx(tx, &p.res, p.output, p.aerr)
-		return err
-	})
-	if err != nil {
-		delay := redeliveryDelay(p.msg)
-		e.log.Error("applying result failed; it will be redelivered", "action_execution_id", p.res.ActionExecutionID, "in", delay, "error", err)
-		_ = p.msg.NakWithDelay(delay)
-		return
-	}
-	_ = p.msg.Ack()
-	e.countResult(applied, begin)
-	e.wake()
-	actionDone(p.res.ActionExecutionID)
 }
 
 // RunOutbox only sends what this process commits (and what a crashed peer
