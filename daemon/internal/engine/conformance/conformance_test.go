@@ -602,11 +602,12 @@ var (
 )
 
 // scrub replaces, in every string of a decoded JSON value, the ids and
-// timestamps that differ from run to run and server to server.
+// timestamps that differ from run to run and server to server, and drops
+// the Python traceback Mistral appends to some messages.
 func scrub(v any) any {
 	switch x := v.(type) {
 	case string:
-		return timeRE.ReplaceAllString(uuidRE.ReplaceAllString(x, "<id>"), "<time>")
+		return timeRE.ReplaceAllString(uuidRE.ReplaceAllString(withoutTraceback(x), "<id>"), "<time>")
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
@@ -621,6 +622,28 @@ func scrub(v any) any {
 		return out
 	}
 	return v
+}
+
+// tracebackMark starts the text of Python's traceback.format_exc(), which
+// Mistral appends to the messages of errors caught in its engine ("Failed
+// to run task [...]:\n" + traceback, "Failed to check and complete [...]:
+// <error>\n" + traceback). Sirocco has no Python stack to show, so the
+// comparison stops where the traceback starts. Every recorded message has
+// its traceback at the end.
+const tracebackMark = "\nTraceback (most recent call last):\n"
+
+// withoutTraceback is s without Mistral's traceback and the colon that
+// introduces it after "[...]".
+func withoutTraceback(s string) string {
+	i := strings.Index(s, tracebackMark)
+	if i < 0 {
+		return s
+	}
+	s = s[:i]
+	if strings.HasSuffix(s, "]:") {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 // equalJSON compares two decoded JSON values after scrub; a missing
@@ -659,4 +682,19 @@ func category(why string) string {
 	}
 	c, _, _ := strings.Cut(why, ":")
 	return c
+}
+
+func TestWithoutTraceback(t *testing.T) {
+	tb := "\nTraceback (most recent call last):\n  File \"x.py\", line 1, in f\nKeyError: 'a'\n"
+	for _, c := range []struct{ in, want string }{
+		{"Failed to run task [error=e, wf=w, task=t]:" + tb, "Failed to run task [error=e, wf=w, task=t]"},
+		{"Failed to check and complete [wf_ex_id=x, wf_name=w]: Can not evaluate YAQL expression [expression=$.a, error='a', data={}]" + tb,
+			"Failed to check and complete [wf_ex_id=x, wf_name=w]: Can not evaluate YAQL expression [expression=$.a, error='a', data={}]"},
+		{"no traceback here: [x]:", "no traceback here: [x]:"},
+		{"Traceback (most recent call last):\n at the start, not after a newline", "Traceback (most recent call last):\n at the start, not after a newline"},
+	} {
+		if got := withoutTraceback(c.in); got != c.want {
+			t.Errorf("withoutTraceback(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
 }
