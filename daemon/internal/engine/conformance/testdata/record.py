@@ -7,13 +7,17 @@ the results with what this script recorded, so CI needs no Mistral.
     record.py --corpus DIR --inline FILE --url http://127.0.0.1:PORT/v2 \
               [--out mistral15.json] [--only SUBSTRING] [--jobs N]
     record.py --extra DIR --url http://127.0.0.1:PORT/v2 \
-              [--out mistral15_extra.json] [--only SUBSTRING] [--jobs N]
+              [--out mistral15_extra.json] [--only SUBSTRING] [--jobs N] \
+              [--merge]
 
 --corpus is the directory of the 15 conformance corpus files, --inline the
 JSON list of the inline workflow definitions of Mistral's unit tests
 ({file, line, name, text}). --extra instead takes a directory of workflow
 files written for this test, one document a file, whose comment lines at
-column 0 say how to start them (see select_extra). Python 3 standard
+column 0 say how to start them (see select_extra); with --merge it keeps
+the cases --out already holds and records only the files added since (and
+the cases --only names), so that adding files leaves the other recordings
+and their workflow names as they were. Python 3 standard
 library plus PyYAML (Debian's python3-yaml, which Mistral itself needs).
 
 What it does, per selected case:
@@ -265,6 +269,7 @@ def select(corpus_dir, inline_file):
     return cases, skipped
 
 
+PREFIX = re.compile(r"x\d{3}_")
 RUN_LINE = re.compile(r"(?m)^#\s*run:\s*(\{.*\})\s*$")
 UNSTABLE_LINE = re.compile(r"(?m)^#\s*unstable-output:\s*(.+?)\s*$")
 
@@ -278,19 +283,27 @@ def rename_refs(text, names, prefix):
                   lambda m: m.group(1) + m.group(2) + prefix + m.group(3), text)
 
 
-def select_extra(extra_dir):
+def select_extra(extra_dir, prefixes=None):
     """The workflows of extra_dir, one document a file. Comment lines at
     column 0 are dropped from the definition; among them, each
     `# run: {"input": ..., "params": ..., "workflow": ..., "why": ...}`
     is one case (workflow defaults to the document's only workflow, or
     to "main"), and `# unstable-output: reason` marks the output as not
     compared. Names are prefixed with "x<number>_" so that these cases
-    and the others can share one server."""
+    and the others can share one server. prefixes maps a source already
+    recorded to its prefix, which it keeps (mismatch reasons and recorded
+    error texts name the prefixed workflows); other files take the next
+    free numbers in the order of their names."""
     import os
     cases, skipped = [], []
+    prefixes = dict(prefixes or {})
     files = sorted(f for f in os.listdir(extra_dir) if f.endswith(".yaml"))
-    for n, f in enumerate(files):
+    taken = {int(p[1:4]) for p in prefixes.values()}
+    free = (n for n in range(1000) if n not in taken)
+    for f in files:
         src = "extra/" + f
+        if src not in prefixes:
+            prefixes[src] = "x%03d_" % next(free)
         with open(os.path.join(extra_dir, f)) as fh:
             text = fh.read()
         runs = [json.loads(m) for m in RUN_LINE.findall(text)]
@@ -300,7 +313,7 @@ def select_extra(extra_dir):
         kind, wfs = workflows_of(doc)
         if kind is None or not wfs or not runs:
             raise SystemExit("%s: no workflows, or no '# run:' line" % src)
-        prefix = "x%03d_" % n
+        prefix = prefixes[src]
         renamed = rename(body, kind, list(wfs), prefix)
         if renamed is None:
             raise SystemExit("%s: workflow names could not be prefixed" % src)
@@ -438,14 +451,36 @@ def main():
     ap.add_argument("--out", default="mistral15.json")
     ap.add_argument("--only", default="")
     ap.add_argument("--jobs", type=int, default=4)
+    ap.add_argument("--merge", action="store_true",
+                    help="with --extra: keep the cases already in --out, record the new ones (and those --only names)")
     a = ap.parse_args()
+    kept, old_skipped = [], []
+    if a.merge:
+        if not a.extra:
+            ap.error("--merge goes with --extra")
+        try:
+            with open(a.out) as fh:
+                old = json.load(fh)
+        except FileNotFoundError:
+            old = {"cases": [], "skipped": []}
+        kept, old_skipped = old["cases"], old.get("skipped", [])
     if a.extra:
-        cases, skipped = select_extra(a.extra)
+        prefixes = {c["source"]: PREFIX.match(c["workflow"]).group(0) for c in kept}
+        cases, skipped = select_extra(a.extra, prefixes)
     elif a.corpus and a.inline:
         cases, skipped = select(a.corpus, a.inline)
     else:
         ap.error("give --corpus and --inline, or --extra")
-    if a.only:
+    if a.merge:
+        # Record what is not recorded yet, and what --only names again;
+        # keep the rest as it was, and drop the cases of deleted files.
+        now = {c["id"] for c in cases}
+        old_ids = {c["id"] for c in kept}
+        cases = [c for c in cases if c["id"] not in old_ids or (a.only and a.only in c["id"])]
+        redo = {c["id"] for c in cases}
+        kept = [c for c in kept if c["id"] in now and c["id"] not in redo]
+        skipped = old_skipped + [s for s in skipped if s not in old_skipped]
+    elif a.only:
         cases = [c for c in cases if a.only in c["id"]]
     api = API(a.url)
     created = {}
@@ -462,6 +497,7 @@ def main():
                 c["mistral"] = {"harness_error": repr(e)}
             m = c["mistral"]
             print("%-70s %s" % (c["id"], m.get("state") or m.get("create") or m.get("start") or m), file=sys.stderr)
+    cases = kept + cases
     cases.sort(key=lambda c: c["id"])
     doc = {
         "mistral": "OpenStack Mistral 15.0.0 (Debian python3-mistral 15.0.0-1+deb12u1), one process, SQLite, executor remote over the fake transport",
