@@ -78,6 +78,14 @@ type Options struct {
 	// Auth, when it holds tokens, makes every request but the open ones
 	// (probes, metrics, docs) carry one of them; nil leaves the API open.
 	Auth *Tokens
+	// Stopping, once closed, ends every open event stream
+	// (GET /v2/executions/{id}/events). http.Server.Shutdown waits for
+	// active requests, and a stream stays active until its execution
+	// ends, so the owner of the server closes this when shutdown begins
+	// (http.Server.RegisterOnShutdown); the clients reconnect and resume
+	// from their last event. Nil leaves streams to end with their
+	// executions or their clients.
+	Stopping <-chan struct{}
 }
 
 // server holds what every operation needs.

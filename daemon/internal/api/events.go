@@ -236,7 +236,8 @@ func (s *server) describeEventStream(hapi huma.API, op *huma.Operation) {
 }
 
 // streamEvents writes the stream until the execution ends, the client
-// goes away or the backend fails (the client then reconnects and resumes).
+// goes away, the server stops or the backend fails (the client then
+// reconnects and resumes).
 func (s *server) streamEvents(hctx huma.Context, id string, d *eventDiff) {
 	ctx := hctx.Context()
 	hctx.SetHeader("Content-Type", "text/event-stream")
@@ -289,6 +290,8 @@ func (s *server) streamEvents(hctx huma.Context, id string, d *eventDiff) {
 		}
 		select {
 		case <-ctx.Done():
+			return
+		case <-s.opts.Stopping:
 			return
 		case <-tick.C:
 		}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -34,6 +35,10 @@ const (
 	RoleEngine   = "engine"
 	RoleExecutor = "executor"
 )
+
+// apiShutdownTimeout is how long a stopping API waits for the requests
+// under way to end before it stops anyway.
+const apiShutdownTimeout = 5 * time.Second
 
 // Config is everything `sirocco server` and `sirocco executor` read from
 // their flags and environment.
@@ -231,10 +236,16 @@ func Run(ctx context.Context, cfg Config) error {
 
 	apiAddr := ""
 	if cfg.has(RoleAPI) {
+		// Shutdown waits for active requests, and an event stream is
+		// active until its execution ends: streams end when shutdown
+		// begins, so that it waits only for ordinary requests.
+		stopping := make(chan struct{})
 		srv := &http.Server{
-			Handler:           api.New(apiBackend{eng, ready}, log, api.Options{Version: cfg.Version, Metrics: metrics.Handler(promReg), Auth: cfg.Tokens}),
+			Handler: api.New(apiBackend{eng, ready}, log, api.Options{Version: cfg.Version, Metrics: metrics.Handler(promReg), Auth: cfg.Tokens,
+				Stopping: stopping}),
 			ReadHeaderTimeout: 10 * time.Second,
 		}
+		srv.RegisterOnShutdown(sync.OnceFunc(func() { close(stopping) }))
 		g.Add(func() error {
 			log.Info("API listening", "address", scheme+"://"+ln.Addr().String(), "docs", scheme+"://"+ln.Addr().String()+"/docs",
 				"tokens", cfg.Tokens.Len())
@@ -243,7 +254,7 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 			return nil
 		}, func(error) {
-			sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
+			sctx, c := context.WithTimeout(context.Background(), apiShutdownTimeout)
 			defer c()
 			_ = srv.Shutdown(sctx)
 		})

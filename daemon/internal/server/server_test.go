@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
@@ -186,6 +187,19 @@ func runWorkflow(t *testing.T, d *daemon, target string) execution {
 		t.Fatalf("start execution: %d %s", code, body)
 	}
 	return waitEnd(t, d, ex.ID)
+}
+
+// startWorkflow creates a workflow from its YAML text and starts it.
+func startWorkflow(t *testing.T, d *daemon, wf, name string) execution {
+	t.Helper()
+	if code, body := call(t, "POST", d.url+"/v2/workflows", "text/plain", wf, nil); code != http.StatusCreated {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	var ex execution
+	if code, body := call(t, "POST", d.url+"/v2/executions", "application/json", `{"workflow_name": "`+name+`"}`, &ex); code != http.StatusCreated {
+		t.Fatalf("start: %d %s", code, body)
+	}
+	return ex
 }
 
 func waitEnd(t *testing.T, d *daemon, id string) execution {
@@ -519,13 +533,7 @@ func TestMigrateCommand(t *testing.T) {
 func TestAsyncCallback(t *testing.T) {
 	d := start(t, Config{DataDir: t.TempDir()})
 	wf := "version: '2.0'\ncallback:\n  output:\n    v: <% $.v %>\n  tasks:\n    wait:\n      action: std.async_noop\n      publish:\n        v: <% task().result.v %>\n"
-	if code, body := call(t, "POST", d.url+"/v2/workflows", "text/plain", wf, nil); code != http.StatusCreated {
-		t.Fatalf("create: %d %s", code, body)
-	}
-	var ex execution
-	if code, body := call(t, "POST", d.url+"/v2/executions", "application/json", `{"workflow_name": "callback"}`, &ex); code != http.StatusCreated {
-		t.Fatalf("start: %d %s", code, body)
-	}
+	ex := startWorkflow(t, d, wf, "callback")
 	var tasks struct {
 		Tasks []struct {
 			RuntimeContext string `json:"runtime_context"`
@@ -566,13 +574,7 @@ func TestAsyncCallback(t *testing.T) {
 func TestCancelExecution(t *testing.T) {
 	d := start(t, Config{DataDir: t.TempDir()})
 	wf := "version: '2.0'\nlong:\n  tasks:\n    nap:\n      action: std.sleep seconds=60\n"
-	if code, body := call(t, "POST", d.url+"/v2/workflows", "text/plain", wf, nil); code != http.StatusCreated {
-		t.Fatalf("create: %d %s", code, body)
-	}
-	var ex execution
-	if code, body := call(t, "POST", d.url+"/v2/executions", "application/json", `{"workflow_name": "long"}`, &ex); code != http.StatusCreated {
-		t.Fatalf("start: %d %s", code, body)
-	}
+	ex := startWorkflow(t, d, wf, "long")
 	var got execution
 	if code, body := call(t, "PUT", d.url+"/v2/executions/"+ex.ID, "application/json", `{"state": "CANCELLED", "state_info": "not needed"}`, &got); code != http.StatusOK {
 		t.Fatalf("cancel: %d %s", code, body)
@@ -600,4 +602,42 @@ func checkMetrics(t *testing.T, d *daemon, want []string) {
 			t.Errorf("/metrics lacks %q", w)
 		}
 	}
+}
+
+// http.Server.Shutdown waits for the requests under way, and an event
+// stream is under way until its execution ends: a stopping server must end
+// its streams rather than wait for them until its shutdown timeout.
+func TestShutdownEndsEventStreams(t *testing.T) {
+	d := start(t, Config{DataDir: t.TempDir()})
+	wf := "version: '2.0'\nwaits:\n  tasks:\n    wait:\n      action: std.async_noop\n"
+	ex := startWorkflow(t, d, wf, "waits")
+	resp, err := http.Get(d.url + "/v2/executions/" + ex.ID + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	// The stream is under way once it has sent the execution.
+	lines := bufio.NewScanner(resp.Body)
+	for lines.Scan() && lines.Text() != "event: execution" {
+	}
+	if lines.Err() != nil || lines.Text() != "event: execution" {
+		t.Fatalf("the stream ended before its first execution event: %v", lines.Err())
+	}
+	ended := make(chan struct{})
+	go func() {
+		for lines.Scan() {
+		}
+		close(ended)
+	}()
+
+	// The rest of a stop (the executor's pulls, the plugins) takes its
+	// own time; what is measured is the stream's end.
+	stopped := make(chan struct{})
+	go func() { d.stop(); close(stopped) }()
+	select {
+	case <-ended:
+	case <-time.After(apiShutdownTimeout):
+		t.Errorf("the event stream was still open %v after the server began to stop: shutdown waited for it until its timeout", apiShutdownTimeout)
+	}
+	<-stopped
 }
