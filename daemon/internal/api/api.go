@@ -150,12 +150,58 @@ func New(b Backend, log hclog.Logger, opts Options) http.Handler {
 		mux.Handle("GET /metrics", opts.Metrics)
 	}
 
-	// Unknown paths get a problem+json 404 instead of ServeMux's plain text,
-	// so every error a client sees has the same shape.
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	return s.recoverPanics(authenticate(opts.Auth, unrouted(mux)))
+}
+
+// unrouted answers in problem+json what mux routes to no operation, so
+// every error a client sees has the same shape: 404 for an unknown path,
+// and 405 with an Allow header for a known path asked with a method it
+// does not take, as Mistral answers. huma's humago adapter registers each
+// operation on net/http's ServeMux as a method pattern ("GET /v2/..."), so
+// the mux knows a path's methods and answers 405 itself; a catch-all "/"
+// route would match every method and hide those 405s behind a 404, so
+// there is none, and the mux's own 404 and 405 answers are rewritten here.
+func unrouted(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A second lookup per request, which is a few map reads: the
+		// mux sets path values only when it serves the request itself.
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		// No pattern: h is the mux's 404 or 405. Keep its status and
+		// Allow header; drop its text/plain body.
+		rec := &statusRecorder{header: http.Header{}}
+		h.ServeHTTP(rec, r)
+		if rec.status == http.StatusMethodNotAllowed {
+			allow := rec.header.Get("Allow")
+			w.Header().Set("Allow", allow)
+			writeProblem(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s takes %s, not %s", r.URL.Path, allow, r.Method))
+			return
+		}
 		writeProblem(w, http.StatusNotFound, fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
-	return s.recoverPanics(authenticate(opts.Auth, mux))
+}
+
+// statusRecorder keeps the status and headers a handler writes and drops
+// its body.
+type statusRecorder struct {
+	header http.Header
+	status int
+}
+
+func (r *statusRecorder) Header() http.Header { return r.header }
+
+func (r *statusRecorder) WriteHeader(status int) {
+	if r.status == 0 {
+		r.status = status
+	}
+}
+
+func (r *statusRecorder) Write(p []byte) (int, error) {
+	r.WriteHeader(http.StatusOK)
+	return len(p), nil
 }
 
 // recoverPanics turns a panic in a handler into a logged problem+json 500:

@@ -51,6 +51,7 @@ func newHarness(t *testing.T, opts api.Options) *harness {
 type response struct {
 	status int
 	ctype  string
+	header http.Header
 	raw    []byte
 	body   map[string]any
 }
@@ -63,7 +64,7 @@ func (h *harness) do(method, path, ctype string, body []byte) response {
 	}
 	rec := httptest.NewRecorder()
 	h.h.ServeHTTP(rec, req)
-	r := response{status: rec.Code, ctype: rec.Header().Get("Content-Type"), raw: rec.Body.Bytes()}
+	r := response{status: rec.Code, ctype: rec.Header().Get("Content-Type"), header: rec.Header(), raw: rec.Body.Bytes()}
 	if strings.Contains(r.ctype, "json") {
 		if err := json.Unmarshal(r.raw, &r.body); err != nil {
 			h.t.Fatalf("%s %s: answer is not a JSON object: %v\n%s", method, path, err, r.raw)
@@ -537,6 +538,40 @@ func TestServiceEndpoints(t *testing.T) {
 	}
 	if n != len(want) {
 		t.Errorf("openapi.json has %d operations, want %d", n, len(want))
+	}
+}
+
+// A known path asked with a method it does not take is answered 405 with
+// the methods it takes in Allow, as Mistral answers, and not 404: the
+// client learns that it called the right endpoint the wrong way.
+func TestWrongMethod(t *testing.T) {
+	h := newHarness(t, api.Options{Metrics: http.NotFoundHandler()})
+	tests := []struct {
+		method, path, allow string
+	}{
+		{http.MethodPatch, "/v2/environments", "GET, HEAD, POST, PUT"},
+		{http.MethodDelete, "/v2/executions", "GET, HEAD, POST"},
+		{http.MethodPost, "/v2/executions/x/tasks", "GET, HEAD"},
+		{http.MethodPut, "/v2/executions/x/events", "GET, HEAD"},
+		{http.MethodPost, "/healthz", "GET, HEAD"},
+		{http.MethodDelete, "/metrics", "GET, HEAD"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			r := h.do(tc.method, tc.path, "", nil)
+			wantProblem(t, r, http.StatusMethodNotAllowed, tc.path, tc.method, tc.allow)
+			if got := r.header.Get("Allow"); got != tc.allow {
+				t.Errorf("Allow = %q, want %q", got, tc.allow)
+			}
+		})
+	}
+	// An unknown path is not found, whatever the method.
+	for _, m := range []string{http.MethodGet, http.MethodPatch} {
+		r := h.do(m, "/v2/nothing", "", nil)
+		wantProblem(t, r, http.StatusNotFound, m+" /v2/nothing")
+		if allow := r.header.Get("Allow"); allow != "" {
+			t.Errorf("%s /v2/nothing: Allow = %q on a 404", m, allow)
+		}
 	}
 }
 
