@@ -2,6 +2,7 @@ package expr
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"reflect"
@@ -97,8 +98,10 @@ func runCorpus(t *testing.T, name string, cases []corpusCase, eval func(c corpus
 		name, len(cases), len(cases)-bad, 100*float64(len(cases)-bad)/float64(len(cases)))
 }
 
-func TestYAQLCorpus(t *testing.T) {
-	b, err := os.ReadFile("testdata/yaql_corpus.json")
+// readCorpus reads a corpus file: its context and its cases.
+func readCorpus(t *testing.T, file string) (ctx any, cases []corpusCase) {
+	t.Helper()
+	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,35 +112,90 @@ func TestYAQLCorpus(t *testing.T) {
 	if err := json.Unmarshal(b, &doc); err != nil {
 		t.Fatal(err)
 	}
-	if len(doc.Cases) < 1500 {
-		t.Fatalf("the YAQL corpus has %d cases, fewer than 1500", len(doc.Cases))
+	return decodeValue(t, doc.Context), doc.Cases
+}
+
+// evalYAQLCase evaluates a case of the YAQL corpus: text around <% %> as
+// Mistral's InlineYAQLEvaluator, a bare expression as yaql.
+func evalYAQLCase(env *Env, c corpusCase) (any, error) {
+	if strings.Contains(c.Expr, "<%") {
+		return Eval(c.Expr, env)
 	}
-	runCorpus(t, "yaql", doc.Cases, func(c corpusCase) (any, error) {
-		env := MistralEnv(decodeValue(t, doc.Context), nil)
-		if strings.Contains(c.Expr, "<%") {
-			// Text around <% %>: Mistral's InlineYAQLEvaluator.
-			return Eval(c.Expr, env)
-		}
-		return yaql.EvalString(c.Expr, env.yaqlEnv())
+	return yaql.EvalString(c.Expr, env.yaqlEnv())
+}
+
+func TestYAQLCorpus(t *testing.T) {
+	ctx, cases := readCorpus(t, "testdata/yaql_corpus.json")
+	if len(cases) < 1500 {
+		t.Fatalf("the YAQL corpus has %d cases, fewer than 1500", len(cases))
+	}
+	runCorpus(t, "yaql", cases, func(c corpusCase) (any, error) {
+		return evalYAQLCase(MistralEnv(ctx, nil), c)
 	})
 }
 
 func TestJinjaCorpus(t *testing.T) {
-	b, err := os.ReadFile("testdata/jinja_corpus.json")
-	if err != nil {
-		t.Fatal(err)
+	ctx, cases := readCorpus(t, "testdata/jinja_corpus.json")
+	if len(cases) < 300 {
+		t.Fatalf("the Jinja corpus has %d cases, fewer than 300", len(cases))
 	}
-	var doc struct {
-		Context json.RawMessage `json:"context"`
-		Cases   []corpusCase    `json:"cases"`
-	}
-	if err := json.Unmarshal(b, &doc); err != nil {
-		t.Fatal(err)
-	}
-	if len(doc.Cases) < 300 {
-		t.Fatalf("the Jinja corpus has %d cases, fewer than 300", len(doc.Cases))
-	}
-	runCorpus(t, "jinja", doc.Cases, func(c corpusCase) (any, error) {
-		return Eval(c.Expr, MistralEnv(decodeValue(t, doc.Context), nil))
+	runCorpus(t, "jinja", cases, func(c corpusCase) (any, error) {
+		return Eval(c.Expr, MistralEnv(ctx, nil))
 	})
+}
+
+// TestCorpusPythonErrors checks the Python exceptions we name for failed
+// expressions (PythonError), which Mistral quotes to the workflow's user,
+// against the reference's: where we name one it must be the reference's,
+// word for word. The floors keep what is covered from shrinking.
+func TestCorpusPythonErrors(t *testing.T) {
+	for _, c := range []struct {
+		file  string
+		floor int
+		eval  func(ctx any, c corpusCase) error
+	}{
+		{"testdata/yaql_corpus.json", 1463, func(ctx any, c corpusCase) error {
+			env := MistralEnv(ctx, nil)
+			// The reference evaluates text around <% %> as Mistral does,
+			// and so fails with Mistral's message, which prints the
+			// context: a view of that one dict.
+			env.View = ContextView{Layer(ctx.(map[string]any))}
+			_, err := evalYAQLCase(env, c)
+			return err
+		}},
+		{"testdata/jinja_corpus.json", 195, func(ctx any, c corpusCase) error {
+			_, err := Eval(c.Expr, MistralEnv(ctx, nil))
+			return err
+		}},
+	} {
+		ctx, cases := readCorpus(t, c.file)
+		failing, named := 0, 0
+		for _, cc := range cases {
+			if cc.Error == "" {
+				continue
+			}
+			err := c.eval(ctx, cc)
+			if err == nil {
+				continue
+			}
+			var ye *yaql.Error
+			if errors.As(err, &ye) && ye.Kind == yaql.SyntaxError {
+				continue // refused at upload in Mistral: never evaluated
+			}
+			failing++
+			py := PythonError(err)
+			if py == "" {
+				continue
+			}
+			if py != cc.Error {
+				t.Errorf("%s: %q: we name %q, the reference raises %q", c.file, cc.Expr, py, cc.Error)
+				continue
+			}
+			named++
+		}
+		t.Logf("%s: %d failing expressions, %d name the reference's exception", c.file, failing, named)
+		if named < c.floor {
+			t.Errorf("%s: %d expressions name the reference's exception, fewer than %d", c.file, named, c.floor)
+		}
+	}
 }

@@ -36,6 +36,11 @@ type Env struct {
 	FuncParams map[string][]string
 	// Limits bound each evaluation; zero fields take DefaultLimits.
 	Limits Limits
+	// View, when set, is the context view Data was merged from (Data is
+	// View.Merged()): an expression of a workflow, whose failure is worded
+	// as Mistral words it (*MistralError), and whose Jinja `_` is Mistral's
+	// ContextView.
+	View ContextView
 
 	host MistralHost // set by MistralEnv; Jinja's filters bind to it
 }
@@ -144,7 +149,7 @@ func (e *Env) yaqlEnv() *yaql.Env {
 func yaqlJSONPP(f Func) yaql.HostFunc {
 	return func(args ...any) (any, error) {
 		if len(args) == 0 || !yaql.Truthy(args[0]) {
-			return nil, errors.New("ValueError: Circular reference detected (YAQL passes its context object, which json cannot print)")
+			return nil, errors.New("YAQL passes its context object, which json cannot print: ValueError: Circular reference detected")
 		}
 		return f(args...)
 	}
@@ -158,11 +163,16 @@ func yaqlJSONPP(f Func) yaql.HostFunc {
 // A string holding Jinja is evaluated as Jinja (see jinja.go).
 func Eval(s string, env *Env) (any, error) {
 	v, err := eval(s, env)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		if ferr := finite(v); ferr != nil {
+			err = &Error{Expr: s, Kind: yaql.EvalError, Msg: ferr.Error()}
+		}
 	}
-	if err := finite(v); err != nil {
-		return nil, &Error{Expr: s, Kind: yaql.EvalError, Msg: err.Error()}
+	if err != nil {
+		if env != nil && env.View != nil {
+			return nil, mistralError(err, env.View)
+		}
+		return nil, err
 	}
 	return v, nil
 }
@@ -253,9 +263,12 @@ func EvalData(v any, env *Env) (any, error) {
 	case string:
 		return Eval(x, env)
 	case map[string]any:
+		// In key order, so that of two failing values the same one is
+		// reported every time (Mistral goes in the definition's order,
+		// which the value model does not keep).
 		out := make(map[string]any, len(x))
-		for k, e := range x {
-			r, err := EvalData(e, env)
+		for _, k := range sortedKeys(x) {
+			r, err := EvalData(x[k], env)
 			if err != nil {
 				return nil, err
 			}

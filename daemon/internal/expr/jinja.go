@@ -73,6 +73,8 @@ type jinjaState struct {
 	// limit is a limit a filter hit: gonja keeps only the text of a
 	// filter's error, so the type is recovered from here.
 	limit *LimitExceeded
+	// root is the value of `_`.
+	root any
 }
 
 func (js *jinjaState) charge(k int) error {
@@ -120,6 +122,8 @@ var jinjaEnvironment = func() *exec.Environment {
 		registerMistralFilter(filters, name)
 	}
 	_ = filters.Register("__mul", pyMul)
+	_ = filters.Register("__getattr", pyGetattr)
+	_ = filters.Register("__getitem", pyGetitem)
 	_ = filters.Register("__pystr", func(e *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value {
 		v, err := pyValue(in)
 		if err != nil {
@@ -177,7 +181,13 @@ func pythonTyping(fs *exec.FilterSet) {
 			if in.IsError() || iterable(in) {
 				return in, nil
 			}
-			return nil, fmt.Errorf("%s: '%s' object is not iterable", name, jinjaTypeName(in))
+			switch name {
+			case "length", "count":
+				return nil, fmt.Errorf("TypeError: object of type '%s' has no len()", jinjaTypeName(in))
+			case "last":
+				return nil, fmt.Errorf("TypeError: '%s' object is not reversible", jinjaTypeName(in))
+			}
+			return nil, fmt.Errorf("TypeError: '%s' object is not iterable", jinjaTypeName(in))
 		})
 	// items: in key order, as the value model orders dicts (gonja's order
 	// is Go's map order, which changes from run to run).
@@ -229,7 +239,7 @@ func pythonTyping(fs *exec.FilterSet) {
 			return exec.AsValue(0), nil
 		}
 		if in.IsNil() || !in.IsNumber() {
-			return nil, fmt.Errorf("bad operand type for %s(): '%s'", name, jinjaTypeName(in))
+			return nil, fmt.Errorf("TypeError: bad operand type for %s(): '%s'", name, jinjaTypeName(in))
 		}
 		return in, nil
 	})
@@ -387,7 +397,12 @@ func jinjaTypeName(v *exec.Value) string {
 		return "bool"
 	case v.IsFloat():
 		return "float"
+	case v.IsInteger():
+		return "int"
 	case v.IsList():
+		if _, ok := v.Interface().(pyTuple); ok {
+			return "tuple"
+		}
 		return "list"
 	case v.IsDict():
 		return "dict"
@@ -575,8 +590,12 @@ func pyOutputs(t *exec.Template) error {
 				if o.Condition != nil && o.Alternative == nil {
 					// Jinja2: an inline if without else is undefined when
 					// false, and StrictUndefined fails when printed.
-					o.Alternative = &nodes.Error{Location: o.Start, Error: errors.New(
-						"UndefinedError: the inline if-expression evaluated to false and no else section was defined.")}
+					line := 1
+					if o.Start != nil {
+						line = o.Start.Line
+					}
+					o.Alternative = &nodes.Error{Location: o.Start, Error: fmt.Errorf(
+						"UndefinedError: the inline if-expression on line %d evaluated to false and no else section was defined.", line)}
 				}
 				o.Expression = withPyStr(o.Expression, o.Start)
 				o.Alternative = withPyStr(o.Alternative, o.Start)
@@ -603,7 +622,14 @@ func pyOutputs(t *exec.Template) error {
 			}
 		case reflect.Struct:
 			for i := 0; i < v.NumField(); i++ {
-				walk(v.Field(i), depth+1)
+				f := v.Field(i)
+				if keepNode(v.Type(), i) && f.Kind() == reflect.Interface && !f.IsNil() {
+					// The node itself stays (gonja reads it as it is);
+					// what is below it is rewritten.
+					walk(f.Elem(), depth+1)
+					continue
+				}
+				walk(f, depth+1)
 			}
 		case reflect.Slice, reflect.Array:
 			for i := 0; i < v.Len(); i++ {
@@ -643,10 +669,35 @@ var pyOps = map[tokens.Type]string{
 	tokens.GreaterThanOrEqual: ">=", tokens.In: "in",
 }
 
-// pyRewrite is the replacement of one expression node (an operator or a
-// tuple), if it has one.
+// keepNode tells the fields whose node gonja reads as it is, not by
+// evaluating it: the callee of a call (a method is looked up by its
+// name) and the target of {% set %}.
+func keepNode(t reflect.Type, field int) bool {
+	name := t.Field(field).Name
+	return (t == callType && name == "Func") || (t.Name() == "SetControlStructure" && name == "target")
+}
+
+// pyRewrite is the replacement of one expression node (an operator, a
+// tuple, an attribute or an item), if it has one.
 func pyRewrite(e reflect.Value) (reflect.Value, bool) {
 	switch e.Type() {
+	case getAttrType:
+		ga := (*nodes.GetAttribute)(unsafe.Pointer(e.Pointer()))
+		if ga.Attribute == "" || ga.Node == nil {
+			return reflect.Value{}, false
+		}
+		fe := &nodes.FilteredExpression{Expression: ga.Node, Filters: []*nodes.FilterCall{
+			{Token: ga.Location, Name: "__getattr", Args: []nodes.Expression{&nodes.String{Location: ga.Location, Val: ga.Attribute}}}}}
+		return reflect.ValueOf(fe), true
+	case getItemType:
+		gi := (*nodes.GetItem)(unsafe.Pointer(e.Pointer()))
+		arg, ok := gi.Arg.(nodes.Expression)
+		if gi.Node == nil || !ok || arg == nil {
+			return reflect.Value{}, false
+		}
+		fe := &nodes.FilteredExpression{Expression: gi.Node, Filters: []*nodes.FilterCall{
+			{Token: gi.Location, Name: "__getitem", Args: []nodes.Expression{arg}}}}
+		return reflect.ValueOf(fe), true
 	case binaryType:
 		be := (*nodes.BinaryExpression)(unsafe.Pointer(e.Pointer()))
 		if be.Operator == nil || be.Operator.Token == nil {
@@ -674,6 +725,9 @@ func pyRewrite(e reflect.Value) (reflect.Value, bool) {
 
 var (
 	outputType   = reflect.TypeFor[*nodes.Output]()
+	getAttrType  = reflect.TypeFor[*nodes.GetAttribute]()
+	getItemType  = reflect.TypeFor[*nodes.GetItem]()
+	callType     = reflect.TypeFor[nodes.Call]()
 	binaryType   = reflect.TypeFor[*nodes.BinaryExpression]()
 	tupleType    = reflect.TypeFor[*nodes.Tuple]()
 	testExprType = reflect.TypeFor[*nodes.TestExpression]()
@@ -705,6 +759,9 @@ type JinjaError struct {
 	Msg    string
 	Syntax bool
 	Err    error
+	// Py is the exception Jinja2 raises in Mistral 15, as "Type: message"
+	// (see yaql.Error.Py); "" leaves it to Python to find it in Msg.
+	Py string
 }
 
 func (e *JinjaError) Error() string {
@@ -752,6 +809,7 @@ func jinjaContext(env *Env, js *jinjaState) (*exec.Context, error) {
 		data = d
 	}
 	m := map[string]any{"_": data, hiddenKey: js}
+	js.root = data
 	if dm, ok := data.(map[string]any); ok {
 		for _, k := range []string{"__env", "__execution", "__task_execution"} {
 			m[k] = dm[k]
@@ -933,4 +991,88 @@ func validateJinja(s string) error {
 		return e
 	}
 	return nil
+}
+
+// pyGetattr is `x.name` (pyOutputs rewrites it into x|__getattr('name')):
+// gonja's lookup, an attribute and then an item, as Jinja2's getattr; what
+// is missing is StrictUndefined, whose error Jinja2 words
+// "'dict object' has no attribute 'name'".
+func pyGetattr(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
+	if in.IsError() {
+		return in
+	}
+	name := params.First().String()
+	if !in.IsNil() {
+		if v, ok := in.GetAttribute(name); ok {
+			return v
+		}
+		if v, ok := in.GetItem(name); ok {
+			return v
+		}
+	}
+	if strings.HasPrefix(name, "__") && strings.HasSuffix(name, "__") && len(name) > 4 {
+		// A Python object has its dunder attributes, which the sandbox
+		// refuses to give.
+		typ := strings.TrimSuffix(objectTypeRepr(e, in), " object")
+		typ = typ[strings.LastIndexByte(typ, '.')+1:]
+		if typ == "None" {
+			typ = "NoneType"
+		}
+		return exec.AsValue(fmt.Errorf("SecurityError: access to attribute %s of %s object is unsafe.", yaql.PyRepr(name), yaql.PyRepr(typ)))
+	}
+	return exec.AsValue(fmt.Errorf("UndefinedError: %s has no attribute %s", yaql.PyRepr(objectTypeRepr(e, in)), yaql.PyRepr(name)))
+}
+
+// pyGetitem is `x[key]` (rewritten into x|__getitem(key)): an item and,
+// for a string key, then an attribute, as Jinja2's getitem; a missing one
+// is StrictUndefined ("list object has no element 9" for a number).
+func pyGetitem(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
+	if in.IsError() {
+		return in
+	}
+	arg := params.First()
+	var key any
+	switch {
+	case arg.IsString():
+		key = arg.String()
+	case arg.IsInteger():
+		key = arg.Integer()
+	case arg.IsNil():
+		return exec.AsValue(fmt.Errorf("argument is undefined to access: %s", in))
+	default:
+		return exec.AsValue(fmt.Errorf("argument %s does not evaluate to string or integer", arg))
+	}
+	if !in.IsNil() {
+		if v, ok := in.GetItem(key); ok {
+			return v
+		}
+		if k, ok := key.(string); ok {
+			if v, ok := in.GetAttribute(k); ok {
+				return v
+			}
+		}
+	}
+	if k, ok := key.(string); ok {
+		return exec.AsValue(fmt.Errorf("UndefinedError: %s has no attribute %s", yaql.PyRepr(objectTypeRepr(e, in)), yaql.PyRepr(k)))
+	}
+	return exec.AsValue(fmt.Errorf("UndefinedError: %s has no element %s", objectTypeRepr(e, in), yaql.PyRepr(key)))
+}
+
+// objectTypeRepr is Jinja2's object_type_repr: "None", or the type's name
+// and "object" ("dict object"); `_` of a workflow expression is Mistral's
+// ContextView.
+func objectTypeRepr(e *exec.Evaluator, in *exec.Value) string {
+	if in.IsNil() {
+		return "None"
+	}
+	if js := stateOf(e); js != nil && js.env != nil && js.env.View != nil && sameMap(in.Interface(), js.root) {
+		return "mistral.workflow.data_flow.ContextView object"
+	}
+	return jinjaTypeName(in) + " object"
+}
+
+// sameMap reports whether a and b are the same map (not equal ones).
+func sameMap(a, b any) bool {
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	return va.Kind() == reflect.Map && vb.Kind() == reflect.Map && va.UnsafePointer() == vb.UnsafePointer()
 }

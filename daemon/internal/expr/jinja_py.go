@@ -585,7 +585,8 @@ func pythonFilters(fs *exec.FilterSet) {
 		}
 		items, err := pyIter(in)
 		if err != nil {
-			return nil, err
+			// do_reverse turns the TypeError into its own.
+			return nil, errors.New("FilterArgumentError: argument must be iterable")
 		}
 		out := make([]any, len(items))
 		for i, it := range items {

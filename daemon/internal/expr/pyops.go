@@ -26,17 +26,10 @@ type pyTuple []any
 
 // pyType is Python's type name of a value.
 func pyType(v any) string {
+	if n, ok := yaql.PyScalarType(v); ok {
+		return n
+	}
 	switch v.(type) {
-	case nil:
-		return "NoneType"
-	case bool:
-		return "bool"
-	case int64:
-		return "int"
-	case float64:
-		return "float"
-	case string:
-		return "str"
 	case []any:
 		return "list"
 	case pyTuple:

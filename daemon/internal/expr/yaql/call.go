@@ -226,3 +226,14 @@ func (c *inv) tick(k int) error { return c.st.step(c.node, k) }
 func (c *inv) errf(format string, args ...any) error {
 	return c.st.errAt(c.node, format, args...)
 }
+
+// mismatchf is errf for arguments that fit none of yaql's overloads of the
+// function: yaql raises NoMatchingFunctionException, or
+// NoMatchingMethodException for a method call.
+func (c *inv) mismatchf(format string, args ...any) error {
+	py := pyNoMatchingFunction(c.name)
+	if c.method {
+		py = pyNoMatchingMethod(c.name, c.recv)
+	}
+	return c.st.pyErrAt(c.node, py, format, args...)
+}

@@ -420,12 +420,15 @@ func (st *state) member(n Node, coll, v any) (bool, error) {
 		default:
 			l, ok := asList(v)
 			if !ok {
-				return false, st.errAt(n, "TypeError: cannot unpack non-iterable %s object", typeName(v))
+				return false, st.errAt(n, "TypeError: cannot unpack non-iterable %s object", pyTypeName(v))
 			}
 			kv = l
 		}
-		if len(kv) != 2 {
-			return false, st.errAt(n, "ValueError: %s is not a (key, value) pair", yaqlStr(v))
+		if len(kv) < 2 {
+			return false, st.errAt(n, "ValueError: not enough values to unpack (expected 2, got %d)", len(kv))
+		}
+		if len(kv) > 2 {
+			return false, st.errAt(n, "ValueError: too many values to unpack (expected 2)")
 		}
 		if name := unhashable(kv[0], 0); name != "" {
 			return false, st.errAt(n, "TypeError: unhashable type: '%s'", name)
@@ -454,4 +457,31 @@ func (st *state) member(n Node, coll, v any) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// pyTypeName is the name of a scalar's Python type, as Python's messages
+// give it ("int", "NoneType"); other values go by typeName.
+func pyTypeName(v any) string {
+	if n, ok := PyScalarType(v); ok {
+		return n
+	}
+	return typeName(v)
+}
+
+// PyScalarType is the name of Python's type of a scalar of the value
+// model (None, bool, int, float, str); ok is false for other values.
+func PyScalarType(v any) (name string, ok bool) {
+	switch v.(type) {
+	case nil:
+		return "NoneType", true
+	case bool:
+		return "bool", true
+	case int64:
+		return "int", true
+	case float64:
+		return "float", true
+	case string:
+		return "str", true
+	}
+	return "", false
 }

@@ -220,6 +220,41 @@ func (st *state) errAt(n Node, format string, args ...any) *Error {
 	return &Error{Kind: EvalError, Expr: st.src, Pos: n.Pos(), Msg: fmt.Sprintf(format, args...)}
 }
 
+// pyErrAt is errAt for an error whose Python exception (Error.Py) is
+// known.
+func (st *state) pyErrAt(n Node, py string, format string, args ...any) *Error {
+	e := st.errAt(n, format, args...)
+	e.Py = py
+	return e
+}
+
+// yaqlProperties are the names yaql registers as #property#name (for
+// datetimes and timespans): `x.name` on another value finds the name but
+// no overload for it.
+var yaqlProperties = map[string]bool{
+	"microseconds": true, "milliseconds": true, "seconds": true, "minutes": true, "hours": true, "days": true,
+	"year": true, "month": true, "day": true, "hour": true, "minute": true, "second": true, "microsecond": true,
+	"date": true, "time": true, "weekday": true, "utc": true, "offset": true, "timestamp": true,
+}
+
+// notBuiltin are the functions of yaql's standard library that Sirocco
+// does not provide (most need delegates, which Mistral turns off).
+var notBuiltin = map[string]bool{
+	"add": true, "assert": true, "characters": true, "generate": true, "generateMany": true,
+	"map": true, "norm": true, "random": true, "remove": true, "replaceBy": true,
+	"replaceMany": true, "unpack": true, "with": true,
+}
+
+// pyNoProperty is what yaql raises for `x.name` on a value that is
+// neither a dict nor a collection: it looks for the function
+// #property#name.
+func pyNoProperty(name string) string {
+	if yaqlProperties[name] {
+		return pyNoMatchingFunction("#property#" + name)
+	}
+	return pyNoFunction("#property#" + name)
+}
+
 // wrapAt turns any error raised under node n into an *Error pointing at n,
 // keeping an *Error raised deeper (it already points at the right place).
 func (st *state) wrapAt(n Node, err error) error {
@@ -387,7 +422,7 @@ func (st *state) evalUnary(n *Unary, sc *Scope) (any, error) {
 			return x, nil
 		}
 	}
-	return nil, st.errAt(n, "cannot apply unary %s to %s", n.Op, typeName(x))
+	return nil, st.pyErrAt(n, pyNoMatchingFunction("#unary_operator_"+n.Op), "cannot apply unary %s to %s", n.Op, typeName(x))
 }
 
 func (st *state) evalBinary(n *Binary, sc *Scope) (any, error) {
@@ -451,13 +486,13 @@ func (st *state) attr(n Node, recv any, name string) (any, error) {
 	case map[string]any:
 		v, ok := x[name]
 		if !ok {
-			return nil, st.errAt(n, "no such key %q in dict", name)
+			return nil, st.pyErrAt(n, pyKeyError(name), "no such key %q in dict", name)
 		}
 		return v, nil
 	case *pyDict:
 		v, ok := x.get(name)
 		if !ok {
-			return nil, st.errAt(n, "no such key %q in dict", name)
+			return nil, st.pyErrAt(n, pyKeyError(name), "no such key %q in dict", name)
 		}
 		return v, nil
 	case []any, pyList, iterator, pySet, *dictView, *ordering:
@@ -477,7 +512,7 @@ func (st *state) attr(n Node, recv any, name string) (any, error) {
 		}
 		return out, nil
 	}
-	return nil, st.errAt(n, "no attribute %q on %s", name, typeName(recv))
+	return nil, st.pyErrAt(n, pyNoProperty(name), "no attribute %q on %s", name, typeName(recv))
 }
 
 func (st *state) evalIndex(n *Index, sc *Scope) (any, error) {
@@ -491,8 +526,11 @@ func (st *state) evalIndex(n *Index, sc *Scope) (any, error) {
 			return nil, err
 		}
 	}
+	// A list from the input is a tuple in yaql; one made by the
+	// expression (pyList) is a Python list.
+	seq := "tuple"
 	if l, ok := x.(pyList); ok {
-		x = []any(l)
+		x, seq = []any(l), "list"
 	}
 	switch c := x.(type) {
 	case []any:
@@ -502,7 +540,7 @@ func (st *state) evalIndex(n *Index, sc *Scope) (any, error) {
 					i += int64(len(c))
 				}
 				if i < 0 || i >= int64(len(c)) {
-					return nil, st.errAt(n, "index %v out of range for a list of %d", args[0], len(c))
+					return nil, st.pyErrAt(n, "IndexError: "+seq+" index out of range", "index %v out of range for a list of %d", args[0], len(c))
 				}
 				return c[i], nil
 			}
@@ -520,7 +558,7 @@ func (st *state) evalIndex(n *Index, sc *Scope) (any, error) {
 				if len(args) == 2 {
 					return args[1], nil
 				}
-				return nil, st.errAt(n, "no such key %s in dict", yaqlStr(args[0]))
+				return nil, st.pyErrAt(n, pyKeyError(args[0]), "no such key %s in dict", yaqlStr(args[0]))
 			}
 			v, found := m[k]
 			if found {
@@ -529,10 +567,10 @@ func (st *state) evalIndex(n *Index, sc *Scope) (any, error) {
 			if len(args) == 2 {
 				return args[1], nil
 			}
-			return nil, st.errAt(n, "no such key %q in dict", k)
+			return nil, st.pyErrAt(n, pyKeyError(k), "no such key %q in dict", k)
 		}
 	}
-	return nil, st.errAt(n, "cannot index %s with %s", typeName(x), describeArgs(args))
+	return nil, st.pyErrAt(n, pyNoMatchingFunction("#indexer"), "cannot index %s with %s", typeName(x), describeArgs(args))
 }
 
 func describeArgs(args []any) string {
@@ -638,10 +676,14 @@ func (st *state) call(n Node, name string, recv any, method bool, args []Node, s
 	}
 	f, ok := builtins[name]
 	if !ok {
-		if method {
-			return nil, st.errAt(n, "unknown method %q", name)
+		if notBuiltin[name] {
+			// yaql has it: what it would say depends on the arguments.
+			return nil, st.errAt(n, "%s() is not supported", name)
 		}
-		return nil, st.errAt(n, "unknown function %q", name)
+		if method {
+			return nil, st.pyErrAt(n, pyNoMethod(name, recv), "unknown method %q", name)
+		}
+		return nil, st.pyErrAt(n, pyNoFunction(name), "unknown function %q", name)
 	}
 	im := f.fn
 	if method {
@@ -649,9 +691,9 @@ func (st *state) call(n Node, name string, recv any, method bool, args []Node, s
 	}
 	if im == nil {
 		if method {
-			return nil, st.errAt(n, "%q is a function, not a method: write %s(...)", name, name)
+			return nil, st.pyErrAt(n, pyNoMethod(name, recv), "%q is a function, not a method: write %s(...)", name, name)
 		}
-		return nil, st.errAt(n, "unknown function %q (it is a method: write x.%s(...))", name, name)
+		return nil, st.pyErrAt(n, pyNoFunction(name), "unknown function %q (it is a method: write x.%s(...))", name, name)
 	}
 	c := &inv{st: st, node: n, name: name, scope: sc, args: args, method: method, recv: recv}
 	if im.params != nil {
@@ -660,7 +702,11 @@ func (st *state) call(n Node, name string, recv any, method bool, args []Node, s
 		}
 	}
 	if na := c.nargs(); na < im.min || (im.max >= 0 && na > im.max) {
-		return nil, st.errAt(n, "%s() takes %s, got %d", name, arity(im, method), na)
+		py := pyNoMatchingFunction(name)
+		if method {
+			py = pyNoMatchingMethod(name, recv)
+		}
+		return nil, st.pyErrAt(n, py, "%s() takes %s, got %d", name, arity(im, method), na)
 	}
 	v, err := im.run(c)
 	if err != nil {

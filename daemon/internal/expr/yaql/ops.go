@@ -31,7 +31,7 @@ func (st *state) binop(n Node, op string, l, r any) (any, error) {
 	case "<", "<=", ">", ">=":
 		c, ok := compare(l, r)
 		if !ok {
-			return nil, st.errAt(n, "cannot compare %s and %s with %s", typeName(l), typeName(r), op)
+			return nil, st.pyErrAt(n, pyNoMatchingFunction("#operator_"+op), "cannot compare %s and %s with %s", typeName(l), typeName(r), op)
 		}
 		switch op {
 		case "<":
@@ -47,17 +47,17 @@ func (st *state) binop(n Node, op string, l, r any) (any, error) {
 			if sub, ok := l.(string); ok {
 				return strings.Contains(s, sub), nil
 			}
-			return nil, st.errAt(n, "cannot test %s in %s", typeName(l), typeName(r))
+			return nil, st.pyErrAt(n, pyNoMatchingFunction("#operator_in"), "cannot test %s in %s", typeName(l), typeName(r))
 		}
 		if _, ok := asList(r); ok {
 			return st.member(n, r, l)
 		}
-		return nil, st.errAt(n, "cannot test %s in %s", typeName(l), typeName(r))
+		return nil, st.pyErrAt(n, pyNoMatchingFunction("#operator_in"), "cannot test %s in %s", typeName(l), typeName(r))
 	case "=~", "!~":
 		s, ok1 := l.(string)
 		pat, ok2 := r.(string)
 		if !ok1 || !ok2 {
-			return nil, st.errAt(n, "%s needs a string and a pattern, got %s and %s", op, typeName(l), typeName(r))
+			return nil, st.pyErrAt(n, pyNoMatchingFunction("#operator_"+op), "%s needs a string and a pattern, got %s and %s", op, typeName(l), typeName(r))
 		}
 		re, err := regexp.Compile(pat)
 		if err != nil {
@@ -172,13 +172,13 @@ func (st *state) repeat(n Node, s any, k int64) (any, error) {
 		}
 		return out, nil
 	}
-	return nil, st.errAt(n, "cannot repeat %s", typeName(s))
+	return nil, st.pyErrAt(n, pyNoMatchingFunction("#operator_*"), "cannot repeat %s", typeName(s))
 }
 
 func (st *state) arith(n Node, op string, l, r any) (any, error) {
 	if !isNumber(l) || !isNumber(r) {
 		verb := map[string]string{"+": "add", "-": "subtract", "*": "multiply", "/": "divide", "mod": "take mod of"}[op]
-		return nil, st.errAt(n, "cannot %s %s and %s", verb, typeName(l), typeName(r))
+		return nil, st.pyErrAt(n, pyNoMatchingFunction("#operator_"+op), "cannot %s %s and %s", verb, typeName(l), typeName(r))
 	}
 	a, aInt := l.(int64)
 	b, bInt := r.(int64)
@@ -207,7 +207,7 @@ func (st *state) arith(n Node, op string, l, r any) (any, error) {
 			return p, nil
 		case "/":
 			if b == 0 {
-				return nil, st.errAt(n, "integer division by zero")
+				return nil, st.pyErrAt(n, "ZeroDivisionError: integer division or modulo by zero", "integer division by zero")
 			}
 			if a == math.MinInt64 && b == -1 {
 				return nil, st.wrapAt(n, errOverflow)
@@ -219,7 +219,7 @@ func (st *state) arith(n Node, op string, l, r any) (any, error) {
 			return q, nil
 		case "mod":
 			if b == 0 {
-				return nil, st.errAt(n, "integer modulo by zero")
+				return nil, st.pyErrAt(n, "ZeroDivisionError: integer modulo by zero", "integer modulo by zero")
 			}
 			if b == -1 {
 				return int64(0), nil
@@ -241,12 +241,12 @@ func (st *state) arith(n Node, op string, l, r any) (any, error) {
 		return x * y, nil
 	case "/":
 		if y == 0 {
-			return nil, st.errAt(n, "float division by zero")
+			return nil, st.pyErrAt(n, "ZeroDivisionError: float division by zero", "float division by zero")
 		}
 		return x / y, nil
 	case "mod":
 		if y == 0 {
-			return nil, st.errAt(n, "float modulo by zero")
+			return nil, st.pyErrAt(n, "ZeroDivisionError: float modulo", "float modulo by zero")
 		}
 		m := math.Mod(x, y)
 		if m != 0 && ((m < 0) != (y < 0)) {

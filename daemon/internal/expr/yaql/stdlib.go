@@ -209,7 +209,7 @@ func init() {
 			xs = append([]any{a[1]}, xs...)
 		}
 		if len(xs) == 0 {
-			return nil, c.errf("sum() of an empty list with no initial value")
+			return nil, c.st.pyErrAt(c.node, "TypeError: reduce() of empty iterable with no initial value", "sum() of an empty list with no initial value")
 		}
 		acc := xs[0]
 		for _, x := range xs[1:] {
@@ -383,7 +383,7 @@ func init() {
 			xs = append([]any{seed}, xs...)
 		}
 		if len(xs) == 0 {
-			return nil, c.errf("%s() of an empty list with no seed", c.name)
+			return nil, c.st.pyErrAt(c.node, "TypeError: reduce() of empty iterable with no initial value", "%s() of an empty list with no seed", c.name)
 		}
 		acc := xs[0]
 		for _, x := range xs[1:] {
@@ -470,7 +470,7 @@ func init() {
 			out := make([]any, 0, len(l)+1)
 			return iterator(append(append(append(out, l[:i]...), a[2]), l[i:]...)), nil
 		}
-		return nil, c.errf("insert() needs a list, got %s", typeName(a[0]))
+		return nil, c.mismatchf("insert() needs a list, got %s", typeName(a[0]))
 	}))
 	named("insert", "collection", "position", "value")
 	register("delete", "M", 2, -1, eager(func(c *inv, a []any) (any, error) {
@@ -502,7 +502,7 @@ func init() {
 			}
 			return out, nil
 		}
-		return nil, c.errf("delete() needs a collection or a dict, got %s", typeName(a[0]))
+		return nil, c.mismatchf("delete() needs a collection or a dict, got %s", typeName(a[0]))
 	}))
 	named("delete", "collection", "position", "count")
 	register("set", "M", 2, -1, func(c *inv) (any, error) {
@@ -658,7 +658,7 @@ func init() {
 		s, ok := sep.(string)
 		l, ok2 := asList(xs)
 		if !ok || !ok2 {
-			return nil, c.errf("join() needs a list and a separator string, got %s and %s", typeName(a[0]), typeName(a[1]))
+			return nil, c.mismatchf("join() needs a list and a separator string, got %s and %s", typeName(a[0]), typeName(a[1]))
 		}
 		parts := make([]string, len(l))
 		for i, x := range l {
@@ -714,7 +714,7 @@ func init() {
 		old, ok2 := a[1].(string)
 		nw, ok3 := a[2].(string)
 		if !ok1 || !ok2 || !ok3 {
-			return nil, c.errf("replace() needs strings")
+			return nil, c.mismatchf("replace() needs strings")
 		}
 		n := int64(-1)
 		if len(a) == 4 {
@@ -737,7 +737,7 @@ func init() {
 		register(name, "M", 1, 1, eager(func(c *inv, a []any) (any, error) {
 			s, ok := a[0].(string)
 			if !ok {
-				return nil, c.errf("%s() needs a string, got %s", name, typeName(a[0]))
+				return nil, c.mismatchf("%s() needs a string, got %s", name, typeName(a[0]))
 			}
 			return f(s), nil
 		}))
@@ -748,7 +748,7 @@ func init() {
 		register(name, "M", 1, 2, eager(func(c *inv, a []any) (any, error) {
 			s, ok := a[0].(string)
 			if !ok {
-				return nil, c.errf("%s() needs a string, got %s", name, typeName(a[0]))
+				return nil, c.mismatchf("%s() needs a string, got %s", name, typeName(a[0]))
 			}
 			var chars any
 			if len(a) == 2 {
@@ -772,12 +772,12 @@ func init() {
 		register(name, "M", 2, -1, eager(func(c *inv, a []any) (any, error) {
 			s, ok := a[0].(string)
 			if !ok {
-				return nil, c.errf("%s() needs a string, got %s", name, typeName(a[0]))
+				return nil, c.mismatchf("%s() needs a string, got %s", name, typeName(a[0]))
 			}
 			for _, p := range a[1:] {
 				ps, ok := p.(string)
 				if !ok {
-					return nil, c.errf("%s() needs string arguments, got %s", name, typeName(p))
+					return nil, c.mismatchf("%s() needs string arguments, got %s", name, typeName(p))
 				}
 				if f(s, ps) {
 					return true, nil
@@ -792,7 +792,7 @@ func init() {
 		s, ok := a[0].(string)
 		start, ok2 := a[1].(int64)
 		if !ok || !ok2 {
-			return nil, c.errf("substring() needs a string and an integer start")
+			return nil, c.mismatchf("substring() needs a string and an integer start")
 		}
 		rs := []rune(s)
 		n := int64(len(rs))
@@ -827,11 +827,11 @@ func init() {
 		case float64:
 			return math.Abs(x), nil
 		}
-		return nil, c.errf("abs() needs a number, got %s", typeName(a[0]))
+		return nil, c.mismatchf("abs() needs a number, got %s", typeName(a[0]))
 	}))
 	register("round", "F", 1, 2, eager(func(c *inv, a []any) (any, error) {
 		if !isNumber(a[0]) {
-			return nil, c.errf("round() needs a number, got %s", typeName(a[0]))
+			return nil, c.mismatchf("round() needs a number, got %s", typeName(a[0]))
 		}
 		digits := int64(0)
 		if len(a) == 2 {
@@ -884,7 +884,7 @@ func init() {
 		if isNumber(a[0]) && isNumber(a[1]) && len(a) == 2 {
 			return math.Pow(toFloat(a[0]), toFloat(a[1])), nil
 		}
-		return nil, c.errf("pow() needs numbers")
+		return nil, c.mismatchf("pow() needs numbers")
 	}))
 }
 
@@ -912,7 +912,7 @@ func length(c *inv, v any) (any, error) {
 	case *pyDict:
 		return int64(x.len()), nil
 	}
-	return nil, c.errf("%s() of %s", c.name, typeName(v))
+	return nil, c.mismatchf("%s() of %s", c.name, typeName(v))
 }
 
 func toInt(c *inv, a []any) (any, error) {
@@ -1026,7 +1026,7 @@ func dictFn(c *inv) (any, error) {
 func dictArg(c *inv, v any) (*pyDict, error) {
 	d, ok := asDict(v)
 	if !ok {
-		return nil, c.errf("%s() needs a dict, got %s", c.name, typeName(v))
+		return nil, c.mismatchf("%s() needs a dict, got %s", c.name, typeName(v))
 	}
 	return d, nil
 }
@@ -1036,7 +1036,7 @@ func dictArg(c *inv, v any) (*pyDict, error) {
 func listArg(c *inv, v any) ([]any, error) {
 	l, ok := asList(v)
 	if !ok {
-		return nil, c.errf("%s() needs a list, got %s", c.name, typeName(v))
+		return nil, c.mismatchf("%s() needs a list, got %s", c.name, typeName(v))
 	}
 	if err := c.tick(len(l)); err != nil {
 		return nil, err
@@ -1070,7 +1070,7 @@ func firstLast(first bool) func(c *inv) (any, error) {
 		if c.nargs() == 2 {
 			return def, nil
 		}
-		return nil, c.errf("%s() of an empty list with no default", c.name)
+		return nil, c.st.pyErrAt(c.node, "StopIteration: ", "%s() of an empty list with no default", c.name)
 	}
 }
 
@@ -1084,7 +1084,7 @@ func extremum(sign int) func(c *inv, a []any) (any, error) {
 			xs = append([]any{a[1]}, xs...)
 		}
 		if len(xs) == 0 {
-			return nil, c.errf("%s() of an empty list with no initial value", c.name)
+			return nil, c.st.pyErrAt(c.node, "TypeError: reduce() of empty iterable with no initial value", "%s() of an empty list with no initial value", c.name)
 		}
 		best := xs[0]
 		for _, x := range xs[1:] {
@@ -1099,7 +1099,7 @@ func extremum(sign int) func(c *inv, a []any) (any, error) {
 func pick(c *inv, a, b any, sign int) (any, error) {
 	r, ok := compare(a, b)
 	if !ok {
-		return nil, c.errf("cannot compare %s and %s", typeName(a), typeName(b))
+		return nil, c.st.pyErrAt(c.node, pyNoMatchingFunction("#operator_>"), "cannot compare %s and %s", typeName(a), typeName(b))
 	}
 	if r*sign < 0 {
 		return b, nil
@@ -1195,7 +1195,7 @@ func (c *inv) sortLevels(xs []any, prev []sortLevel, desc bool) (any, error) {
 			r, ok := compare(a, b)
 			if !ok {
 				if cmpErr == nil {
-					cmpErr = c.errf("cannot order %s and %s", typeName(a), typeName(b))
+					cmpErr = c.st.pyErrAt(c.node, pyNoMatchingFunction("#operator_<"), "cannot order %s and %s", typeName(a), typeName(b))
 				}
 				return false
 			}
@@ -1239,7 +1239,7 @@ func rangeFn(c *inv, a []any) (any, error) {
 	for i, x := range a {
 		n, ok := x.(int64)
 		if !ok {
-			return nil, c.errf("range() needs integers, got %s", typeName(x))
+			return nil, c.mismatchf("range() needs integers, got %s", typeName(x))
 		}
 		ints[i] = n
 	}
@@ -1294,7 +1294,7 @@ func splitFn(c *inv, a []any) (any, error) {
 	}
 	s, ok := a[0].(string)
 	if !ok {
-		return nil, c.errf("split() needs a string, got %s", typeName(a[0]))
+		return nil, c.mismatchf("split() needs a string, got %s", typeName(a[0]))
 	}
 	var sep any
 	if len(a) >= 2 {
@@ -1369,7 +1369,7 @@ func formatFn(c *inv) (any, error) {
 		return nil, c.errf("format() is a method: 'text'.format(...)")
 	}
 	if !ok {
-		return nil, c.errf("format() needs a format string, got %s", typeName(c.recv))
+		return nil, c.mismatchf("format() needs a format string, got %s", typeName(c.recv))
 	}
 	var pos []any
 	named := map[string]any{}
@@ -1570,11 +1570,11 @@ func (s *seenSet) add(c *inv, v any) (bool, error) {
 func setArgs(c *inv, a []any) ([]any, []any, error) {
 	l, ok := a[0].(pySet)
 	if !ok {
-		return nil, nil, c.errf("%s() needs a set (toSet() or set()), got %s", c.name, typeName(a[0]))
+		return nil, nil, c.mismatchf("%s() needs a set (toSet() or set()), got %s", c.name, typeName(a[0]))
 	}
 	r, ok := setItems(a[1])
 	if !ok {
-		return nil, nil, c.errf("%s() needs a set argument (toSet() or set()), got %s", c.name, typeName(a[1]))
+		return nil, nil, c.mismatchf("%s() needs a set argument (toSet() or set()), got %s", c.name, typeName(a[1]))
 	}
 	if err := c.tick(len(l) + len(r)); err != nil {
 		return nil, nil, err

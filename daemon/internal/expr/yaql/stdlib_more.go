@@ -45,7 +45,7 @@ func init() {
 	register("switchCase", "M", 1, -1, func(c *inv) (any, error) {
 		k, ok := c.recv.(int64)
 		if !ok {
-			return nil, c.errf("switchCase() needs an integer receiver, got %s", typeName(c.recv))
+			return nil, c.mismatchf("switchCase() needs an integer receiver, got %s", typeName(c.recv))
 		}
 		n := c.nargs() - 1
 		if n == 0 {
@@ -63,7 +63,7 @@ func init() {
 		}
 		s, ok := name.(string)
 		if !ok {
-			return nil, c.errf("def() needs a function name, got %s", typeName(name))
+			return nil, c.mismatchf("def() needs a function name, got %s", typeName(name))
 		}
 		sc := c.scope.Child(nil)
 		sc.funcs = map[string]*userFunc{s: {body: c.argNode(1), scope: c.scope}}
@@ -72,15 +72,15 @@ func init() {
 	register("call", "F", 3, 3, eager(func(c *inv, a []any) (any, error) {
 		name, ok := a[0].(string)
 		if !ok {
-			return nil, c.errf("call() needs a function name, got %s", typeName(a[0]))
+			return nil, c.mismatchf("call() needs a function name, got %s", typeName(a[0]))
 		}
 		args, ok := asList(a[1])
 		if !ok {
-			return nil, c.errf("call() needs a list of arguments, got %s", typeName(a[1]))
+			return nil, c.mismatchf("call() needs a list of arguments, got %s", typeName(a[1]))
 		}
 		kw, ok := asDict(a[2])
 		if !ok {
-			return nil, c.errf("call() needs a dict of keyword arguments, got %s", typeName(a[2]))
+			return nil, c.mismatchf("call() needs a dict of keyword arguments, got %s", typeName(a[2]))
 		}
 		at := c.node.Pos()
 		nodes := make([]Node, 0, len(args)+kw.len())
@@ -185,7 +185,12 @@ func mergeWith(c *inv) (any, error) {
 		_, list1 := v1.(pyList)
 		_, list2 := v2.(pyList)
 		if list1 != list2 {
-			return nil, c.errf("mergeWith(): TypeError: cannot concatenate a list and a tuple (one of them comes from a Mistral function or split())")
+			// One of them comes from a Mistral function or split().
+			l, r := "tuple", "list"
+			if list1 {
+				l, r = r, l
+			}
+			return nil, c.errf("mergeWith(): TypeError: can only concatenate %s (not \"%s\") to %s", l, r, l)
 		}
 		l1, _ := asList(v1)
 		l2, _ := asList(v2)

@@ -145,7 +145,7 @@ func init() {
 			return nil, err
 		}
 		if _, ok := asList(a[1]); !ok {
-			return nil, c.errf("defaultIfEmpty() needs a collection as the default, got %s", typeName(a[1]))
+			return nil, c.mismatchf("defaultIfEmpty() needs a collection as the default, got %s", typeName(a[1]))
 		}
 		if len(xs) == 0 {
 			return a[1], nil
@@ -268,7 +268,7 @@ func init() {
 		for i, x := range a {
 			n, ok := x.(int64)
 			if !ok {
-				return nil, c.errf("sequence() needs integers, got %s", typeName(x))
+				return nil, c.mismatchf("sequence() needs integers, got %s", typeName(x))
 			}
 			if i == 0 {
 				start = n
@@ -394,7 +394,7 @@ func init() {
 			xs = append([]any{seed}, xs...)
 		}
 		if len(xs) == 0 {
-			return nil, c.errf("accumulate() of an empty list with no seed")
+			return nil, c.st.pyErrAt(c.node, "TypeError: accumulate() of empty sequence with no initial value", "accumulate() of an empty list with no seed")
 		}
 		acc := xs[0]
 		out := []any{acc}
@@ -447,7 +447,11 @@ func init() {
 			return nil, err
 		}
 		if len(xs) != 1 {
-			return nil, c.errf("single() of a collection of %d items", len(xs))
+			py := "StopIteration: "
+			if len(xs) > 1 {
+				py += "Collection contains more than one item"
+			}
+			return nil, c.st.pyErrAt(c.node, py, "single() of a collection of %d items", len(xs))
 		}
 		return xs[0], nil
 	}))
@@ -465,7 +469,7 @@ func init() {
 		}
 		s, ok := a[0].(string)
 		if !ok {
-			return nil, c.errf("isEmpty() needs a string, got %s", typeName(a[0]))
+			return nil, c.mismatchf("isEmpty() needs a string, got %s", typeName(a[0]))
 		}
 		trimSpaces := true
 		if len(a) >= 2 {

@@ -32,7 +32,7 @@ func init() {
 	register("rightSplit", "M", 1, 3, eager(func(c *inv, a []any) (any, error) {
 		s, ok := a[0].(string)
 		if !ok {
-			return nil, c.errf("rightSplit() needs a string, got %s", typeName(a[0]))
+			return nil, c.mismatchf("rightSplit() needs a string, got %s", typeName(a[0]))
 		}
 		var sep any
 		if len(a) >= 2 {
@@ -67,7 +67,7 @@ func init() {
 	register("regex", "F", 1, 4, eager(func(c *inv, a []any) (any, error) {
 		pat, ok := a[0].(string)
 		if !ok {
-			return nil, c.errf("regex() needs a pattern string, got %s", typeName(a[0]))
+			return nil, c.mismatchf("regex() needs a pattern string, got %s", typeName(a[0]))
 		}
 		flags := ""
 		for i, name := range []string{"i", "s", "m"} {
@@ -88,7 +88,7 @@ func init() {
 	register("escapeRegex", "F", 1, 1, eager(func(c *inv, a []any) (any, error) {
 		s, ok := a[0].(string)
 		if !ok {
-			return nil, c.errf("escapeRegex() needs a string, got %s", typeName(a[0]))
+			return nil, c.mismatchf("escapeRegex() needs a string, got %s", typeName(a[0]))
 		}
 		return pyReEscape(s), nil
 	}))
@@ -136,7 +136,7 @@ func init() {
 			n, ok = int64(btoi(b)), true
 		}
 		if !ok {
-			return nil, c.errf("hex() needs an integer, got %s", typeName(a[0]))
+			return nil, c.mismatchf("hex() needs an integer, got %s", typeName(a[0]))
 		}
 		if n < 0 {
 			return "-0x" + new(big.Int).Neg(big.NewInt(n)).Text(16), nil
@@ -145,7 +145,7 @@ func init() {
 	}))
 	register("sign", "F", 1, 1, eager(func(c *inv, a []any) (any, error) {
 		if !isNumber(a[0]) {
-			return nil, c.errf("sign() needs a number, got %s", typeName(a[0]))
+			return nil, c.mismatchf("sign() needs a number, got %s", typeName(a[0]))
 		}
 		f := toFloat(a[0])
 		switch {
@@ -161,7 +161,7 @@ func init() {
 			x, ok1 := a[0].(int64)
 			y, ok2 := a[1].(int64)
 			if !ok1 || !ok2 {
-				return nil, c.errf("%s() needs integers", name)
+				return nil, c.mismatchf("%s() needs integers", name)
 			}
 			return f(x, y)
 		}))
@@ -187,7 +187,7 @@ func init() {
 	register("bitwiseNot", "F", 1, 1, eager(func(c *inv, a []any) (any, error) {
 		x, ok := a[0].(int64)
 		if !ok {
-			return nil, c.errf("bitwiseNot() needs an integer")
+			return nil, c.mismatchf("bitwiseNot() needs an integer")
 		}
 		return ^x, nil
 	}))
@@ -199,7 +199,7 @@ func strFind(c *inv, a []any, last bool) (any, error) {
 	s, ok1 := a[0].(string)
 	sub, ok2 := a[1].(string)
 	if !ok1 || !ok2 {
-		return nil, c.errf("%s() needs a string and a substring", c.name)
+		return nil, c.mismatchf("%s() needs a string and a substring", c.name)
 	}
 	rs, rsub := []rune(s), []rune(sub)
 	n := int64(len(rs))
@@ -356,13 +356,13 @@ func regexAndString(c *inv, recv, arg any) (*regexVal, string, error) {
 	if re, ok := recv.(*regexVal); ok {
 		s, ok := arg.(string)
 		if !ok {
-			return nil, "", c.errf("%s() needs a string, got %s", c.name, typeName(arg))
+			return nil, "", c.mismatchf("%s() needs a string, got %s", c.name, typeName(arg))
 		}
 		return re, s, nil
 	}
 	s, ok := recv.(string)
 	if !ok {
-		return nil, "", c.errf("%s() needs a string or a regex, got %s", c.name, typeName(recv))
+		return nil, "", c.mismatchf("%s() needs a string or a regex, got %s", c.name, typeName(recv))
 	}
 	switch p := arg.(type) {
 	case *regexVal:
@@ -371,7 +371,7 @@ func regexAndString(c *inv, recv, arg any) (*regexVal, string, error) {
 		re, err := compileRegex(c, p, "")
 		return re, s, err
 	}
-	return nil, "", c.errf("%s() needs a pattern, got %s", c.name, typeName(arg))
+	return nil, "", c.mismatchf("%s() needs a pattern, got %s", c.name, typeName(arg))
 }
 
 // regexArgs reads regex.search(string): search and searchAll are methods
@@ -387,7 +387,7 @@ func (c *inv) regexArgs() (*regexVal, string, error) {
 	}
 	s, ok := v.(string)
 	if !ok {
-		return nil, "", c.errf("%s() needs a string, got %s", c.name, typeName(v))
+		return nil, "", c.mismatchf("%s() needs a string, got %s", c.name, typeName(v))
 	}
 	return re, s, nil
 }

@@ -584,6 +584,8 @@ func pyRepr(b *strings.Builder, v any, tuples bool) {
 		// it, so its keys sort.
 		d, _ := asDict(x)
 		writeDict(b, d, rep)
+	case OrderedDict:
+		writeDict(b, &pyDict{keys: x.Keys, m: x.Map}, rep)
 	default:
 		fmt.Fprintf(b, "%v", x)
 	}
@@ -619,6 +621,65 @@ func pyQuote(s string) string {
 	}
 	b.WriteByte(q)
 	return b.String()
+}
+
+// pyFormat is Python's str() of a value as yaql holds it (lists are
+// tuples, a string is its text), which is how yaql's exceptions print a
+// receiver. ok is false for what Python prints with its memory address
+// (an iterator, an ordering, a dict view), which no other program can
+// reproduce.
+func pyFormat(v any) (s string, ok bool) {
+	if lazyIn(v, 0) {
+		return "", false
+	}
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case dateTime:
+		return x.pyStr(), true
+	case timeSpan:
+		return x.pyStr(), true
+	}
+	var b strings.Builder
+	pyRepr(&b, v, true)
+	return b.String(), true
+}
+
+// lazyIn reports whether v holds a value that Python's yaql keeps lazy.
+func lazyIn(v any, depth int) bool {
+	if depth > 100 {
+		return true
+	}
+	switch x := v.(type) {
+	case iterator, *ordering, *dictView, endless, *regexVal:
+		return true
+	case []any:
+		for _, e := range x {
+			if lazyIn(e, depth+1) {
+				return true
+			}
+		}
+	case pyList:
+		for _, e := range x {
+			if lazyIn(e, depth+1) {
+				return true
+			}
+		}
+	case pySet:
+		for _, e := range x {
+			if lazyIn(e, depth+1) {
+				return true
+			}
+		}
+	case map[string]any, *pyDict:
+		d, _ := asDict(x)
+		for _, k := range d.order() {
+			if lazyIn(d.m[k], depth+1) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // yaqlStr is yaql's str(): null, true and false in YAQL spelling, strings
