@@ -192,6 +192,9 @@ func (e *Engine) startExecutionOf(tx store.Tx, r api.StartRequest, parent *paren
 	if err := e.checkActions(tx, spec); err != nil {
 		return nil, nil, err
 	}
+	if err := controller.CheckStart(spec, params); err != nil {
+		return nil, nil, badf("%v", err)
+	}
 	inJSON, err := json.Marshal(input)
 	if err != nil {
 		return nil, nil, badf("input: %v", err)

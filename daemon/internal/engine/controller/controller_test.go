@@ -707,3 +707,51 @@ func TestDuplicateResultIgnored(t *testing.T) {
 		t.Fatalf("tasks = %d, want 2 (t2 must not start twice)", len(s.Tasks))
 	}
 }
+
+func TestCheckStart(t *testing.T) {
+	const reverse = `
+version: '2.0'
+wf:
+  type: reverse
+  tasks:
+    a:
+      action: std.noop
+    b:
+      action: std.noop
+      requires: a
+`
+	const direct = `
+version: '2.0'
+wf:
+  tasks:
+    a:
+      action: std.noop
+`
+	tests := []struct {
+		name    string
+		src     string
+		params  map[string]any
+		wantErr string
+	}{
+		{name: "reverse, a task as target", src: reverse, params: map[string]any{"task_name": "b"}},
+		{name: "reverse, an unknown target", src: reverse, params: map[string]any{"task_name": "c"}, wantErr: "Invalid task name [wf_spec=wf, task_name=c]"},
+		{name: "reverse, no target", src: reverse, wantErr: "Invalid task name [wf_spec=wf, task_name=None]"},
+		{name: "reverse, a target that is not a name", src: reverse, params: map[string]any{"task_name": int64(1)}, wantErr: "Invalid task name"},
+		{name: "direct needs no target", src: direct},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc, err := lang.ParseWorkflows([]byte(tt.src), lang.Options{Source: "test.yaml", ValidateExpr: expr.Validate})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = CheckStart(doc.Workflows[0], tt.params)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("CheckStart = %v, want nil", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("CheckStart = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}

@@ -19,6 +19,22 @@ func (s *State) reverseTarget() (*lang.Task, error) {
 	return nil, fmt.Errorf("Invalid task name [wf_spec=%s, task_name=%v]", s.Spec.Name, orNone(name))
 }
 
+// CheckStart returns why Mistral refuses to start an execution of spec
+// with params at all, rather than starting it and failing it, or nil: a
+// reverse workflow whose params.task_name names none of its tasks.
+// Mistral's controller raises inside the start request, so the API
+// answers 400 and no execution exists (a task that starts such a
+// sub-workflow fails to run). The engine asks before it creates the
+// execution.
+func CheckStart(spec *lang.Workflow, params map[string]any) error {
+	if spec.Type != lang.TypeReverse {
+		return nil
+	}
+	s := &State{Spec: spec, Exec: &Execution{Params: params}}
+	_, err := s.reverseTarget()
+	return err
+}
+
 func orNone(s string) any {
 	if s == "" {
 		return "None"
