@@ -20,8 +20,12 @@ const (
 	Paused = "PAUSED"
 )
 
-// policiesOf is a task's policies with the task-defaults filling in what
-// the task does not set, as Mistral's construct_policies_list does.
+// policiesOf is a task's policies with the task-defaults filling in, as
+// Mistral's construct_policies_list does, every one for which the task's
+// own setting builds no policy: one it does not set, and one set to a
+// value that means "none" (0 or less for a wait or a timeout, false, 0 or
+// "" for pause-before, concurrency and fail-on). So `pause-before: false`
+// or `timeout: 0` on a task leaves the task-defaults' setting in force.
 func policiesOf(w *lang.Workflow, t *lang.Task) lang.Policies {
 	p := t.Policies
 	if w.TaskDefaults == nil {
@@ -31,17 +35,21 @@ func policiesOf(w *lang.Workflow, t *lang.Task) lang.Policies {
 	if p.Retry == nil {
 		p.Retry = def.Retry
 	}
-	for _, f := range []struct{ dst, src *any }{
-		{&p.WaitBefore, &def.WaitBefore}, {&p.WaitAfter, &def.WaitAfter},
-		{&p.Timeout, &def.Timeout}, {&p.PauseBefore, &def.PauseBefore},
-		{&p.Concurrency, &def.Concurrency}, {&p.FailOn, &def.FailOn},
+	for _, f := range []struct {
+		dst, src *any
+		builds   func(any) bool
+	}{
+		{&p.WaitBefore, &def.WaitBefore, built}, {&p.WaitAfter, &def.WaitAfter, built},
+		{&p.Timeout, &def.Timeout, built}, {&p.PauseBefore, &def.PauseBefore, expr.Truthy},
+		{&p.Concurrency, &def.Concurrency, expr.Truthy}, {&p.FailOn, &def.FailOn, expr.Truthy},
 	} {
-		if *f.dst == nil {
+		if !f.builds(*f.dst) {
 			*f.dst = *f.src
 		}
 	}
 	return p
 }
+
 
 // afterComplete applies Mistral's after-completion policies in their
 // order: wait-after (which holds the task DELAYED, so the others
