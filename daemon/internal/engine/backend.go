@@ -154,9 +154,11 @@ func (e *Engine) startExecution(tx store.Tx, r api.StartRequest) (*store.Executi
 	return e.startExecutionOf(tx, r, nil)
 }
 
-// parentRef is the task a sub-workflow execution runs for.
+// parentRef is the task run a sub-workflow execution runs for, and the
+// root of its tree.
 type parentRef struct {
-	TaskID, RootID string
+	Run    controller.ParentRun
+	RootID string
 }
 
 // startExecutionOf is startExecution for a sub-workflow of parent (nil for
@@ -211,14 +213,18 @@ func (e *Engine) startExecutionOf(tx store.Tx, r api.StartRequest, parent *paren
 		Params: paramsJSON, Output: []byte("{}"), RootExecutionID: "", CreatedAt: now, UpdatedAt: now,
 	}
 	if parent != nil {
-		ex.TaskExecutionID, ex.RootExecutionID = parent.TaskID, parent.RootID
+		ex.TaskExecutionID, ex.RootExecutionID = parent.Run.TaskID, parent.RootID
 	}
 	st := &controller.State{Spec: spec, Exec: &controller.Execution{
 		ID: id, Name: def.Name, State: store.StateRunning, Input: input, Params: params,
 	}}
+	if parent != nil {
+		run := parent.Run
+		st.Exec.Parent = &run
+	}
 	// The spec goes in first so the row is complete even if Start
 	// changes nothing else about the execution.
-	b, err := json.Marshal(execContext{Spec: spec})
+	b, err := json.Marshal(execContext{Spec: spec, Parent: st.Exec.Parent})
 	if err != nil {
 		return nil, nil, err
 	}

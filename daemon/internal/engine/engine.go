@@ -444,6 +444,8 @@ type execContext struct {
 	Vars    map[string]any          `json:"vars,omitempty"`
 	Globals map[string]any          `json:"globals,omitempty"`
 	Backlog []controller.Backlogged `json:"backlog,omitempty"`
+	// Parent is, for a sub-workflow, the run of the task that started it.
+	Parent *controller.ParentRun `json:"parent,omitempty"`
 }
 
 // taskRuntime is what the engine keeps in a task execution's Runtime column
@@ -496,6 +498,7 @@ func (e *Engine) load(tx store.Tx, ex *store.Execution) (*controller.State, erro
 		Vars    json.RawMessage         `json:"vars"`
 		Globals json.RawMessage         `json:"globals"`
 		Backlog []controller.Backlogged `json:"backlog"`
+		Parent  *controller.ParentRun   `json:"parent"`
 	}
 	if len(ex.Context) > 0 {
 		if err := json.Unmarshal(ex.Context, &raw); err != nil {
@@ -515,6 +518,7 @@ func (e *Engine) load(tx store.Tx, ex *store.Execution) (*controller.State, erro
 	}
 	st := &controller.State{Spec: spec, Exec: &controller.Execution{
 		ID: ex.ID, Name: ex.WorkflowName, State: ex.State, StateInfo: ex.StateInfo, Backlog: raw.Backlog,
+		Parent: raw.Parent,
 	}}
 	var err error
 	if st.Exec.Vars, err = objectFromJSON(raw.Vars); err != nil {
@@ -612,6 +616,7 @@ func (e *Engine) persist(tx store.Tx, ex *store.Execution, st *controller.State,
 		}
 	}
 	if d.ExecChange {
+		prev := ex.State
 		ex.State, ex.StateInfo = st.Exec.State, st.Exec.StateInfo
 		if st.Exec.Output != nil {
 			b, err := json.Marshal(st.Exec.Output)
@@ -620,7 +625,7 @@ func (e *Engine) persist(tx store.Tx, ex *store.Execution, st *controller.State,
 			}
 			ex.Output = b
 		}
-		ec := execContext{Spec: st.Spec, Vars: st.Exec.Vars, Globals: st.Exec.Globals, Backlog: st.Exec.Backlog}
+		ec := execContext{Spec: st.Spec, Vars: st.Exec.Vars, Globals: st.Exec.Globals, Backlog: st.Exec.Backlog, Parent: st.Exec.Parent}
 		b, err := json.Marshal(ec)
 		if err != nil {
 			return err
@@ -633,12 +638,25 @@ func (e *Engine) persist(tx store.Tx, ex *store.Execution, st *controller.State,
 		if ended(ex.State) {
 			e.forgetSpec(ex.ID)
 			e.metrics.ExecutionsEnded.WithLabelValues(ex.State).Inc()
-			if ex.TaskExecutionID != "" {
-				if err := e.notifyParent(tx, ex, now); err != nil {
-					return err
-				}
-			}
 		}
+		if err := e.notifyChange(tx, ex, st, prev, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// notifyChange tells the parent of a sub-workflow that went from state
+// prev to its state now what it must hear: an end, or a pause or resume
+// (Mistral pauses a task and its workflow with their sub-workflow).
+func (e *Engine) notifyChange(tx store.Tx, ex *store.Execution, st *controller.State, prev string, now time.Time) error {
+	switch {
+	case ex.TaskExecutionID == "" || ex.State == prev:
+		return nil
+	case ended(ex.State):
+		return e.notifyParent(tx, ex, st.Exec.Parent, timerKindChildDone, now)
+	case ex.State == controller.Paused || prev == controller.Paused:
+		return e.notifyParent(tx, ex, st.Exec.Parent, timerKindChildState, now)
 	}
 	return nil
 }
@@ -683,7 +701,7 @@ func (e *Engine) resolve(tx store.Tx, ex *store.Execution, st *controller.State,
 		collect := d.Collect
 		d.Collect = nil
 		for _, taskID := range collect {
-			results, err := itemResults(tx, taskID)
+			results, err := collectItems(tx, st, taskID)
 			if err != nil {
 				return err
 			}
@@ -701,7 +719,7 @@ func (e *Engine) resolve(tx store.Tx, ex *store.Execution, st *controller.State,
 				if !errors.As(err, &bad) && !errors.Is(err, store.ErrNotFound) {
 					return err
 				}
-				n, ferr := e.ctrl.FailToRun(st, w.TaskID, err.Error())
+				n, ferr := e.ctrl.FailToRun(st, w.Parent.TaskID, err.Error())
 				if ferr != nil {
 					return ferr
 				}
@@ -769,7 +787,7 @@ func (e *Engine) startAction(tx store.Tx, row *store.ActionExecution, run hostRu
 	req, err := json.Marshal(transport.ActionRequest{
 		V: transport.ProtocolVersion, ActionExecutionID: row.ID,
 		TaskExecutionID: row.TaskExecutionID, ExecutionID: row.ExecutionID, WorkflowName: run.workflowName,
-		Action: run.action, Input: run.input, Attempt: row.Attempt, SafeRerun: run.safeRerun,
+		Action: run.action, Input: run.input, Attempt: row.Attempt, SafeRerun: run.safeRerun, WithItemsIndex: row.ItemIndex,
 		CallbackURL: e.callbackURL(row.ID), TimeoutSeconds: hostDeadline(run.timeout),
 	})
 	if err != nil {
@@ -780,6 +798,17 @@ func (e *Engine) startAction(tx store.Tx, row *store.ActionExecution, run hostRu
 		MsgID:   fmt.Sprintf("action/%s/%d", row.ID, row.Attempt),
 		Payload: req,
 	})
+}
+
+// collectItems are the results of a with-items task's items in item
+// order: its sub-workflows' outputs or its actions' results.
+func collectItems(tx store.Tx, st *controller.State, taskID string) ([]any, error) {
+	if t := findTask(st, taskID); t != nil && t.Items != nil {
+		if spec := st.Spec.Task(t.Name); spec != nil && spec.Workflow != "" {
+			return childResults(tx, taskID, t.Items.Count)
+		}
+	}
+	return itemResults(tx, taskID)
 }
 
 // itemResults are the results of a with-items task's current runs, in

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 
 	"github.com/sirocco-wf/sirocco/daemon/internal/api"
 	"github.com/sirocco-wf/sirocco/daemon/internal/engine/controller"
@@ -98,7 +99,11 @@ func (e *Engine) rerunParents(tx store.Tx, child *store.Execution) error {
 		if err != nil {
 			return err
 		}
-		d, err := e.ctrl.ChildRerun(st, task.ID, child.ID)
+		run, err := parentRunOf(child, task)
+		if err != nil {
+			return err
+		}
+		d, err := e.ctrl.ChildRerun(st, controller.ChildEvent{Parent: run, ID: child.ID})
 		if err != nil {
 			return err
 		}
@@ -108,6 +113,24 @@ func (e *Engine) rerunParents(tx store.Tx, child *store.Execution) error {
 		child = parent
 	}
 	return nil
+}
+
+// parentRunOf is the run of task that started sub-workflow child, as the
+// child keeps it (a child started before executions kept it: the task's
+// current run).
+func parentRunOf(child *store.Execution, task *store.TaskExecution) (controller.ParentRun, error) {
+	var ec struct {
+		Parent *controller.ParentRun `json:"parent"`
+	}
+	if len(child.Context) > 0 {
+		if err := json.Unmarshal(child.Context, &ec); err != nil {
+			return controller.ParentRun{}, fmt.Errorf("execution %s: context: %w", child.ID, err)
+		}
+	}
+	if ec.Parent != nil {
+		return *ec.Parent, nil
+	}
+	return controller.ParentRun{ExecutionID: task.ExecutionID, TaskID: task.ID}, nil
 }
 
 // lockAncestors locks the executions above execution id, root first.

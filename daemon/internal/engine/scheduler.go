@@ -97,7 +97,8 @@ func (e *Engine) NewScheduler(cfg SchedulerConfig) *Scheduler {
 		s.log = e.log.Named("scheduler")
 	}
 	s.handlers = map[string]timerHandler{
-		timerKindCron: e.fireCronTick, timerKindTask: e.fireTaskTimer, timerKindChildDone: e.fireChildDone,
+		timerKindCron: e.fireCronTick, timerKindTask: e.fireTaskTimer,
+		timerKindChildDone: e.fireChild, timerKindChildState: e.fireChild,
 		// The kind timeouts had before task timers had kinds of their own.
 		timerKindLegacyTimeout: e.fireTaskTimer,
 	}

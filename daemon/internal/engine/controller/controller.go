@@ -44,6 +44,11 @@ type Execution struct {
 	// Backlog holds the transitions decided while the execution was
 	// paused (by the pause command), run on resume: Mistral's backlog.
 	Backlog []Backlogged
+	// Parent is, for a sub-workflow execution, the run of the task that
+	// started it (nil otherwise). The controller does not read it: the
+	// runtime keeps it with the execution and hands it back with the
+	// execution's end, pause and resume (ChildEvent).
+	Parent *ParentRun
 }
 
 // Backlogged is a transition put off by a pause: to task Task (or engine
@@ -194,14 +199,43 @@ const (
 )
 
 // RunWorkflow asks the runtime to start a sub-workflow execution for a
-// task, with id ID, and to report its end through OnChildDone.
+// task, with id ID, and to report its end through OnChildDone and its
+// pauses and resumes through OnChildState.
 type RunWorkflow struct {
-	TaskID   string
+	Parent   ParentRun
 	ID       string
 	Workflow string
 	Input    map[string]any
 	// Env is the root execution's environment, which the child shares.
 	Env map[string]any
+}
+
+// ParentRun names the run of a workflow task that started a sub-workflow
+// execution: the parent execution and task, the with-items item
+// (Mistral's params.index, 0 for a task without items), and the task's
+// rerun and retry counts at the time, so that what comes back from the
+// sub-workflow of an earlier run of the task is ignored.
+type ParentRun struct {
+	ExecutionID string `json:"execution_id"`
+	TaskID      string `json:"task_id"`
+	Index       int    `json:"index"`
+	Epoch       int    `json:"epoch,omitempty"`
+	RetryNo     int    `json:"retry_no,omitempty"`
+}
+
+// ChildEvent is what the runtime reports of a sub-workflow execution: it
+// ended (OnChildDone), or it paused or resumed (OnChildState). State and
+// StateInfo are the sub-workflow's now; Output its output once ended.
+type ChildEvent struct {
+	Parent    ParentRun
+	ID        string
+	State     string
+	StateInfo string
+	Output    map[string]any
+	// Paused tells whether a sub-workflow of the task, this one or (with
+	// with-items) another item's, is PAUSED now: Mistral keeps a task
+	// PAUSED while any of its sub-workflows is.
+	Paused bool
 }
 
 // Replace asks the runtime to mark a task's action executions (all, or
@@ -316,7 +350,8 @@ func (c *Controller) OnResult(s *State, r Result) (*Decision, error) {
 		return d, nil
 	}
 	if t.Items != nil {
-		c.itemDone(s, d, t, spec, r)
+		state, failed := itemResult(spec, r)
+		c.itemDone(s, d, t, spec, r.Index, state, failed)
 	} else {
 		if r.ActionExecutionID != "" && t.ActionExecutionID != "" && r.ActionExecutionID != t.ActionExecutionID {
 			return d, nil
@@ -731,14 +766,19 @@ func (c *Controller) addTimer(d *Decision, t *Task, kind string, after float64) 
 	})
 }
 
-// runActions runs what a RUNNING task runs: its sub-workflow, its items,
-// or its one action.
+// runActions runs what a RUNNING task runs: its items (actions or
+// sub-workflows), its sub-workflow, or its one action.
 func (c *Controller) runActions(s *State, d *Decision, t *Task, spec *lang.Task) {
 	switch {
-	case spec.Workflow != "":
-		c.startChild(s, d, t, spec)
 	case len(spec.WithItems) > 0:
 		c.startItems(s, d, t, spec)
+	case spec.Workflow != "":
+		w, ok := c.childFor(s, d, t, spec, s.dataFor(t))
+		if !ok {
+			return
+		}
+		t.ChildID = w.ID
+		d.Workflows = append(d.Workflows, w)
 	default:
 		a, ok := c.actionFor(s, d, t, spec, s.dataFor(t))
 		if !ok {

@@ -71,14 +71,23 @@ func (c *Controller) moreItems(s *State, d *Decision, t *Task, spec *lang.Task, 
 		for k, v := range t.InContext {
 			data[k] = v
 		}
-		a, ok := c.actionFor(s, d, t, spec, data)
-		if !ok {
-			return
+		if spec.Workflow != "" {
+			w, ok := c.childFor(s, d, t, spec, data)
+			if !ok {
+				return
+			}
+			w.Parent.Index = i
+			d.Workflows = append(d.Workflows, w)
+		} else {
+			a, ok := c.actionFor(s, d, t, spec, data)
+			if !ok {
+				return
+			}
+			a.Index = i
+			d.Actions = append(d.Actions, a)
 		}
-		a.Index = i
 		it.Running++
 		c.touch(d, t)
-		d.Actions = append(d.Actions, a)
 	}
 }
 
@@ -156,23 +165,39 @@ func iterate(v any) ([]any, bool) {
 	return nil, false
 }
 
-// itemDone counts one item's result; when every item is done it asks the
-// runtime for their results (Decision.Collect), otherwise it starts more.
-func (c *Controller) itemDone(s *State, d *Decision, t *Task, spec *lang.Task, r Result) {
+// itemResult is the end of one item's action: its state, and the failed
+// run to list when it failed.
+func itemResult(spec *lang.Task, r Result) (string, *FailedRun) {
+	switch {
+	case r.Err != nil && r.Err.Type == "Cancelled":
+		return Cancelled, nil
+	case r.Err != nil:
+		_, _, result := actionOutcome(spec, r.ActionExecutionID, r)
+		// The item's index stands for the run's position among the
+		// task's action executions, which it is on the first pass.
+		return Error, &FailedRun{ID: r.ActionExecutionID, Pos: r.Index, Result: result}
+	}
+	return Success, nil
+}
+
+// itemDone counts the end of item index's run (an action or a
+// sub-workflow) in state; failed is the run to list when it failed. When
+// every item is done it asks the runtime for their results
+// (Decision.Collect), otherwise it starts more.
+func (c *Controller) itemDone(s *State, d *Decision, t *Task, spec *lang.Task, index int, state string, failed *FailedRun) {
 	it := t.Items
 	if it.Running > 0 {
 		it.Running--
 	}
-	switch {
-	case r.Err != nil && r.Err.Type == "Cancelled":
-		it.Cancelled = append(it.Cancelled, r.Index)
-	case r.Err != nil:
-		it.Failed = append(it.Failed, r.Index)
-		_, _, result := actionOutcome(spec, r.ActionExecutionID, r)
+	switch state {
+	case Cancelled:
+		it.Cancelled = append(it.Cancelled, index)
+	case Error:
+		it.Failed = append(it.Failed, index)
 		t.ActionFailed = true
-		// The item's index stands for the run's position among the
-		// task's action executions, which it is on the first pass.
-		t.FailedRuns = append(t.FailedRuns, FailedRun{ID: r.ActionExecutionID, Pos: r.Index, Result: result})
+		if failed != nil {
+			t.FailedRuns = append(t.FailedRuns, *failed)
+		}
 	default:
 		it.Done++
 	}

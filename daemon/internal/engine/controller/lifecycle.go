@@ -44,11 +44,24 @@ func (c *Controller) Resume(s *State) (*Decision, error) {
 		return nil, ErrNotPaused
 	}
 	d := newDecision()
+	c.resume(s, d)
+	return d, nil
+}
+
+// resume runs a paused execution again: its paused sub-workflows resume
+// with it (Decision.ChildrenState), so the tasks that wait for them run
+// again too.
+func (c *Controller) resume(s *State, d *Decision) {
 	s.Exec.State, s.Exec.StateInfo = Running, ""
 	d.ExecChange = true
 	d.ChildrenState = Running
+	for _, t := range s.Tasks {
+		if t.State == Paused {
+			t.State = Running
+			c.touch(d, t)
+		}
+	}
 	c.continueWorkflow(s, d)
-	return d, nil
 }
 
 // continueWorkflow runs what a pause held back.
@@ -159,15 +172,42 @@ func (c *Controller) Skip(s *State, taskID string) (*Decision, error) {
 }
 
 // ChildRerun runs a workflow task again because its sub-workflow
-// execution childID, which failed, is being rerun: the task and this
-// execution run again and wait for the child's new end.
-func (c *Controller) ChildRerun(s *State, taskID, childID string) (*Decision, error) {
-	t, _, err := s.taskAndSpec(taskID)
+// execution ev.ID, which failed, is being rerun: the task and this
+// execution run again and wait for the child's new end. For a with-items
+// task the child's item counts as running again rather than failed.
+func (c *Controller) ChildRerun(s *State, ev ChildEvent) (*Decision, error) {
+	t, _, err := s.taskAndSpec(ev.Parent.TaskID)
 	if err != nil {
 		return nil, err
 	}
 	d := newDecision()
-	if t.ChildID != childID || t.State == Running {
+	if t.Items != nil {
+		if ev.Parent.Epoch != t.Epoch || ev.Parent.RetryNo != t.RetryNo || !completed(t.State) && t.State != Running && t.State != Paused {
+			return d, nil
+		}
+		failed := t.Items.Failed[:0:0]
+		for _, i := range t.Items.Failed {
+			if i != ev.Parent.Index {
+				failed = append(failed, i)
+			}
+		}
+		if len(failed) == len(t.Items.Failed) {
+			return d, nil // the item did not fail in this run
+		}
+		t.Items.Failed = failed
+		t.Items.Running++
+		runs := t.FailedRuns[:0:0]
+		for _, r := range t.FailedRuns {
+			if r.ID != ev.ID {
+				runs = append(runs, r)
+			}
+		}
+		t.FailedRuns = runs
+		c.touch(d, t)
+		if t.State == Running || t.State == Paused {
+			return d, nil
+		}
+	} else if t.ChildID != ev.ID || t.State == Running {
 		return d, nil
 	}
 	if s.Exec.State != Running {

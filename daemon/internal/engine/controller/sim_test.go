@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -13,14 +14,22 @@ import (
 // sim plays the runtime around the controller for whole documents:
 // actions answered by fakeAction in the order asked (one result at a
 // time, so concurrency is observable), timers fired once no action is
-// pending, with-items results gathered, sub-workflows started and their
-// ends reported to the parent. It records what the runtime saw.
+// pending, with-items results gathered, sub-workflows started, paused,
+// resumed and stopped with their parent, and their ends, pauses and
+// resumes reported to the parent before anything else runs, as the
+// engine's timers due at once do. It records what the runtime saw.
 type sim struct {
 	t      *testing.T
 	c      *Controller
 	doc    map[string]*lang.Workflow
 	states map[string]*State // by execution id
-	parent map[string][2]string
+	// children are the sub-workflow executions in the order started;
+	// childEvents the ends, pauses and resumes not yet reported.
+	children    []*State
+	childEvents []simChildEvent
+	// onChild, when set, runs before each child event is reported; it
+	// returns false to drop the event, as if it came too late to matter.
+	onChild func(ev simChildEvent) bool
 
 	actions []simAction
 	timers  []simTimer
@@ -41,6 +50,11 @@ type simAction struct {
 	a    RunAction
 }
 
+type simChildEvent struct {
+	child *State
+	done  bool
+}
+
 type simTimer struct {
 	exec string
 	tm   Timer
@@ -55,7 +69,7 @@ func newSim(t *testing.T, src string) *sim {
 	n := 0
 	s := &sim{
 		t: t, c: &Controller{NewID: func() string { n++; return fmt.Sprintf("id-%d", n) }, Lists: listCache{}},
-		doc: map[string]*lang.Workflow{}, states: map[string]*State{}, parent: map[string][2]string{},
+		doc: map[string]*lang.Workflow{}, states: map[string]*State{},
 		results: map[string]map[int]any{}, runs: map[string]int{}, running: map[string]int{}, maxRunning: map[string]int{},
 	}
 	for _, w := range doc.Workflows {
@@ -104,14 +118,51 @@ func (s *sim) apply(st *State, d *Decision, err error) {
 		delete(s.results, r.TaskID)
 	}
 	for _, w := range d.Workflows {
-		child := &State{Spec: s.doc[w.Workflow], Exec: &Execution{ID: w.ID, Name: w.Workflow, Input: w.Input, Params: map[string]any{"env": w.Env}}}
+		parent := w.Parent
+		child := &State{Spec: s.doc[w.Workflow], Exec: &Execution{
+			ID: w.ID, Name: w.Workflow, Input: w.Input, Parent: &parent,
+			Params: map[string]any{"env": w.Env, "index": int64(parent.Index)},
+		}}
 		if child.Spec == nil {
 			s.t.Fatalf("no workflow %q", w.Workflow)
 		}
 		s.states[w.ID] = child
-		s.parent[w.ID] = [2]string{st.Exec.ID, w.TaskID}
+		s.children = append(s.children, child)
+		name := st.task(parent.TaskID).Name
+		s.runs[name]++
+		s.running[name]++
+		if s.running[name] > s.maxRunning[name] {
+			s.maxRunning[name] = s.running[name]
+		}
 		cd, err := s.c.Start(child)
-		s.apply(child, cd, err)
+		s.applyChild(child, Running, cd, err)
+	}
+	// The engine cascades in the parent's transaction; each child then
+	// reports its own change like any other.
+	if d.ChildrenState != "" {
+		for _, child := range s.children {
+			if p := child.Exec.Parent; p.ExecutionID != st.Exec.ID || completed(child.Exec.State) {
+				continue
+			}
+			before := child.Exec.State
+			var cd *Decision
+			var err error
+			switch d.ChildrenState {
+			case Paused:
+				cd, err = s.c.Pause(child, "")
+			case Running:
+				if before != Paused {
+					continue
+				}
+				cd, err = s.c.Resume(child)
+			default:
+				cd, err = s.c.Stop(child, d.ChildrenState, st.Exec.StateInfo)
+			}
+			if errors.Is(err, ErrNotRunning) {
+				continue
+			}
+			s.applyChild(child, before, cd, err)
+		}
 	}
 	for _, id := range d.Collect {
 		byIndex := s.results[id]
@@ -122,13 +173,67 @@ func (s *sim) apply(st *State, d *Decision, err error) {
 		cd, err := s.c.ItemsCollected(st, id, out)
 		s.apply(st, cd, err)
 	}
-	if d.ExecChange && completed(st.Exec.State) {
-		if p, ok := s.parent[st.Exec.ID]; ok {
-			ps := s.states[p[0]]
-			pd, err := s.c.OnChildDone(ps, p[1], st.Exec.ID, st.Exec.State, st.Exec.StateInfo, st.Exec.Output)
-			s.apply(ps, pd, err)
+}
+
+// applyChild applies a decision of a sub-workflow execution that was in
+// state before, and queues the report of its end, pause or resume.
+func (s *sim) applyChild(child *State, before string, d *Decision, err error) {
+	s.t.Helper()
+	s.apply(child, d, err)
+	s.noteChild(child, before)
+}
+
+// noteChild queues what the parent must hear of a sub-workflow whose state
+// was before: its end, or its pause or resume.
+func (s *sim) noteChild(child *State, before string) {
+	now := child.Exec.State
+	switch {
+	case child.Exec.Parent == nil || now == before:
+	case completed(now):
+		p := child.Exec.Parent
+		if s.results[p.TaskID] == nil {
+			s.results[p.TaskID] = map[int]any{}
+		}
+		s.results[p.TaskID][p.Index] = child.Exec.Output
+		s.running[s.states[p.ExecutionID].task(p.TaskID).Name]--
+		s.childEvents = append(s.childEvents, simChildEvent{child: child, done: true})
+	case now == Paused || before == Paused:
+		s.childEvents = append(s.childEvents, simChildEvent{child: child})
+	}
+}
+
+// resume resumes paused execution st (a sub-workflow reports it to its
+// parent) and runs until nothing is left to do.
+func (s *sim) resume(st *State) {
+	s.t.Helper()
+	d, err := s.c.Resume(st)
+	s.applyChild(st, Paused, d, err)
+	s.loop()
+}
+
+// reportChild tells the parent of a sub-workflow what became of it, with
+// whether any sub-workflow of its task is paused now.
+func (s *sim) reportChild(x simChildEvent) {
+	s.t.Helper()
+	ex := x.child.Exec
+	p := *ex.Parent
+	ps := s.states[p.ExecutionID]
+	ev := ChildEvent{Parent: p, ID: ex.ID, State: ex.State, StateInfo: ex.StateInfo, Output: ex.Output}
+	for _, c := range s.children {
+		if c.Exec.Parent.TaskID == p.TaskID && c.Exec.State == Paused {
+			ev.Paused = true
 		}
 	}
+	before := ps.Exec.State
+	var d *Decision
+	var err error
+	if x.done {
+		d, err = s.c.OnChildDone(ps, ev)
+	} else {
+		d, err = s.c.OnChildState(ps, ev)
+	}
+	s.apply(ps, d, err)
+	s.noteChild(ps, before)
 }
 
 func (s *sim) loop() {
@@ -138,6 +243,12 @@ func (s *sim) loop() {
 			s.t.Fatal("the workflow did not end after 1000 steps")
 		}
 		switch {
+		case len(s.childEvents) > 0:
+			x := s.childEvents[0]
+			s.childEvents = s.childEvents[1:]
+			if s.onChild == nil || s.onChild(x) {
+				s.reportChild(x)
+			}
 		case len(s.actions) > 0:
 			x := s.actions[0]
 			s.actions = s.actions[1:]
@@ -153,8 +264,9 @@ func (s *sim) loop() {
 			} else {
 				s.results[x.a.TaskID][x.a.Index] = out
 			}
+			before := st.Exec.State
 			d, err := s.c.OnResult(st, Result{TaskID: x.a.TaskID, ActionExecutionID: x.a.ActionExecutionID, Index: x.a.Index, Output: out, Err: aerr})
-			s.apply(st, d, err)
+			s.applyChild(st, before, d, err)
 		case len(s.timers) > 0:
 			x := s.timers[0]
 			if x.tm.Kind == s.hold {
@@ -162,8 +274,9 @@ func (s *sim) loop() {
 			}
 			s.timers = s.timers[1:]
 			st := s.states[x.exec]
+			before := st.Exec.State
 			d, err := s.c.OnTimer(st, x.tm.TaskID, x.tm.Kind, x.tm.Epoch)
-			s.apply(st, d, err)
+			s.applyChild(st, before, d, err)
 		default:
 			return
 		}
@@ -527,6 +640,102 @@ wf:
 			wantInfo:  "Invalid data type in WaitBeforePolicy: '1' is not of type 'integer'",
 		},
 		{
+			name: "with-items over a sub-workflow starts one per item, as many at once as concurrency allows",
+			src: `
+version: '2.0'
+wf:
+  input:
+    - names
+  tasks:
+    each:
+      with-items: n in <% $.names %>
+      concurrency: 2
+      workflow: child name=<% $.n %>
+      publish:
+        outs: <% task().result.select($.out) %>
+  output:
+    outs: <% $.outs %>
+child:
+  input:
+    - name
+  tasks:
+    echo:
+      action: std.echo output="<% $.name %>!"
+      publish:
+        out: <% task().result %>
+  output:
+    out: <% $.out %>
+`,
+			input:      map[string]any{"names": []any{"x", "y", "z"}},
+			wantState:  Success,
+			wantTasks:  "each=SUCCESS",
+			wantOutput: map[string]any{"outs": []any{"x!", "y!", "z!"}},
+			wantRuns:   map[string]int{"each": 3, "echo": 3},
+			wantMax:    map[string]int{"each": 2},
+		},
+		{
+			// The failed item's result is its sub-workflow's output,
+			// {"result": null} (fail without msg) over its final context.
+			name: "a failed item's sub-workflow fails the with-items task once every item is done",
+			src: `
+version: '2.0'
+wf:
+  tasks:
+    fan:
+      with-items: x in <% [1, 2, 3] %>
+      workflow: child x=<% $.x %>
+      publish-on-error:
+        results: <% task().result %>
+      on-error: handle
+    handle:
+      action: std.echo output=handled
+  output:
+    results: <% $.results %>
+child:
+  input:
+    - x
+  tasks:
+    work:
+      action: std.echo output=<% $.x * 2 %>
+      publish:
+        doubled: <% task().result %>
+      on-success:
+        - fail: <% $.x = 2 %>
+  output:
+    doubled: <% $.doubled %>
+`,
+			wantState: Success,
+			wantTasks: "fan=ERROR handle=SUCCESS",
+			wantOutput: map[string]any{"results": []any{
+				map[string]any{"doubled": int64(2)},
+				map[string]any{"doubled": int64(4), "result": nil},
+				map[string]any{"doubled": int64(6)},
+			}},
+			wantRuns: map[string]int{"fan": 3, "work": 3, "handle": 1},
+		},
+		{
+			name: "an unhandled failed item's sub-workflow fails the parent and is listed",
+			src: `
+version: '2.0'
+wf:
+  tasks:
+    fan:
+      with-items: x in <% [1, 2] %>
+      workflow: child x=<% $.x %>
+child:
+  input:
+    - x
+  tasks:
+    work:
+      action: std.echo output=<% $.x %>
+      on-success:
+        - fail: <% $.x = 2 %>
+`,
+			wantState: Error,
+			wantTasks: "fan=ERROR",
+			wantInfo:  "fan [task_ex_id=id-1] -> One or more actions had failed.\n    [wf_ex_id=id-",
+		},
+		{
 			name: "a reverse workflow needs an existing target",
 			src: `
 version: '2.0'
@@ -768,7 +977,7 @@ child:
 	if err != nil || len(d.Workflows) != 1 {
 		t.Fatalf("start: %v, workflows %v", err, d.Workflows)
 	}
-	d, err = s.c.OnChildDone(st, d.Workflows[0].TaskID, d.Workflows[0].ID, Cancelled, "stopped", nil)
+	d, err = s.c.OnChildDone(st, ChildEvent{Parent: d.Workflows[0].Parent, ID: d.Workflows[0].ID, State: Cancelled, StateInfo: "stopped"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -881,3 +1090,207 @@ type listCache map[string]map[string][]any
 func (c listCache) Get(key string) (map[string][]any, bool) { l, ok := c[key]; return l, ok }
 
 func (c listCache) Add(key string, lists map[string][]any) bool { c[key] = lists; return false }
+
+// childPauseDoc has a sub-workflow that pauses itself after its first task
+// when x is 2, run for one item (single) or for three (items).
+const childPauseDoc = `
+version: '2.0'
+single:
+  tasks:
+    call:
+      workflow: child x=2
+      publish:
+        got: <% [task().result.y] %>
+      on-success: after
+    after:
+      action: std.noop
+  output:
+    got: <% $.got %>
+items:
+  tasks:
+    call:
+      with-items: x in <% [1, 2, 3] %>
+      workflow: child x=<% $.x %>
+      publish:
+        got: <% task().result.select($.y) %>
+      on-success: after
+    after:
+      action: std.noop
+  output:
+    got: <% $.got %>
+child:
+  input: [x]
+  tasks:
+    first:
+      action: std.echo output=<% $.x %>
+      on-success:
+        - pause: <% $.x = 2 %>
+        - second
+    second:
+      action: std.echo output=<% $.x * 10 %>
+      publish:
+        y: <% task().result %>
+  output:
+    y: <% $.y %>
+`
+
+// A sub-workflow that pauses itself pauses the task that runs it and the
+// parent, which pauses its other sub-workflows, as Mistral's
+// _on_action_update and pause_workflow do. Resuming the parent resumes
+// them all. Resuming the sub-workflow alone runs its task again and
+// resumes the parent, unless another sub-workflow of the task is still
+// paused: the task then stays PAUSED, and the parent with it.
+func TestChildPauseHoldsItsParent(t *testing.T) {
+	tests := []struct {
+		wf, resume string
+		// after resuming: the parent's state and tasks, and the states
+		// of the sub-workflows in the order started
+		wantState, wantTasks, wantChildren string
+	}{
+		{"single", "parent", Success, "after=SUCCESS call=SUCCESS", "SUCCESS"},
+		{"single", "child", Success, "after=SUCCESS call=SUCCESS", "SUCCESS"},
+		{"items", "parent", Success, "after=SUCCESS call=SUCCESS", "SUCCESS SUCCESS SUCCESS"},
+		{"items", "child", Paused, "call=PAUSED", "PAUSED SUCCESS PAUSED"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.wf+"/"+tt.resume, func(t *testing.T) {
+			s := newSim(t, childPauseDoc)
+			st := s.start(tt.wf, nil, nil)
+			if st.Exec.State != Paused || s.tasks(st) != "call=PAUSED" {
+				t.Fatalf("paused: %s, tasks %q", st.Exec.State, s.tasks(st))
+			}
+			var pausedItself *State
+			for _, c := range s.children {
+				if c.Exec.State != Paused {
+					t.Fatalf("sub-workflow %v is %s while its parent is paused", c.Exec.Input, c.Exec.State)
+				}
+				if fmt.Sprint(c.Exec.Input["x"]) == "2" {
+					pausedItself = c
+				}
+			}
+			target := st
+			if tt.resume == "child" {
+				target = pausedItself
+			}
+			s.resume(target)
+			var children []string
+			for _, c := range s.children {
+				children = append(children, c.Exec.State)
+			}
+			if st.Exec.State != tt.wantState || s.tasks(st) != tt.wantTasks || strings.Join(children, " ") != tt.wantChildren {
+				t.Fatalf("after resuming the %s: %s, tasks %q, sub-workflows %v; want %s, %q, %s",
+					tt.resume, st.Exec.State, s.tasks(st), children, tt.wantState, tt.wantTasks, tt.wantChildren)
+			}
+			if st.Exec.State == Paused {
+				s.resume(st)
+			}
+			want := "[20]"
+			if tt.wf == "items" {
+				want = "[10 20 30]"
+			}
+			if st.Exec.State != Success || fmt.Sprint(st.Exec.Output["got"]) != want {
+				t.Fatalf("in the end: %s %v, want SUCCESS with got %s", st.Exec.State, st.Exec.Output, want)
+			}
+		})
+	}
+}
+
+// Pausing a parent pauses its running sub-workflow, and its task shows
+// PAUSED once the sub-workflow reports it, as Mistral shows it.
+func TestParentPauseMarksItsChildTask(t *testing.T) {
+	s := newSim(t, childPauseDoc)
+	st := &State{Spec: s.doc["single"], Exec: &Execution{ID: "root", Name: "single"}}
+	s.states["root"] = st
+	d, err := s.c.Start(st)
+	s.apply(st, d, err)
+	d, err = s.c.Pause(st, "")
+	s.apply(st, d, err)
+	if s.tasks(st) != "call=RUNNING" || s.children[0].Exec.State != Paused {
+		t.Fatalf("before the report: tasks %q, sub-workflow %s", s.tasks(st), s.children[0].Exec.State)
+	}
+	s.loop()
+	if st.Exec.State != Paused || s.tasks(st) != "call=PAUSED" {
+		t.Fatalf("after the report: %s, tasks %q", st.Exec.State, s.tasks(st))
+	}
+}
+
+// The end of a paused task's sub-workflow may reach the parent before the
+// sub-workflow's resume does: the end runs the task again first, and
+// resumes the parent as the resume would have.
+func TestChildEndBeforeItsResume(t *testing.T) {
+	s := newSim(t, childPauseDoc)
+	st := s.start("single", nil, nil)
+	child := s.children[0]
+	s.onChild = func(ev simChildEvent) bool { return ev.done }
+	s.resume(child)
+	if st.Exec.State != Success || s.tasks(st) != "after=SUCCESS call=SUCCESS" {
+		t.Fatalf("%s %q", st.Exec.State, s.tasks(st))
+	}
+}
+
+// What comes back from the sub-workflow of an earlier run of a with-items
+// task (a retry started the items again) changes nothing; a failed item's
+// sub-workflow that is rerun counts as running again, and its new end
+// completes the task.
+func TestChildOfAnotherRun(t *testing.T) {
+	s := newSim(t, `
+version: '2.0'
+wf:
+  tasks:
+    fan:
+      with-items: x in <% [1, 2] %>
+      workflow: child x=<% $.x %>
+child:
+  input: [x]
+  tasks:
+    work:
+      action: std.echo output=<% $.x %>
+`)
+	st := &State{Spec: s.doc["wf"], Exec: &Execution{ID: "root", Name: "wf"}}
+	d, err := s.c.Start(st)
+	if err != nil || len(d.Workflows) != 2 {
+		t.Fatalf("start: %v, workflows %+v", err, d.Workflows)
+	}
+	first, second := d.Workflows[0], d.Workflows[1]
+	if first.Parent.Index != 0 || second.Parent.Index != 1 || first.Input["x"] != int64(1) || second.Input["x"] != int64(2) {
+		t.Fatalf("items: %+v, %+v", first, second)
+	}
+	stale := first.Parent
+	stale.RetryNo++
+	d, err = s.c.OnChildDone(st, ChildEvent{Parent: stale, ID: "other", State: Success})
+	if err != nil || len(d.Tasks) != 0 || st.Tasks[0].Items.Done != 0 {
+		t.Fatalf("an end of another run was counted: %v, %+v", err, st.Tasks[0].Items)
+	}
+	if _, err := s.c.OnChildDone(st, ChildEvent{Parent: first.Parent, ID: first.ID, State: Success, Output: map[string]any{}}); err != nil {
+		t.Fatal(err)
+	}
+	d, err = s.c.OnChildDone(st, ChildEvent{Parent: second.Parent, ID: second.ID, State: Error, Output: map[string]any{"result": "no"}})
+	if err != nil || len(d.Collect) != 1 {
+		t.Fatalf("the last item's end: %v, collect %v", err, d.Collect)
+	}
+	if _, err := s.c.ItemsCollected(st, d.Collect[0], []any{map[string]any{}, map[string]any{"result": "no"}}); err != nil {
+		t.Fatal(err)
+	}
+	if st.Exec.State != Error || st.Tasks[0].State != Error {
+		t.Fatalf("after the failed item: %s, task %s", st.Exec.State, st.Tasks[0].State)
+	}
+	if _, err := s.c.ChildRerun(st, ChildEvent{Parent: first.Parent, ID: first.ID}); err != nil || st.Tasks[0].State != Error {
+		t.Fatalf("rerunning an item that did not fail: %v, task %s", err, st.Tasks[0].State)
+	}
+	if _, err := s.c.ChildRerun(st, ChildEvent{Parent: second.Parent, ID: second.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if st.Exec.State != Running || st.Tasks[0].State != Running || len(st.Tasks[0].Items.Failed) != 0 || len(st.Tasks[0].FailedRuns) != 0 {
+		t.Fatalf("after the rerun: %s, task %s %+v", st.Exec.State, st.Tasks[0].State, st.Tasks[0].Items)
+	}
+	d, err = s.c.OnChildDone(st, ChildEvent{Parent: second.Parent, ID: second.ID, State: Success, Output: map[string]any{}})
+	if err != nil || len(d.Collect) != 1 {
+		t.Fatalf("the rerun item's end: %v, collect %v", err, d.Collect)
+	}
+	if _, err := s.c.ItemsCollected(st, d.Collect[0], []any{map[string]any{}, map[string]any{}}); err != nil {
+		t.Fatal(err)
+	}
+	if st.Exec.State != Success {
+		t.Fatalf("in the end: %s %q", st.Exec.State, st.Exec.StateInfo)
+	}
+}
