@@ -19,6 +19,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -26,6 +27,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -75,6 +77,8 @@ type options struct {
 	natsURL, pgAdmin   string
 	workDir, out       string
 	logLevel, perfDir  string
+	pprofDir           string
+	pprofWindow        time.Duration
 	peers              peerList
 	timeout            time.Duration
 }
@@ -122,6 +126,8 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.out, "out", "", "JSON output (default: bench/results/DATE.json)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "the daemons' --log-level")
 	fs.StringVar(&o.perfDir, "perf", "", "record a CPU profile of the daemon's timed phases with Linux perf into this directory")
+	fs.StringVar(&o.pprofDir, "pprof", "", "record Go CPU and allocation profiles of the daemon's timed phases (its --pprof endpoint) into this directory")
+	fs.DurationVar(&o.pprofWindow, "pprof-window", 10*time.Second, "length of each -pprof profile from the start of a timed phase (a phase that ends sooner waits for it)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -237,6 +243,11 @@ func bench(ctx context.Context, o *options, log io.Writer) (*report.Report, erro
 			return nil, fmt.Errorf("peer %s at %s: %w", p.name, p.url, err)
 		}
 	}
+	if o.pprofDir != "" {
+		if err := os.MkdirAll(o.pprofDir, 0o755); err != nil {
+			return nil, err
+		}
+	}
 	if o.perfDir != "" {
 		if _, err := exec.LookPath("perf"); err != nil {
 			return nil, fmt.Errorf("-perf: %w", err)
@@ -295,9 +306,20 @@ func runRow(ctx context.Context, o *options, w workload.Workload, m string, run 
 		}
 		t.Client = v2.New(p.url)
 	} else {
+		var extra []string
+		pprofAddr := ""
+		if o.pprofDir != "" {
+			port, err := daemon.FreePort()
+			if err != nil {
+				row.Status = report.Failed + ": " + err.Error()
+				return row
+			}
+			pprofAddr = fmt.Sprintf("127.0.0.1:%d", port)
+			extra = append(extra, "--metrics-listen", pprofAddr, "--pprof")
+		}
 		d, err := daemon.Start(ctx, daemon.Config{
 			Sirocco: o.sirocco, PluginDir: o.pluginDir, Mode: m, NATSURL: o.natsURL, PostgresAdmin: o.pgAdmin,
-			WorkDir: o.workDir, LogLevel: o.logLevel,
+			WorkDir: o.workDir, LogLevel: o.logLevel, Extra: extra,
 		})
 		if err != nil {
 			row.Status = report.Failed + ": " + err.Error()
@@ -309,8 +331,11 @@ func runRow(ctx context.Context, o *options, w workload.Workload, m string, run 
 			}
 		}()
 		t.Daemon, t.Client = d, v2.New(d.URL())
-		if o.perfDir != "" {
+		switch {
+		case o.perfDir != "":
 			t.Profile = perfProfiler(o.perfDir, d)
+		case o.pprofDir != "":
+			t.Profile = pprofProfiler(o.pprofDir, pprofAddr, o.pprofWindow, log)
 		}
 	}
 	err := w.Run(ctx, t, sizes, row)
@@ -333,8 +358,9 @@ func summary(r *report.Row) string {
 }
 
 // perfProfiler records the daemon's timed phases with `perf record` and
-// writes perf's flat symbol report beside each recording: the daemon has
-// no pprof endpoint, and perf needs nothing from it.
+// writes perf's flat symbol report beside each recording: perf needs
+// nothing from the daemon and sees the embedded NATS and SQLite's C code
+// by name (-pprof is the Go profiler's view).
 func perfProfiler(dir string, d *daemon.Daemon) func(string) func() {
 	return func(label string) func() {
 		data := filepath.Join(dir, label+".perf.data")
@@ -359,6 +385,53 @@ func perfProfiler(dir string, d *daemon.Daemon) func(string) func() {
 			_ = os.WriteFile(filepath.Join(dir, label+".txt"), txt, 0o644)
 		}
 	}
+}
+
+// pprofProfiler records, from the start of each timed phase, window of
+// the daemon's CPU profile and of its allocations (a delta profile) from
+// its /debug/pprof endpoint, as LABEL.cpu.pprof and LABEL.allocs.pprof
+// for `go tool pprof`. The stop function waits for both: the phase's
+// figures are taken before it is called.
+func pprofProfiler(dir, addr string, window time.Duration, log io.Writer) func(string) func() {
+	secs := max(1, int(window.Seconds()))
+	return func(label string) func() {
+		var wg sync.WaitGroup
+		for _, p := range []struct{ path, file string }{{"profile", "cpu"}, {"allocs", "allocs"}} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				u := fmt.Sprintf("http://%s/debug/pprof/%s?seconds=%d", addr, p.path, secs)
+				out := filepath.Join(dir, label+"."+p.file+".pprof")
+				if err := download(u, out, window+time.Minute); err != nil {
+					fmt.Fprintf(log, "pprof %s: %v\n", label, err)
+				}
+			}()
+		}
+		return wg.Wait
+	}
+}
+
+// download writes what GET u answers to path.
+func download(u, path string, timeout time.Duration) error {
+	c := http.Client{Timeout: timeout}
+	resp, err := c.Get(u)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("GET %s: %s: %s", u, resp.Status, b)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func defaultOut(t time.Time) string {

@@ -65,9 +65,12 @@ what this process runs.`,
 	f.DurationVar(&cfg.Grace, "shutdown-grace", executor.DefaultGrace, "on SIGTERM, how long running actions may finish before they are handed back")
 	f.StringVar(&logLevel, "log-level", "info", "trace, debug, info, warn or error")
 	f.StringVar(&cfg.MetricsListen, "metrics-listen", "", "also serve /metrics and /healthz at this address (for a process without the api role)")
+	f.BoolVar(&cfg.Pprof, "pprof", false, pprofUsage)
 	envflag.Annotate(f)
 	return cmd
 }
+
+const pprofUsage = "serve Go's profiler at /debug/pprof/ on the --metrics-listen address (default: off)"
 
 // ExecutorCommand is `sirocco executor`: a host that only runs actions.
 func ExecutorCommand(version string) *cobra.Command {
@@ -98,6 +101,7 @@ func ExecutorCommand(version string) *cobra.Command {
 	f.DurationVar(&cfg.Grace, "shutdown-grace", executor.DefaultGrace, "on SIGTERM, how long running actions may finish before they are handed back")
 	f.StringVar(&logLevel, "log-level", "info", "trace, debug, info, warn or error")
 	f.StringVar(&cfg.MetricsListen, "metrics-listen", "", "serve /metrics and /healthz at this address, e.g. 127.0.0.1:9464 (default: none)")
+	f.BoolVar(&cfg.Pprof, "pprof", false, pprofUsage)
 	envflag.Annotate(f)
 	return cmd
 }

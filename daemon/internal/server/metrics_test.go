@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
 )
 
 // TestMetricsAfterAWorkflow runs a workflow of std.echo (built in) and
@@ -141,12 +144,7 @@ func killPlugin(t *testing.T, name string) {
 
 // A process without the api role serves its metrics on --metrics-listen.
 func TestMetricsListenOfAnExecutor(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	start(t, Config{DataDir: t.TempDir(), Roles: []string{RoleExecutor}, MetricsListen: addr})
 	code, body := call(t, "GET", "http://"+addr+"/metrics", "", "", nil)
 	if code != http.StatusOK {
@@ -160,4 +158,48 @@ func TestMetricsListenOfAnExecutor(t *testing.T) {
 	if code, body := call(t, "GET", "http://"+addr+"/healthz", "", "", nil); code != http.StatusOK || !strings.Contains(body, `"ok"`) {
 		t.Errorf("/healthz: %d %s", code, body)
 	}
+}
+
+// The profiler is served on the metrics address only when asked for, and
+// never without that address.
+func TestPprofOnTheMetricsListener(t *testing.T) {
+	tests := []struct {
+		name  string
+		pprof bool
+		want  int
+	}{
+		{"off by default", false, http.StatusNotFound},
+		{"on with --pprof", true, http.StatusOK},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := freeAddr(t)
+			start(t, Config{DataDir: t.TempDir(), Roles: []string{RoleExecutor}, MetricsListen: addr, Pprof: tc.pprof})
+			code, body := call(t, "GET", "http://"+addr+"/debug/pprof/goroutine?debug=1", "", "", nil)
+			if code != tc.want {
+				t.Fatalf("GET /debug/pprof/goroutine: %d, want %d: %.200s", code, tc.want, body)
+			}
+			if tc.want == http.StatusOK && !strings.Contains(body, "goroutine profile:") {
+				t.Errorf("GET /debug/pprof/goroutine is not a goroutine profile: %.200s", body)
+			}
+		})
+	}
+	t.Run("refused without --metrics-listen", func(t *testing.T) {
+		err := Run(context.Background(), Config{DataDir: t.TempDir(), Roles: []string{RoleExecutor}, Pprof: true,
+			Logger: hclog.NewNullLogger()})
+		if err == nil || !strings.Contains(err.Error(), "--metrics-listen") {
+			t.Fatalf("Run with --pprof and no --metrics-listen: %v, want an error naming --metrics-listen", err)
+		}
+	})
+}
+
+// freeAddr is a loopback address with a port free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }

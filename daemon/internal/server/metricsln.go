@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -20,7 +21,12 @@ import (
 // engine-only server) has no other listener, and its metrics (action
 // latency, plugin restarts) are the ones an operator needs from it. Plain
 // HTTP only: put it on a private address.
-func serveMetrics(g *run.Group, addr string, reg *prometheus.Registry, log hclog.Logger) error {
+//
+// With withPprof it also serves Go's profiler under /debug/pprof/. Only
+// here, never on the API's listener: a profile shows the process's code
+// and costs CPU while it runs, so it is for whoever may reach this private
+// address, not for every holder of an API token.
+func serveMetrics(g *run.Group, addr string, withPprof bool, reg *prometheus.Registry, log hclog.Logger) error {
 	if addr == "" {
 		return nil
 	}
@@ -34,6 +40,15 @@ func serveMetrics(g *run.Group, addr string, reg *prometheus.Registry, log hclog
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 	})
+	if withPprof {
+		// Index serves every named profile (heap, allocs, goroutine, ...)
+		// below the prefix; the others are the ones it does not.
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	g.Add(func() error {
 		log.Info("metrics listening", "address", "http://"+ln.Addr().String()+"/metrics")

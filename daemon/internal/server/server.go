@@ -75,6 +75,8 @@ type Config struct {
 	// MetricsListen, when set, serves /metrics and /healthz there too: the
 	// only listener of a process without the api role.
 	MetricsListen string
+	// Pprof serves Go's profiler under /debug/pprof/ on MetricsListen.
+	Pprof bool
 }
 
 func (c *Config) has(role string) bool {
@@ -122,6 +124,9 @@ func DefaultPluginDirs(dataDir string) []string {
 func Run(ctx context.Context, cfg Config) error {
 	if err := CheckRoles(cfg.Roles); err != nil {
 		return err
+	}
+	if cfg.Pprof && cfg.MetricsListen == "" {
+		return errors.New("--pprof serves on the --metrics-listen address: give one")
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -230,7 +235,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 
 	state.Register(promReg, dbState, conn, log.Named("metrics"))
-	if err := serveMetrics(&g, cfg.MetricsListen, promReg, log); err != nil {
+	if err := serveMetrics(&g, cfg.MetricsListen, cfg.Pprof, promReg, log); err != nil {
 		return err
 	}
 
