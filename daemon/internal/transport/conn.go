@@ -393,6 +393,19 @@ func (c *Conn) ConsumeActions(ctx context.Context, target, plugin string, maxInF
 				host.release()
 				break
 			}
+			// When a slot is free and done is closed, the selects above
+			// pick one of the two at random, so they may go on after
+			// StopFetching: look at done alone before each pull. A
+			// stopping host must not pull again, or the requests it hands
+			// back would come straight back to it.
+			select {
+			case <-done:
+				for ; free > 0; free-- {
+					release()
+				}
+				return
+			default:
+			}
 			batch, err := cons.Fetch(free, jetstream.FetchMaxWait(fetchWait))
 			if err != nil {
 				for ; free > 0; free-- {

@@ -3,11 +3,15 @@ package transport
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/goleak"
 )
@@ -215,5 +219,71 @@ func TestHostSlotsBoundAllPlugins(t *testing.T) {
 	waitFor(t, "the other action to start once the slot is free", func() bool { return started.Load() == 2 })
 	for _, s := range subs {
 		s.Stop()
+	}
+}
+
+// A consumer told to stop fetching sends no pull request after the one in
+// flight. A stopping executor host hands back the requests it could not
+// finish, and a later pull of its own would take them straight back.
+//
+// Pulls are seen on their JetStream API subject. Each consumer is told to
+// stop as soon as one of its pulls is seen: an idle pull lasts fetchWait,
+// so that pull is the one in flight, and it must be the last.
+func TestStopFetchingPullsNoMore(t *testing.T) {
+	c := embedded(t)
+	ctx := context.Background()
+	seen := make(chan *nats.Msg, 1024)
+	obs, err := c.nc.ChanSubscribe("$JS.API.CONSUMER.MSG.NEXT."+c.streamName("ACTIONS")+".*", seen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = obs.Unsubscribe() }()
+	// Several consumers, since a loop that goes on may also stop by chance.
+	subs := map[string]*Subscription{}
+	for i := range 8 {
+		p := fmt.Sprintf("p%d", i)
+		s, err := c.ConsumeActions(ctx, DefaultTarget, p, 1, nil, func(m jetstream.Msg) { _ = m.Ack() })
+		if err != nil {
+			t.Fatal(err)
+		}
+		subs["exec_"+DefaultTarget+"_"+p] = s
+	}
+	pulls := map[string]int{}    // by durable name
+	lastPull := map[string]int{} // pulls when told to stop
+	for len(lastPull) < len(subs) {
+		select {
+		case m := <-seen:
+			durable := m.Subject[strings.LastIndexByte(m.Subject, '.')+1:]
+			pulls[durable]++
+			if _, told := lastPull[durable]; !told {
+				subs[durable].StopFetching()
+				lastPull[durable] = pulls[durable]
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("pulls seen of only %d consumers of %d", len(lastPull), len(subs))
+		}
+	}
+	var wg sync.WaitGroup
+	for _, s := range subs {
+		wg.Go(s.Stop)
+	}
+	wg.Wait()
+	// Every pull sent before Stop returned has reached the observer once
+	// the server has answered a ping sent after it.
+	if err := c.nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for drained := false; !drained; {
+		select {
+		case m := <-seen:
+			pulls[m.Subject[strings.LastIndexByte(m.Subject, '.')+1:]]++
+		default:
+			drained = true
+		}
+	}
+	for durable, n := range lastPull {
+		if pulls[durable] != n {
+			t.Errorf("%s: %d pull requests after it was told to stop fetching", durable, pulls[durable]-n)
+		}
 	}
 }
