@@ -4,6 +4,7 @@
 package executor
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -449,9 +450,11 @@ func (e *Executor) run(ctx context.Context, req *transport.ActionRequest) (json.
 	defer done()
 	log := e.log.With("action", req.Action, "action_execution_id", req.ActionExecutionID)
 	if fn, ok := builtins[req.Action]; ok {
-		in, err := builtinInput(req.Input)
-		if err != nil {
-			return nil, &transport.ActionError{Type: "InvalidInput", Message: fmt.Sprintf("%s: input is not a JSON object: %v", req.Action, err)}
+		var in map[string]any
+		if len(req.Input) > 0 && !bytes.Equal(req.Input, []byte("null")) {
+			if err := json.Unmarshal(req.Input, &in); err != nil {
+				return nil, &transport.ActionError{Type: "InvalidInput", Message: fmt.Sprintf("%s: input is not a JSON object: %v", req.Action, err)}
+			}
 		}
 		out, aerr := fn(ctx, in)
 		if aerr != nil {

@@ -108,6 +108,9 @@ type Task struct {
 	Epoch int
 
 	dirty bool
+	// completing is set while wait-after's timer completes the task
+	// (see handleMsg).
+	completing bool
 }
 
 // FailedRun is a failed action (or sub-workflow) execution of a task: its
@@ -295,7 +298,7 @@ func (c *Controller) Start(s *State) (*Decision, error) {
 	s.Exec.State = Running
 	d.ExecChange = true
 	if len(s.Spec.Vars) > 0 {
-		env := c.env(s, nil, s.baseData())
+		env := c.viewEnv(s, nil, s.varsContext())
 		v, err := expr.EvalData(s.Spec.Vars, env)
 		if err != nil {
 			c.fail(s, d, fmt.Sprintf("Failed to evaluate workflow vars: %v", err))
@@ -444,7 +447,7 @@ func (c *Controller) publish(s *State, d *Decision, t *Task, spec *lang.Task) bo
 	if len(branch) > 0 || len(global) > 0 {
 		// Both scopes are evaluated in the same context, before the
 		// task's own published variables exist (data_flow.publish_variables).
-		env := c.env(s, t, s.dataFor(t))
+		env := c.viewEnv(s, t, s.publishContext(t))
 		if len(branch) > 0 {
 			v, err := expr.EvalData(branch, env)
 			if err != nil {
@@ -509,9 +512,25 @@ func orDefault(v any, def any) any {
 }
 
 // handleMsg is Mistral's text for an error while completing a task (its
-// publish or the guards of its transitions), without Python's traceback.
+// publish, policies or the guards of its transitions), without Python's
+// traceback: the task completes on its action's result
+// (task_handler._on_action_complete), or, once wait-after delayed it,
+// when the policy's timer completes it (task_handler.complete_task).
 func handleMsg(s *State, t *Task, spec *lang.Task, err error) string {
+	if t.completing {
+		return fmt.Sprintf("Failed to complete task [error=%v, wf=%s, task=%s]", err, s.Exec.Name, t.Name)
+	}
 	return fmt.Sprintf("Failed to handle action completion [error=%v, wf=%s, task=%s, action=%s]", err, s.Exec.Name, t.Name, spec.Action)
+}
+
+// exprMsg is err as Mistral words it where a failed expression is
+// Mistral's exception (*expr.MistralError), and otherwise what: err.
+func exprMsg(err error, what string) string {
+	var me *expr.MistralError
+	if errors.As(err, &me) {
+		return me.Error()
+	}
+	return fmt.Sprintf("%s: %v", what, err)
 }
 
 // runMsg is Mistral's text for an error while starting a task (its input,
@@ -598,15 +617,12 @@ type step struct {
 // stays unhandled, which fails the workflow when it completes.
 func (c *Controller) followTransitions(s *State, d *Decision, t *Task, spec *lang.Task, state string) {
 	onSuccess, onError, onComplete := clausesOf(s.Spec, spec)
-	data := s.dataFor(t)
-	for k, v := range t.Published {
-		data[k] = v
-	}
+	env := c.viewEnv(s, t, s.transitionContext(t))
 	var steps []step
 	add := func(clause []lang.Transition, isErr bool) bool {
 		for _, tr := range clause {
 			if tr.Guard != "" {
-				ok, err := c.guard(s, t, data, tr.Guard)
+				ok, err := c.guard(env, tr.Guard)
 				if err != nil {
 					c.forceFail(s, d, t, handleMsg(s, t, spec, err))
 					return false
@@ -696,8 +712,8 @@ func (c *Controller) commandMsg(s *State, t *Task, data map[string]any, tr lang.
 	return pyStr(v), nil
 }
 
-func (c *Controller) guard(s *State, t *Task, data map[string]any, guard string) (bool, error) {
-	v, err := expr.Eval(guard, c.env(s, t, data))
+func (c *Controller) guard(env *expr.Env, guard string) (bool, error) {
+	v, err := expr.Eval(guard, env)
 	if err != nil {
 		return false, err
 	}
@@ -717,7 +733,7 @@ func (c *Controller) schedule(s *State, d *Decision, spec *lang.Task, inContext 
 // before-start policies in their order (pause-before, wait-before,
 // timeout), then its action, items or sub-workflow.
 func (c *Controller) start(s *State, d *Decision, t *Task, spec *lang.Task) {
-	env := c.env(s, t, s.dataFor(t))
+	env := c.viewEnv(s, t, s.taskContext(t, nil))
 	if err := c.checkPolicies(s, spec, env); err != nil {
 		c.forceFail(s, d, t, runMsg(s, spec, err.Error()))
 		return
@@ -725,7 +741,7 @@ func (c *Controller) start(s *State, d *Decision, t *Task, spec *lang.Task) {
 	pol := policiesOf(s.Spec, spec)
 	pause, err := c.flag(pol.PauseBefore, env)
 	if err != nil {
-		c.forceFail(s, d, t, runMsg(s, spec, fmt.Sprintf("Failed to evaluate pause-before of task %q: %v", spec.Name, err)))
+		c.forceFail(s, d, t, runMsg(s, spec, exprMsg(err, fmt.Sprintf("Failed to evaluate pause-before of task %q", spec.Name))))
 		return
 	}
 	if pause {
@@ -735,7 +751,7 @@ func (c *Controller) start(s *State, d *Decision, t *Task, spec *lang.Task) {
 	if t.State != Idle && !t.WaitBeforeDone {
 		wait, err := c.seconds(pol.WaitBefore, env)
 		if err != nil {
-			c.forceFail(s, d, t, runMsg(s, spec, fmt.Sprintf("Failed to evaluate wait-before of task %q: %v", spec.Name, err)))
+			c.forceFail(s, d, t, runMsg(s, spec, exprMsg(err, fmt.Sprintf("Failed to evaluate wait-before of task %q", spec.Name))))
 			return
 		}
 		if wait > 0 {
@@ -746,7 +762,7 @@ func (c *Controller) start(s *State, d *Decision, t *Task, spec *lang.Task) {
 	}
 	timeout, err := c.seconds(pol.Timeout, env)
 	if err != nil {
-		c.forceFail(s, d, t, runMsg(s, spec, fmt.Sprintf("Failed to evaluate the timeout of task %q: %v", spec.Name, err)))
+		c.forceFail(s, d, t, runMsg(s, spec, exprMsg(err, fmt.Sprintf("Failed to evaluate the timeout of task %q", spec.Name))))
 		return
 	}
 	if timeout > 0 {
@@ -793,7 +809,7 @@ func (c *Controller) runActions(s *State, d *Decision, t *Task, spec *lang.Task)
 // the item's variables): its input, target, safe-rerun and timeout. On an
 // error it fails the task as Mistral does and returns false.
 func (c *Controller) actionFor(s *State, d *Decision, t *Task, spec *lang.Task, data map[string]any) (RunAction, bool) {
-	env := c.env(s, t, data)
+	env := c.viewEnv(s, t, s.inputContext(t, spec, data))
 	input, err := c.input(spec, env)
 	if err != nil {
 		c.forceFail(s, d, t, runMsg(s, spec, err.Error()))
@@ -801,9 +817,12 @@ func (c *Controller) actionFor(s *State, d *Decision, t *Task, spec *lang.Task, 
 	}
 	target := spec.Target
 	if target != "" {
-		tv, err := expr.Eval(target, env)
+		// Mistral's _get_target: the input over the task's inbound
+		// context, the environment and the execution's context.
+		view := expr.ContextView{expr.Layer(input), expr.Layer(t.InContext), s.envLayer(), s.wfLayer(), s.inputLayer()}
+		tv, err := expr.Eval(target, c.viewEnv(s, t, view))
 		if err != nil {
-			c.forceFail(s, d, t, runMsg(s, spec, fmt.Sprintf("Failed to evaluate the target of task %q: %v", spec.Name, err)))
+			c.forceFail(s, d, t, runMsg(s, spec, exprMsg(err, fmt.Sprintf("Failed to evaluate the target of task %q", spec.Name))))
 			return RunAction{}, false
 		}
 		target = fmt.Sprint(tv)
@@ -814,12 +833,12 @@ func (c *Controller) actionFor(s *State, d *Decision, t *Task, spec *lang.Task, 
 	}
 	rerun, err := c.flag(safeRerun, env)
 	if err != nil {
-		c.forceFail(s, d, t, runMsg(s, spec, fmt.Sprintf("Failed to evaluate safe-rerun of task %q: %v", spec.Name, err)))
+		c.forceFail(s, d, t, runMsg(s, spec, exprMsg(err, fmt.Sprintf("Failed to evaluate safe-rerun of task %q", spec.Name))))
 		return RunAction{}, false
 	}
 	secs, err := c.seconds(policiesOf(s.Spec, spec).Timeout, env)
 	if err != nil {
-		c.forceFail(s, d, t, runMsg(s, spec, fmt.Sprintf("Failed to evaluate the timeout of task %q: %v", spec.Name, err)))
+		c.forceFail(s, d, t, runMsg(s, spec, exprMsg(err, fmt.Sprintf("Failed to evaluate the timeout of task %q", spec.Name))))
 		return RunAction{}, false
 	}
 	t.Runs++
@@ -834,7 +853,11 @@ func (c *Controller) actionFor(s *State, d *Decision, t *Task, spec *lang.Task, 
 func (c *Controller) input(spec *lang.Task, env *expr.Env) (map[string]any, error) {
 	in, err := expr.EvalData(spec.Input, env)
 	if err != nil {
-		return nil, fmt.Errorf("Failed to evaluate the input of task %q: %v", spec.Name, err)
+		var me *expr.MistralError
+		if errors.As(err, &me) {
+			return nil, me
+		}
+		return nil, fmt.Errorf("Failed to evaluate the input of task %q: %w", spec.Name, err)
 	}
 	input, ok := in.(map[string]any)
 	if in != nil && !ok {
@@ -1081,11 +1104,7 @@ func (c *Controller) output(s *State, clause any) (map[string]any, error) {
 	if clause == nil {
 		return ctx, nil
 	}
-	data := s.baseData()
-	for k, v := range ctx {
-		data[k] = v
-	}
-	v, err := expr.EvalData(clause, c.env(s, nil, data))
+	v, err := expr.EvalData(clause, c.viewEnv(s, nil, s.outputContext(ctx)))
 	if err != nil {
 		return nil, err
 	}

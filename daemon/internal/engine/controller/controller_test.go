@@ -247,7 +247,7 @@ wf:
 `,
 			wantState: Error,
 			wantTasks: "t1=ERROR",
-			wantInfo:  "Failed to evaluate the input of task \"t1\"",
+			wantInfo:  `Failed to run task [error=Can not evaluate YAQL expression [expression=1 + 'a', error=No function "#operator_+" matches supplied arguments, data={'__task_execution': {'id': 'id-1', 'name': 't1'}, '__env': {}, , , '__execution': {'id': 'ex'}, }], wf=wf, task=t1]`,
 		},
 		{
 			name: "several start tasks",

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/sirocco-wf/sirocco/daemon/internal/expr"
@@ -12,7 +13,7 @@ import (
 // same length, zipped) and the concurrency; a task with no items succeeds
 // at once with an empty list.
 func (c *Controller) startItems(s *State, d *Decision, t *Task, spec *lang.Task) {
-	env := c.env(s, t, s.dataFor(t))
+	env := c.viewEnv(s, t, s.taskContext(t, nil))
 	lists, err := c.itemLists(spec, env)
 	if err == nil && c.Lists != nil {
 		c.Lists.Add(listKey(s, t), lists)
@@ -28,7 +29,7 @@ func (c *Controller) startItems(s *State, d *Decision, t *Task, spec *lang.Task)
 	if t.Items == nil {
 		conc, err := c.seconds(policiesOf(s.Spec, spec).Concurrency, env)
 		if err != nil {
-			c.forceFail(s, d, t, runMsg(s, spec, fmt.Sprintf("Failed to evaluate the concurrency of task %q: %v", spec.Name, err)))
+			c.forceFail(s, d, t, runMsg(s, spec, exprMsg(err, fmt.Sprintf("Failed to evaluate the concurrency of task %q", spec.Name))))
 			return
 		}
 		t.Items = &Items{Count: count, Concurrency: int(conc)}
@@ -100,7 +101,7 @@ func (c *Controller) cachedItemLists(s *State, t *Task, spec *lang.Task) (map[st
 			return lists, nil
 		}
 	}
-	lists, err := c.itemLists(spec, c.env(s, t, s.dataFor(t)))
+	lists, err := c.itemLists(spec, c.viewEnv(s, t, s.taskContext(t, nil)))
 	if err == nil && c.Lists != nil {
 		c.Lists.Add(key, lists)
 	}
@@ -126,7 +127,7 @@ func (c *Controller) itemLists(spec *lang.Task, env *expr.Env) (map[string][]any
 			v, err = expr.EvalData(wi.List, env)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("Failed to evaluate with-items of task %q: %v", spec.Name, err)
+			return nil, errors.New(exprMsg(err, fmt.Sprintf("Failed to evaluate with-items of task %q", spec.Name)))
 		}
 		l, ok := iterate(v)
 		if !ok {

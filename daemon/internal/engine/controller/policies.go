@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -50,20 +51,18 @@ func policiesOf(w *lang.Workflow, t *lang.Task) lang.Policies {
 	return p
 }
 
-
 // afterComplete applies Mistral's after-completion policies in their
 // order: wait-after (which holds the task DELAYED, so the others
 // wait for its timer), fail-on, retry. It reports whether the task is
 // still complete, so that its transitions are to be followed.
 func (c *Controller) afterComplete(s *State, d *Decision, t *Task, spec *lang.Task) bool {
 	pol := policiesOf(s.Spec, spec)
-	data := s.dataFor(t)
-	for k, v := range t.Published {
-		data[k] = v
-	}
-	env := c.env(s, t, data)
+	// Mistral evaluates a policy's settings in the task's context
+	// (TaskPolicy.after_task_complete), retry's continue-on and break-on
+	// in it with the task's outbound context added.
+	env := c.viewEnv(s, t, s.taskContext(t, nil))
 	fail := func(what string, err error) bool {
-		c.forceFail(s, d, t, fmt.Sprintf("Failed to complete task [error=Failed to evaluate %s of task %q: %v, wf=%s, task=%s]", what, spec.Name, err, s.Exec.Name, spec.Name))
+		c.forceFail(s, d, t, handleMsg(s, t, spec, errors.New(exprMsg(err, fmt.Sprintf("Failed to evaluate %s of task %q", what, spec.Name)))))
 		return false
 	}
 	if !t.WaitAfterDone && pol.WaitAfter != nil {
@@ -89,7 +88,7 @@ func (c *Controller) afterComplete(s *State, d *Decision, t *Task, spec *lang.Ta
 		}
 	}
 	if r := pol.Retry; r != nil {
-		again, delay, err := c.retry(t, r, env)
+		again, delay, err := c.retry(t, r, env, c.viewEnv(s, t, s.taskContext(t, s.outContext(t))))
 		if err != nil {
 			return fail("retry", err)
 		}
@@ -108,19 +107,19 @@ func (c *Controller) afterComplete(s *State, d *Decision, t *Task, spec *lang.Ta
 // completed task runs again and after how long: while retries remain, an
 // error that break-on does not stop, or a success that continue-on asks
 // to repeat.
-func (c *Controller) retry(t *Task, r *lang.Retry, env *expr.Env) (again bool, delay float64, err error) {
+func (c *Controller) retry(t *Task, r *lang.Retry, env, clauseEnv *expr.Env) (again bool, delay float64, err error) {
 	count, err := c.seconds(r.Count, env)
 	if err != nil || count == 0 {
 		return false, 0, err
 	}
 	var continueOn, breakOn any
 	if r.ContinueOn != "" {
-		if continueOn, err = expr.Eval(r.ContinueOn, env); err != nil {
+		if continueOn, err = expr.Eval(r.ContinueOn, clauseEnv); err != nil {
 			return false, 0, err
 		}
 	}
 	if r.BreakOn != "" {
-		if breakOn, err = expr.Eval(r.BreakOn, env); err != nil {
+		if breakOn, err = expr.Eval(r.BreakOn, clauseEnv); err != nil {
 			return false, 0, err
 		}
 	}
@@ -194,7 +193,9 @@ func (c *Controller) OnTimer(s *State, taskID, kind string, epoch int) (*Decisio
 		t.EndState, t.EndInfo = "", ""
 		// Mistral's complete() publishes again and applies the other
 		// policies; wait-after is done.
+		t.completing = true
 		c.finishTask(s, d, t, spec, state, info, t.Result)
+		t.completing = false
 	case TimerTimeout:
 		// Mistral's _fail_task_if_incomplete: whatever the task waits
 		// for, even a pause-before, it fails once the timeout is over.
