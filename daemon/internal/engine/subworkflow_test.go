@@ -322,3 +322,60 @@ leaf:
 		})
 	}
 }
+
+// A sub-workflow that ends or pauses in the transaction that starts it,
+// before its parent's task row is written, still reaches its parent.
+func TestChildEndsOrPausesAtItsStart(t *testing.T) {
+	ctx := context.Background()
+	r := runningRig(t, `
+version: '2.0'
+top:
+  input: [child]
+  tasks:
+    call:
+      workflow: <% $.child %>
+      on-error: handled
+    handled:
+      action: std.noop
+failing:
+  vars:
+    x: <% $.nope %>
+  tasks:
+    t:
+      action: std.noop
+held:
+  tasks:
+    t:
+      action: std.noop
+      pause-before: true
+`)
+	tests := []struct {
+		child, wantTask, wantPaused string
+	}{
+		{"failing", store.StateError, ""},
+		{"held", store.StateSuccess, "PAUSED"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.child, func(t *testing.T) {
+			ex, err := r.eng.StartExecution(ctx, api.StartRequest{WorkflowName: "top", Input: map[string]any{"child": tc.child}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.wantPaused != "" {
+				r.waitState(t, ex.ID, "PAUSED")
+				if tk := r.taskByName(t, ex.ID, "call"); tk.State != tc.wantPaused {
+					t.Fatalf("task call is %s while its sub-workflow is paused", tk.State)
+				}
+				if _, err := r.eng.UpdateExecution(ctx, ex.ID, api.ExecutionUpdate{State: "RUNNING"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if done := r.wait(t, ex.ID); done.State != store.StateSuccess {
+				t.Fatalf("execution %s %q", done.State, done.StateInfo)
+			}
+			if tk := r.taskByName(t, ex.ID, "call"); tk.State != tc.wantTask {
+				t.Errorf("task call is %s, want %s", tk.State, tc.wantTask)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -108,6 +109,23 @@ func BuiltinActions() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// builtinInput decodes a built-in action's input. Numbers stay
+// json.Number, so that what std.echo (or std.fail's error_data) gives back
+// is written with the digits it came with: an integer above 2^53, which
+// Mistral's Python keeps exact, would lose its last digits as a float64.
+func builtinInput(raw json.RawMessage) (map[string]any, error) {
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var in map[string]any
+	if err := dec.Decode(&in); err != nil {
+		return nil, err
+	}
+	return in, nil
 }
 
 func number(v any) (float64, error) {

@@ -4,7 +4,6 @@
 package executor
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -450,11 +449,9 @@ func (e *Executor) run(ctx context.Context, req *transport.ActionRequest) (json.
 	defer done()
 	log := e.log.With("action", req.Action, "action_execution_id", req.ActionExecutionID)
 	if fn, ok := builtins[req.Action]; ok {
-		var in map[string]any
-		if len(req.Input) > 0 && !bytes.Equal(req.Input, []byte("null")) {
-			if err := json.Unmarshal(req.Input, &in); err != nil {
-				return nil, &transport.ActionError{Type: "InvalidInput", Message: fmt.Sprintf("%s: input is not a JSON object: %v", req.Action, err)}
-			}
+		in, err := builtinInput(req.Input)
+		if err != nil {
+			return nil, &transport.ActionError{Type: "InvalidInput", Message: fmt.Sprintf("%s: input is not a JSON object: %v", req.Action, err)}
 		}
 		out, aerr := fn(ctx, in)
 		if aerr != nil {

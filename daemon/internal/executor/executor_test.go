@@ -3,7 +3,10 @@ package executor
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,9 +27,11 @@ func TestMain(m *testing.M) {
 // rig is a real NATS server, an executor host with the built-in actions,
 // and a collector of the results it sends.
 type rig struct {
-	conn    *transport.Conn
-	mu      sync.Mutex
-	results map[string]transport.ActionResult
+	conn *transport.Conn
+	mu   sync.Mutex
+	// results holds every result received, by action execution id, in
+	// the order received.
+	results map[string][]transport.ActionResult
 }
 
 func newRig(t *testing.T, start bool) *rig {
@@ -45,12 +50,12 @@ func newRig(t *testing.T, start bool) *rig {
 	if err := conn.EnsureStreams(ctx); err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{conn: conn, results: map[string]transport.ActionResult{}}
+	r := &rig{conn: conn, results: map[string][]transport.ActionResult{}}
 	sub, err := conn.ConsumeResults(ctx, 16, func(m jetstream.Msg) {
 		var res transport.ActionResult
 		if err := transport.Decode(m.Data(), &res); err == nil {
 			r.mu.Lock()
-			r.results[res.ActionExecutionID] = res
+			r.results[res.ActionExecutionID] = append(r.results[res.ActionExecutionID], res)
 			r.mu.Unlock()
 		}
 		_ = m.Ack()
@@ -113,15 +118,16 @@ func (r *rig) sendRaw(t *testing.T, id string, data []byte) {
 	}
 }
 
+// result waits for the first result of an action execution.
 func (r *rig) result(t *testing.T, id string) transport.ActionResult {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		r.mu.Lock()
-		res, ok := r.results[id]
+		res := r.results[id]
 		r.mu.Unlock()
-		if ok {
-			return res
+		if len(res) > 0 {
+			return res[0]
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no result for %s", id)
@@ -135,9 +141,102 @@ func (r *rig) noResult(t *testing.T, id string) {
 	time.Sleep(200 * time.Millisecond)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if res, ok := r.results[id]; ok {
-		t.Fatalf("unexpected result for %s: %+v (error %+v)", id, res, res.Error)
+	if res := r.results[id]; len(res) > 0 {
+		t.Fatalf("unexpected result for %s: %+v (error %+v)", id, res[0], res[0].Error)
 	}
+}
+
+// onlyResult checks that an action execution got exactly the one result
+// the test has seen: a second would be a result reported twice, or
+// reported by a host that should have handed the action back.
+func (r *rig) onlyResult(t *testing.T, id string) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if res := r.results[id]; len(res) != 1 {
+		t.Fatalf("%s has %d results, want 1: %+v", id, len(res), res)
+	}
+}
+
+// gate is a test action run that lasts until the test opens the gate or
+// the run is cancelled, so that a test knows when an action has started
+// and decides when it ends, rather than sleeping and hoping the machine
+// kept up. Requests name their gate in the input of test.gate.
+type gate struct {
+	name    string
+	started chan struct{} // closed when its first run starts
+	open    chan struct{} // closed by Open: runs end with the name as output
+	start   sync.Once
+	opened  sync.Once
+}
+
+var (
+	gates   sync.Map // name -> *gate
+	gateSeq atomic.Int64
+)
+
+// test.gate exists in this package's tests only: registered before any
+// host runs, so no host reads the map while it changes.
+func init() {
+	builtins["test.gate"] = func(ctx context.Context, in map[string]any) (any, *transport.ActionError) {
+		name, _ := in["gate"].(string)
+		v, ok := gates.Load(name)
+		if !ok {
+			return nil, &transport.ActionError{Type: "InvalidInput", Message: fmt.Sprintf("test.gate: no gate %q", name)}
+		}
+		g := v.(*gate)
+		g.start.Do(func() { close(g.started) })
+		select {
+		case <-g.open:
+			return name, nil
+		case <-ctx.Done():
+			return nil, &transport.ActionError{Type: "ActionTimeout", Message: "test.gate interrupted: " + ctx.Err().Error()}
+		}
+	}
+}
+
+// newGate makes a gate of this test; it opens when the test ends, so that
+// no run outlives the test.
+func newGate(t *testing.T) *gate {
+	g := &gate{name: fmt.Sprintf("%s/%d", t.Name(), gateSeq.Add(1)), started: make(chan struct{}), open: make(chan struct{})}
+	gates.Store(g.name, g)
+	t.Cleanup(func() { g.Open(); gates.Delete(g.name) })
+	return g
+}
+
+// request is an action request that runs the gate.
+func (g *gate) request(id string) transport.ActionRequest {
+	in, _ := json.Marshal(map[string]string{"gate": g.name})
+	return transport.ActionRequest{ActionExecutionID: id, Action: "test.gate", Input: in, Attempt: 1}
+}
+
+// Open ends the gate's runs, and lets later runs end at once.
+func (g *gate) Open() { g.opened.Do(func() { close(g.open) }) }
+
+// waitStarted waits until a run of the gate has started.
+func (g *gate) waitStarted(t *testing.T) {
+	t.Helper()
+	select {
+	case <-g.started:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("gate %s: no run started within 10s", g.name)
+	}
+}
+
+// lineSignal is a log output that passes on each line containing want.
+type lineSignal struct {
+	want  string
+	lines chan string
+}
+
+func (w lineSignal) Write(p []byte) (int, error) {
+	if line := string(p); strings.Contains(line, w.want) {
+		select {
+		case w.lines <- line:
+		default: // the test reads the first such line only
+		}
+	}
+	return len(p), nil
 }
 
 func TestBuiltins(t *testing.T) {
@@ -243,31 +342,61 @@ func TestRedeliveryAfterLostHost(t *testing.T) {
 // A stopping host finishes what ends within its grace period and hands the
 // rest back: another host then reruns a safe-rerun task and reports the
 // others as lost, as after a crash; nothing is reported as cancelled.
+//
+// Gates, not sleeps, decide which action ends when: the three run when the
+// stop begins, one ends during the grace period, two outlast it.
 func TestGracefulStop(t *testing.T) {
 	r := newRig(t, false)
-	stop := r.startHost(t, Config{ID: "old", Grace: 300 * time.Millisecond})
-	r.send(t, transport.ActionRequest{ActionExecutionID: "short", Action: "std.sleep", Input: json.RawMessage(`{"seconds": 0.05}`), Attempt: 1})
-	r.send(t, transport.ActionRequest{ActionExecutionID: "long", Action: "std.sleep", Input: json.RawMessage(`{"seconds": 30}`), Attempt: 1})
-	r.send(t, transport.ActionRequest{ActionExecutionID: "long-rerun", Action: "std.sleep", Input: json.RawMessage(`{"seconds": 0.5}`), Attempt: 1, SafeRerun: true})
-	time.Sleep(100 * time.Millisecond) // all three started
-	begin := time.Now()
-	stop()
-	// Far below the 30 s sleep it cut short; generous above the grace,
-	// since stopping also ends pull requests and a loaded machine is slow.
-	if d := time.Since(begin); d > 10*time.Second {
-		t.Fatalf("stop took %v with a grace of 300ms", d)
+	grace := lineSignal{want: "stopping: waiting for running actions", lines: make(chan string, 1)}
+	stop := r.startHost(t, Config{ID: "old", Grace: 2 * time.Second, Logger: hclog.New(&hclog.LoggerOptions{Output: grace})})
+	t.Cleanup(stop)
+	// Made after the host, so that on a failure they open (and its runs
+	// end) before it stops.
+	short, long, rerun := newGate(t), newGate(t), newGate(t)
+	r.send(t, short.request("short"))
+	r.send(t, long.request("long"))
+	req := rerun.request("long-rerun")
+	req.SafeRerun = true
+	r.send(t, req)
+	for _, g := range []*gate{short, long, rerun} {
+		g.waitStarted(t)
 	}
-	if res := r.result(t, "short"); res.Error != nil || res.Executor != "old" {
+
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }()
+	select {
+	case line := <-grace.lines:
+		if !strings.Contains(line, "running=3") {
+			t.Fatalf("the grace period began with other than the three actions running: %s", line)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stopping host did not wait for its running actions")
+	}
+	short.Open()
+	select {
+	case <-stopped:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the host did not stop: it waited for actions past its grace period")
+	}
+	name, _ := json.Marshal(short.name)
+	if res := r.result(t, "short"); res.Error != nil || res.Executor != "old" || string(res.Output) != string(name) {
 		t.Fatalf("short action: %+v, want finished by the old host", res)
 	}
-	r.noResult(t, "long")
 
+	// The rerun ends at once on the new host; long, not safe-rerun, must
+	// not run again.
+	rerun.Open()
 	defer r.startHost(t, Config{ID: "new"})()
-	if res := r.result(t, "long"); res.Error == nil || res.Error.Type != transport.ErrTypeExecutorLost {
+	if res := r.result(t, "long"); res.Error == nil || res.Error.Type != transport.ErrTypeExecutorLost || res.Executor != "new" {
 		t.Fatalf("long action: %+v, want ExecutorLost from the new host", res)
 	}
 	if res := r.result(t, "long-rerun"); res.Error != nil || res.Executor != "new" {
 		t.Fatalf("safe-rerun action: %+v, want rerun by the new host", res)
+	}
+	// The old host reported neither of the actions it handed back, and
+	// nothing twice.
+	for _, id := range []string{"short", "long", "long-rerun"} {
+		r.onlyResult(t, id)
 	}
 }
 

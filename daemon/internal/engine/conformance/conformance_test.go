@@ -73,13 +73,15 @@ type reference struct {
 
 // refCase is one workflow started one way, and what Mistral did with it.
 type refCase struct {
-	ID         string         `json:"id"`
-	Source     string         `json:"source"`
-	Kind       string         `json:"kind"` // "workflows" or "workbook"
-	Definition string         `json:"definition"`
-	Workflow   string         `json:"workflow"`
-	Input      map[string]any `json:"input"`
-	Params     map[string]any `json:"params"`
+	ID         string `json:"id"`
+	Source     string `json:"source"`
+	Kind       string `json:"kind"` // "workflows" or "workbook"
+	Definition string `json:"definition"`
+	Workflow   string `json:"workflow"`
+	// Input and Params are sent as recorded, digit for digit: decoded
+	// into float64 an integer above 2^53 would reach Sirocco changed.
+	Input  json.RawMessage `json:"input"`
+	Params json.RawMessage `json:"params"`
 	// Unstable names the parts (only "output" so far) that differed
 	// between two recordings, with the reason; they are not compared.
 	Unstable map[string]string `json:"unstable"`
@@ -359,9 +361,7 @@ func runCase(base string, c refCase, created *rejection) (outcome, error) {
 		o.Create = created
 		return o, nil
 	}
-	in, _ := json.Marshal(c.Input)
-	params, _ := json.Marshal(c.Params)
-	start, _ := json.Marshal(map[string]string{"workflow_name": c.Workflow, "input": string(in), "params": string(params)})
+	start, _ := json.Marshal(map[string]string{"workflow_name": c.Workflow, "input": orEmpty(c.Input), "params": orEmpty(c.Params)})
 	var ex struct {
 		ID        string  `json:"id"`
 		State     string  `json:"state"`
@@ -426,6 +426,15 @@ func runCase(base string, c refCase, created *rejection) (outcome, error) {
 		o.Tasks = append(o.Tasks, task{Name: tk.Name, State: tk.State, Published: pub})
 	}
 	return o, nil
+}
+
+// orEmpty is a recorded input or params as the text record.py sent: the
+// JSON object, {} when the recording has none.
+func orEmpty(raw json.RawMessage) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "{}"
+	}
+	return string(raw)
 }
 
 func anyRunning(tasks []wireTask) bool {
