@@ -13,12 +13,12 @@ import (
 // it belongs to. On an error it fails the task as Mistral does and
 // returns false.
 func (c *Controller) childFor(s *State, d *Decision, t *Task, spec *lang.Task, data map[string]any) (RunWorkflow, bool) {
-	env := c.env(s, t, data)
+	env := c.viewEnv(s, t, s.inputContext(t, spec, data))
 	name := spec.Workflow
 	if expr.HasExpr(name) {
 		v, err := expr.Eval(name, env)
 		if err != nil {
-			c.forceFail(s, d, t, runMsg(s, spec, fmt.Sprintf("Failed to evaluate the workflow name of task %q: %v", spec.Name, err)))
+			c.forceFail(s, d, t, runMsg(s, spec, exprMsg(err, fmt.Sprintf("Failed to evaluate the workflow name of task %q", spec.Name))))
 			return RunWorkflow{}, false
 		}
 		name = fmt.Sprint(v)

@@ -56,6 +56,17 @@ func TestExpressionErrorMessages(t *testing.T) {
 			want: "Failed to run task [error=" + yaqlErr("$.nope", task1+", '__env': {}, , , "+exec+", ") + ", wf=wf, task=t1]",
 		},
 		{
+			name: "a sub-workflow's input: as an action's",
+			src: `
+  tasks:
+    t1:
+      workflow: sub
+      input:
+        x: <% $.nope %>
+`,
+			want: "Failed to run task [error=" + yaqlErr("$.nope", task1+", '__env': {}, , , "+exec+", ") + ", wf=wf, task=t1]",
+		},
+		{
 			name: "publish: task, inbound context, env, execution, input",
 			src: `
   tasks:
