@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"net/http"
 	"sync"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/sirocco-wf/sirocco/daemon/internal/api"
 	"github.com/sirocco-wf/sirocco/daemon/internal/api/apifuzz"
 	"github.com/sirocco-wf/sirocco/daemon/internal/server"
+	"github.com/sirocco-wf/sirocco/daemon/internal/servertest"
 )
 
 // FuzzStartExecution: no request body, however broken, may make the API
@@ -110,26 +110,10 @@ func (s *syncBuffer) String() string {
 func startServer(t *testing.T) (string, *syncBuffer) {
 	t.Helper()
 	logs := &syncBuffer{}
-	ready := make(chan string, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	cfg := server.Config{
-		Listen: "127.0.0.1:0", DataDir: t.TempDir(), PluginDirs: []string{t.TempDir()},
-		Roles:  []string{server.RoleAPI, server.RoleEngine, server.RoleExecutor},
+	base := servertest.Start(t, server.Config{
 		Logger: hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Warn}), Grace: time.Second,
-		OnReady: func(addr string) { ready <- addr },
-	}
-	go func() { done <- server.Run(ctx, cfg) }()
-	t.Cleanup(func() { cancel(); <-done })
-	select {
-	case addr := <-ready:
-		return "http://" + addr, logs
-	case err := <-done:
-		t.Fatalf("server did not start: %v\n%s", err, logs)
-	case <-time.After(60 * time.Second):
-		t.Fatalf("server not ready after 60s\n%s", logs)
-	}
-	return "", nil
+	})
+	return base, logs
 }
 
 // FuzzAPI lets Go's fuzzer choose the operation, method, path values,

@@ -14,11 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/stretchr/testify/require"
 
 	"github.com/sirocco-wf/sirocco/daemon/internal/cli"
 	"github.com/sirocco-wf/sirocco/daemon/internal/server"
+	"github.com/sirocco-wf/sirocco/daemon/internal/servertest"
 )
 
 // repoRoot is the module's root directory.
@@ -149,28 +149,7 @@ typo:
 }
 
 func startServer(t *testing.T, pluginDir string) string {
-	t.Helper()
-	ready := make(chan string, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- server.Run(ctx, server.Config{
-			Listen: "127.0.0.1:0", DataDir: t.TempDir(), PluginDirs: []string{pluginDir},
-			NATSListen: "127.0.0.1:-1", Roles: []string{server.RoleAPI, server.RoleEngine, server.RoleExecutor},
-			Logger:  hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: io.Discard}),
-			OnReady: func(addr string) { ready <- addr },
-		})
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	select {
-	case addr := <-ready:
-		return "http://" + addr
-	case err := <-done:
-		t.Fatalf("server did not start: %v", err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("server not ready after 60s")
-	}
-	return ""
+	return servertest.Start(t, server.Config{PluginDirs: []string{pluginDir}})
 }
 
 func post(t *testing.T, url, ctype, body string) map[string]any {

@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/stretchr/testify/require"
 
 	"github.com/sirocco-wf/sirocco/daemon/internal/api"
 	"github.com/sirocco-wf/sirocco/daemon/internal/server"
+	"github.com/sirocco-wf/sirocco/daemon/internal/servertest"
 )
 
 // The SSE reader, on what a server or a proxy may send.
@@ -147,7 +147,7 @@ func (c *cutter) requests() []string {
 // A watch whose connection drops reconnects with the last event's id and
 // still sees the execution to its end.
 func TestWatchExecutionResumes(t *testing.T) {
-	addr := startServer(t)
+	addr := strings.TrimPrefix(servertest.Start(t, server.Config{}), "http://")
 	direct, err := New("http://"+addr, nil)
 	require.NoError(t, err)
 	ctx := context.Background()
@@ -236,29 +236,4 @@ func TestWatchExecutionWithoutEvents(t *testing.T) {
 	require.NoError(t, err)
 	_, err = c.WatchExecution(context.Background(), "x", func(Event) {})
 	require.True(t, errors.Is(err, ErrNoEvents), "error = %v", err)
-}
-
-func startServer(t *testing.T) string {
-	t.Helper()
-	ready := make(chan string, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- server.Run(ctx, server.Config{
-			Listen: "127.0.0.1:0", DataDir: t.TempDir(), PluginDirs: []string{t.TempDir()},
-			NATSListen: "127.0.0.1:-1", Roles: []string{server.RoleAPI, server.RoleEngine, server.RoleExecutor},
-			Logger:  hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: io.Discard}),
-			OnReady: func(addr string) { ready <- addr },
-		})
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	select {
-	case addr := <-ready:
-		return addr
-	case err := <-done:
-		t.Fatalf("server did not start: %v", err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("server not ready after 60s")
-	}
-	return ""
 }

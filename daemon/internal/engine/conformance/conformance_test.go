@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -17,10 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"go.uber.org/goleak"
 
 	"github.com/sirocco-wf/sirocco/daemon/internal/server"
+	"github.com/sirocco-wf/sirocco/daemon/internal/servertest"
 )
 
 // Run with -update-mismatches to rewrite testdata/mismatches.txt after a
@@ -270,34 +269,7 @@ func writeMismatches(t *testing.T, current map[string]string) {
 // SQLite in a temporary data dir, the built-in actions in its executor
 // host) until the test ends.
 func startServer(t *testing.T) string {
-	t.Helper()
-	ready := make(chan string, 1)
-	cfg := server.Config{
-		Listen:     "127.0.0.1:0",
-		DataDir:    t.TempDir(),
-		PluginDirs: []string{t.TempDir()},
-		Roles:      []string{server.RoleAPI, server.RoleEngine, server.RoleExecutor},
-		Capacity:   64,
-		Logger:     hclog.New(&hclog.LoggerOptions{Name: "sirocco", Level: hclog.Error, Output: io.Discard}),
-		OnReady:    func(addr string) { ready <- addr },
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- server.Run(ctx, cfg) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		http.DefaultClient.CloseIdleConnections()
-	})
-	select {
-	case addr := <-ready:
-		return "http://" + addr
-	case err := <-done:
-		t.Fatalf("server did not start: %v", err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("server not ready after 60s")
-	}
-	return ""
+	return servertest.Start(t, server.Config{Capacity: 64})
 }
 
 // do sends a request; out (when not nil) receives a 2xx JSON answer.
