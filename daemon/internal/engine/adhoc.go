@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -181,9 +180,13 @@ func (c adhocChain) base() string { return c[len(c)-1].Base }
 
 // input checks what the caller gives the outermost action against the
 // input it declares and fills in its defaults: what the action execution
-// records as its input, as Mistral does.
+// records as its input, as Mistral does. A mismatch is a BadRequest error
+// in Mistral's words (invalidInput).
 func (c adhocChain) input(given map[string]any) (map[string]any, error) {
-	return checkParams(fmt.Sprintf("ad-hoc action %q", c[0].Name), c[0].Input, given)
+	if missing, unexpected := compareParams(c[0].Input, given); len(missing) > 0 || len(unexpected) > 0 {
+		return nil, badf("%s", invalidInput(c[0].Name, adhocClass, missing, unexpected))
+	}
+	return withDefaults(c[0].Input, given), nil
 }
 
 // expand computes the base action's input from the outermost action's
@@ -255,33 +258,28 @@ func adhocResult(ae *store.ActionExecution, output any, aerr *controller.ActionE
 // not declared, or a required one that is missing, is a BadRequest error
 // naming what (e.g. `workflow "wf"`); defaults fill the rest.
 func checkParams(what string, params []lang.Param, input map[string]any) (map[string]any, error) {
-	declared := map[string]bool{}
-	var missing []string
-	out := make(map[string]any, len(params))
-	for _, p := range params {
-		declared[p.Name] = true
-		if v, ok := input[p.Name]; ok {
-			out[p.Name] = v
-		} else if p.HasDefault {
-			out[p.Name] = p.Default
-		} else {
-			missing = append(missing, p.Name)
-		}
-	}
-	var unexpected []string
-	for k := range input {
-		if !declared[k] {
-			unexpected = append(unexpected, k)
-		}
-	}
-	sort.Strings(unexpected)
+	missing, unexpected := compareParams(params, input)
 	switch {
 	case len(unexpected) > 0:
 		return nil, badf("%s does not take input %s (it takes: %s)", what, quoteAll(unexpected), orNone(paramNames(params)))
 	case len(missing) > 0:
 		return nil, badf("%s needs input %s", what, quoteAll(missing))
 	}
-	return out, nil
+	return withDefaults(params, input), nil
+}
+
+// withDefaults is the declared parameters of input, with the defaults of
+// those it lacks.
+func withDefaults(params []lang.Param, input map[string]any) map[string]any {
+	out := make(map[string]any, len(params))
+	for _, p := range params {
+		if v, ok := input[p.Name]; ok {
+			out[p.Name] = v
+		} else if p.HasDefault {
+			out[p.Name] = p.Default
+		}
+	}
+	return out
 }
 
 // resolveAdhoc expands, in place, each action of d that names a stored
@@ -342,15 +340,20 @@ func (e *Engine) expandTaskRun(tx store.Tx, st *controller.State, a *controller.
 	}
 	base, err := chain.expand(input, func(data map[string]any) *expr.Env { return e.ctrl.TaskEnv(st, a.TaskID, data) })
 	if err != nil {
-		return badf("%v", err)
+		return e.instantiateFailed(tx, chain, a.Input, input, err)
 	}
 	target := targetOr(a.Target)
 	if _, _, ok := e.route(a.Target, chain.base()); !ok {
-		return badf("ad-hoc action %q: its base action %q is unknown: no executor host on target %q has ever served it and no ad-hoc action has that name",
-			chain[len(chain)-1].Name, chain.base(), target)
+		return e.instantiateFailed(tx, chain, a.Input, input, fmt.Errorf(
+			"ad-hoc action %q: its base action %q is unknown: no executor host on target %q has ever served it and no ad-hoc action has that name",
+			chain[len(chain)-1].Name, chain.base(), target))
 	}
 	if spec, _ := e.actionSpec(target, chain.base()); len(spec.Input) > 0 {
 		if err := checkSchema(chain.base(), spec.Input, base); err != nil {
+			var mm *inputMismatch
+			if errors.As(err, &mm) {
+				return e.instantiateFailed(tx, chain, a.Input, input, err)
+			}
 			return badf("ad-hoc action %q: %v", a.Action, err)
 		}
 	}
@@ -363,6 +366,19 @@ func (e *Engine) expandTaskRun(tx store.Tx, st *controller.State, a *controller.
 	}
 	a.Action, a.Input, a.Adhoc = chain.base(), base, run
 	return nil
+}
+
+// instantiateFailed fails a task's run of the ad-hoc action chain whose
+// base action cannot be built, with Mistral's message, which keeps no
+// cause: the cause goes to the log for whoever looks for it. given is
+// what the task gave, input that with the defaults.
+func (e *Engine) instantiateFailed(tx store.Tx, chain adhocChain, given, input map[string]any, cause error) error {
+	d, err := tx.GetActionDef(chain[0].Name)
+	if err != nil {
+		return fmt.Errorf("ad-hoc action %q: %w", chain[0].Name, err)
+	}
+	e.log.Info("ad-hoc action cannot be built from its base action; its task fails", "action", chain[0].Name, "cause", cause)
+	return badf("%s", instantiateFailed(chain[0].Name, d.Definition, givenThenDefaults(chain[0].Input, given, input)))
 }
 
 // isAdhoc tells whether name is a stored ad-hoc action, for the check of

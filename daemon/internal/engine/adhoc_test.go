@@ -200,10 +200,12 @@ func TestRunActionWithoutAWorkflow(t *testing.T) {
 		text string
 	}{
 		{"unknown action", api.RunActionRequest{Name: "no.such"}, `unknown action "no.such"`},
-		{"input the schema refuses", api.RunActionRequest{Name: "std.echo", Input: map[string]any{"outpt": 1}}, "/output: required but missing"},
+		{"input the schema refuses", api.RunActionRequest{Name: "std.echo", Input: map[string]any{"outpt": 1}},
+			"Invalid input [name=std.echo, class=mistral.actions.std_actions.EchoAction, missing=['output'], unexpected=['outpt']]"},
 		{"run_sync with an async action", api.RunActionRequest{Name: "std.async_noop", RunSync: true}, "asynchronous"},
-		{"ad-hoc input not declared", api.RunActionRequest{Name: "greet", Input: map[string]any{"nam": "x"}}, `ad-hoc action "greet" does not take input "nam"`},
-		{"ad-hoc input missing", api.RunActionRequest{Name: "greet"}, `ad-hoc action "greet" needs input "name"`},
+		{"ad-hoc input not declared", api.RunActionRequest{Name: "greet", Input: map[string]any{"nam": "x"}},
+			"Invalid input [name=greet, class=mistral.actions.adhoc.AdHocAction, missing=['name'], unexpected=['nam']]"},
+		{"ad-hoc input missing", api.RunActionRequest{Name: "greet"}, "Invalid input [name=greet, class=mistral.actions.adhoc.AdHocAction, missing=['name']]"},
 		{"ad-hoc base unknown", api.RunActionRequest{Name: "broken"}, `base action "no.such" is unknown`},
 	}
 	for _, tc := range errs {
@@ -336,9 +338,12 @@ func TestAdhocActionsInAWorkflow(t *testing.T) {
 	}{
 		{"adhoc_wf", store.StateSuccess,
 			`{"r1":{"text":"Hello, Ann!"},"r2":"Hello, Bob!","r3":{"text":"Hello, wfvar!"},"r4":"bar-wfvar"}`, ""},
-		{"badinput_wf", store.StateError, "", `ad-hoc action "greet" does not take input "nam"`},
+		{"badinput_wf", store.StateError, "", "Invalid input [name=greet, class=mistral.actions.adhoc.AdHocAction, missing=['name'], unexpected=['nam']]"},
 		{"items_wf", store.StateSuccess, `{"r":[{"text":"Hello, Ann!"},{"text":"Hello, Bob!"}]}`, ""},
-		{"missing_base_wf", store.StateError, "", `base action "no.such" is unknown`},
+		// Mistral prints the ad-hoc action's whole document, as stored,
+		// and its input with the defaults.
+		{"missing_base_wf", store.StateError, "",
+			"Failed to instantiate an action [action_desc=AdHoc action [name=broken, definition=version: '2.0'\nbroken:\n  base: no.such\n], input_dict={}]"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.wf, func(t *testing.T) {
@@ -372,7 +377,7 @@ func TestAdhocActionsInAWorkflow(t *testing.T) {
 	// The missing base fails the task, not the start.
 	tasks, err := r.eng.ListAllTasks(ctx, store.ListOpts{Filters: map[string]string{"workflow_name": "missing_base_wf", "name": "t1"}})
 	if err != nil || len(tasks) != 1 || tasks[0].Task.State != store.StateError ||
-		!strings.Contains(tasks[0].Task.StateInfo, `base action "no.such" is unknown`) {
+		!strings.Contains(tasks[0].Task.StateInfo, "Failed to instantiate an action [action_desc=AdHoc action [name=broken") {
 		t.Fatalf("t1 of missing_base_wf: %+v, %v", tasks, err)
 	}
 

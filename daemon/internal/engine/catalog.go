@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -98,12 +99,17 @@ func (e *Engine) checkActionInput(st *controller.State, a controller.RunAction) 
 // CheckInput checks input against an action's input JSON Schema. It knows
 // the subset the SDK and the built-ins produce (type, properties, required,
 // additionalProperties, enum, items); other keywords are not checked. The
-// error names the task, the action and the field as a JSON pointer.
+// error names the task, the action and the field as a JSON pointer, except
+// that missing or unexpected parameters of an action Mistral has a class
+// for are Mistral's message (an *inputMismatch), which the task's failure
+// names the task around as Mistral's does.
 func CheckInput(task, action string, schema json.RawMessage, input map[string]any) error {
-	if err := checkSchema(action, schema, input); err != nil {
-		return fmt.Errorf("task %q: %w", task, err)
+	err := checkSchema(action, schema, input)
+	var mm *inputMismatch
+	if err == nil || errors.As(err, &mm) {
+		return err
 	}
-	return nil
+	return fmt.Errorf("task %q: %w", task, err)
 }
 
 // checkSchema is CheckInput for an action run without a task.
@@ -123,6 +129,9 @@ func checkSchema(action string, schema json.RawMessage, input map[string]any) er
 		if err := json.Unmarshal(b, &in); err != nil {
 			return fmt.Errorf("input of action %s: %w", action, err)
 		}
+	}
+	if mm := schemaMismatch(action, s, in); mm != nil {
+		return mm
 	}
 	if msg := validate(s, in, ""); msg != "" {
 		return fmt.Errorf("input of action %s does not fit its schema: %s", action, msg)

@@ -7,6 +7,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// A plugin's own action (no Python class in Mistral) gets Sirocco's
+// wording, which names the task and the field.
 func TestCheckInput(t *testing.T) {
 	schema := json.RawMessage(`{"type":"object","additionalProperties":false,"required":["url"],
 		"properties":{"url":{"type":"string"},"method":{"type":"string","enum":["GET","POST"]},
@@ -19,7 +21,7 @@ func TestCheckInput(t *testing.T) {
 	}{
 		{"fits", map[string]any{"url": "http://x", "method": "GET", "retries": 3.0, "body": []any{1}}, ""},
 		{"int64 from an expression", map[string]any{"url": "u", "retries": int64(2)}, ""},
-		{"missing required", map[string]any{"method": "GET"}, `task "t1": input of action std.http does not fit its schema: field /url: required but missing`},
+		{"missing required", map[string]any{"method": "GET"}, `task "t1": input of action web.get does not fit its schema: field /url: required but missing`},
 		{"unknown field", map[string]any{"url": "u", "verb": "GET"}, `field /verb: not a parameter of this action (known: body, headers, ids, method, retries, url)`},
 		{"wrong type", map[string]any{"url": 5.0}, `field /url: expected a string, got a number`},
 		{"not an integer", map[string]any{"url": "u", "retries": 1.5}, `field /retries: expected an integer, got a number`},
@@ -30,7 +32,7 @@ func TestCheckInput(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := CheckInput("t1", "std.http", schema, tc.input)
+			err := CheckInput("t1", "web.get", schema, tc.input)
 			if tc.err == "" {
 				require.NoError(t, err)
 				return

@@ -1060,7 +1060,8 @@ func (c *Controller) succeed(s *State, d *Decision, info string) {
 func (c *Controller) failWithOutput(s *State, d *Decision, info string) {
 	onError, err := c.output(s, s.Spec.OutputOnError)
 	if err != nil {
-		info = fmt.Sprintf("Failed to evaluate expression in output-on-error! (output-on-error: '%v', exception: '%v' Cause: '%s'", s.Spec.OutputOnError, err, info)
+		// Mistral formats the spec's value with %s: Python's str().
+		info = fmt.Sprintf("Failed to evaluate expression in output-on-error! (output-on-error: '%s', exception: '%v' Cause: '%s'", pyStr(s.Spec.OutputOnError), err, info)
 		onError = nil
 	}
 	s.Exec.State, s.Exec.StateInfo = Error, info

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/sirocco-wf/sirocco/daemon/internal/expr"
+	"github.com/sirocco-wf/sirocco/daemon/internal/expr/yaql"
 	"github.com/sirocco-wf/sirocco/daemon/internal/lang"
 )
 
@@ -115,9 +116,12 @@ func listKey(s *State, t *Task) string {
 }
 
 // itemLists evaluates the with-items clauses into lists by variable name.
+// As Mistral's _get_with_items_values, it evaluates every clause first,
+// then turns each value into a list; its messages print, with Python's
+// str(), the lists made so far when a value is not iterable and every
+// value as evaluated when the lengths differ.
 func (c *Controller) itemLists(spec *lang.Task, env *expr.Env) (map[string][]any, error) {
-	out := make(map[string][]any, len(spec.WithItems))
-	size := -1
+	values := yaql.NewOrderedDict()
 	for _, wi := range spec.WithItems {
 		var v any
 		var err error
@@ -129,15 +133,22 @@ func (c *Controller) itemLists(spec *lang.Task, env *expr.Env) (map[string][]any
 		if err != nil {
 			return nil, errors.New(exprMsg(err, fmt.Sprintf("Failed to evaluate with-items of task %q", spec.Name)))
 		}
-		l, ok := iterate(v)
+		values.Set(wi.Var, v)
+	}
+	out := make(map[string][]any, len(values.Keys))
+	made := yaql.NewOrderedDict()
+	size := -1
+	for _, name := range values.Keys {
+		l, ok := iterate(values.Map[name])
 		if !ok {
-			return nil, fmt.Errorf("Wrong input format for: %s. Iterable type is expected for each value.", wi.Var)
+			return nil, fmt.Errorf("Wrong input format for: %s. Iterable type is expected for each value.", yaql.PyStr(made))
 		}
+		made.Set(name, l)
 		if size >= 0 && len(l) != size {
-			return nil, fmt.Errorf("Wrong input format for: with-items of task %q. All arrays must have the same length.", spec.Name)
+			return nil, fmt.Errorf("Wrong input format for: %s. All arrays must have the same length.", yaql.PyStr(values))
 		}
 		size = len(l)
-		out[wi.Var] = l
+		out[name] = l
 	}
 	return out, nil
 }
