@@ -11,7 +11,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
+	"modernc.org/sqlite"
 )
 
 // sqliteBusyTimeout is how long SQLite waits for another process's write
@@ -89,10 +89,11 @@ func openSQLite(ctx context.Context, path string, log hclog.Logger, conns int) (
 		q.Add("_pragma", "synchronous(NORMAL)")
 	}
 	dsn := "file:" + path + "?" + q.Encode()
-	db, err := sql.Open("sqlite", dsn)
+	connector, err := sqlite.NewConnector(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open SQLite %q: %w", path, err)
 	}
+	db := sql.OpenDB(cachingConnector{connector})
 	db.SetMaxOpenConns(conns)
 	db.SetMaxIdleConns(conns)
 	// An in-memory database lives as long as its connection, so the pool
