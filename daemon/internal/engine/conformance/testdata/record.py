@@ -123,6 +123,8 @@ INPUTS = {
 UNSTABLE = {
     "engine/test_error_handling.py:683/wf": {
         "output": "output.result prints a Python dict whose key order changes from run to run"},
+    "engine/test_join.py:571/main": {
+        "output": "the join merges two branches whose contexts both hold var_c; which one wins follows the order Mistral merges them in, by random task ids (0 and 1 came up three times each in six runs)"},
     "engine/test_merge_strategy.py:205/wf": {
         "output": "output.result prints the join's context, whose key order follows the order the branches arrived in"},
     "engine/test_policies.py:1645/wf1": {
