@@ -215,8 +215,9 @@ func (e *Engine) startExecutionOf(tx store.Tx, r api.StartRequest, parent *paren
 	if parent != nil {
 		ex.TaskExecutionID, ex.RootExecutionID = parent.Run.TaskID, parent.RootID
 	}
-	st := &controller.State{Spec: spec, Exec: &controller.Execution{
+	st := &controller.State{Spec: spec, Now: now, Exec: &controller.Execution{
 		ID: id, Name: def.Name, State: store.StateRunning, Input: input, Params: params,
+		RootID: ex.RootExecutionID, CreatedAt: now, UpdatedAt: now,
 	}}
 	if parent != nil {
 		run := parent.Run

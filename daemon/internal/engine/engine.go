@@ -472,6 +472,8 @@ type taskBookkeeping struct {
 	EndInfo           string                 `json:"end_info,omitempty"`
 	ChildID           string                 `json:"child_id,omitempty"`
 	Epoch             int                    `json:"epoch,omitempty"`
+	JoinTimer         bool                   `json:"join_timer,omitempty"`
+	JoinDue           bool                   `json:"join_due,omitempty"`
 }
 
 func bookkeepingOf(t *controller.Task) taskBookkeeping {
@@ -480,6 +482,7 @@ func bookkeepingOf(t *controller.Task) taskBookkeeping {
 		ActionFailed: t.ActionFailed, Runs: t.Runs, FailedRuns: t.FailedRuns, Items: t.Items,
 		RetryNo: t.RetryNo, WaitBeforeDone: t.WaitBeforeDone, WaitAfterDone: t.WaitAfterDone,
 		EndState: t.EndState, EndInfo: t.EndInfo, ChildID: t.ChildID, Epoch: t.Epoch,
+		JoinTimer: t.JoinTimer, JoinDue: t.JoinDue,
 	}
 }
 
@@ -487,7 +490,7 @@ func (b taskBookkeeping) apply(t *controller.Task) {
 	t.ActionExecutionID, t.Next, t.ErrorHandled, t.ActionFailed = b.ActionExecutionID, b.Next, b.ErrorHandled, b.ActionFailed
 	t.Runs, t.FailedRuns, t.Items, t.RetryNo = b.Runs, b.FailedRuns, b.Items, b.RetryNo
 	t.WaitBeforeDone, t.WaitAfterDone, t.EndState, t.EndInfo, t.ChildID = b.WaitBeforeDone, b.WaitAfterDone, b.EndState, b.EndInfo, b.ChildID
-	t.Epoch = b.Epoch
+	t.Epoch, t.JoinTimer, t.JoinDue = b.Epoch, b.JoinTimer, b.JoinDue
 }
 
 // load builds the controller's view of an execution. Numbers are decoded
@@ -516,8 +519,9 @@ func (e *Engine) load(tx store.Tx, ex *store.Execution) (*controller.State, erro
 		}
 		e.cacheSpec(ex.ID, spec)
 	}
-	st := &controller.State{Spec: spec, Exec: &controller.Execution{
+	st := &controller.State{Spec: spec, Now: e.clock(), Exec: &controller.Execution{
 		ID: ex.ID, Name: ex.WorkflowName, State: ex.State, StateInfo: ex.StateInfo, Backlog: raw.Backlog,
+		RootID: ex.RootExecutionID, CreatedAt: ex.CreatedAt, UpdatedAt: ex.UpdatedAt,
 		Parent: raw.Parent,
 	}}
 	var err error
@@ -539,7 +543,8 @@ func (e *Engine) load(tx store.Tx, ex *store.Execution) (*controller.State, erro
 	}
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].CreatedAt.Before(rows[j].CreatedAt) })
 	for _, r := range rows {
-		t := &controller.Task{ID: r.ID, Name: r.Name, State: r.State, StateInfo: r.StateInfo, Processed: r.Processed}
+		t := &controller.Task{ID: r.ID, Name: r.Name, State: r.State, StateInfo: r.StateInfo, Processed: r.Processed,
+			CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 		var rt struct {
 			InContext json.RawMessage `json:"in_context"`
 			taskBookkeeping

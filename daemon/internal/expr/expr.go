@@ -142,6 +142,18 @@ func (e *Env) yaqlEnv() *yaql.Env {
 	return ye
 }
 
+// boundedYaqlEnv is yaqlEnv with the limits of one evaluation, its
+// deadline starting now.
+func (e *Env) boundedYaqlEnv() *yaql.Env {
+	ye := e.yaqlEnv()
+	lim := e.limits()
+	ye.Limits = yaql.Limits{MaxSteps: lim.MaxSteps, MaxSize: lim.MaxSize, MaxDepth: lim.MaxDepth}
+	if lim.Timeout > 0 {
+		ye.Limits.Deadline = time.Now().Add(lim.Timeout)
+	}
+	return ye
+}
+
 // yaqlJSONPP is json_pp as YAQL sees it in Mistral: yaql hands Mistral's
 // json_pp(context, data=None) its own context object, so json_pp() without
 // data (or with false data: `data or context`) prints yaql's context,
@@ -175,6 +187,24 @@ func Eval(s string, env *Env) (any, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// EvalStr evaluates s and renders the value as Python's str(), as Mistral
+// shows a value in a message (an engine command's msg): unlike Eval, whose
+// dicts are plain maps, the dicts of a YAQL result keep the order the
+// expression or host function built them in, as Python's do.
+func EvalStr(s string, env *Env) (string, error) {
+	if !IsJinja(s) {
+		segs := findExprs(s)
+		if len(segs) == 1 && segs[0].start == 0 && segs[0].end == len(s) {
+			return yaql.EvalText(strings.TrimSpace(segs[0].expr), env.boundedYaqlEnv())
+		}
+	}
+	v, err := Eval(s, env)
+	if err != nil {
+		return "", err
+	}
+	return pyStr(v), nil
 }
 
 // finite refuses NaN and ±Inf anywhere in v. Both languages can compute
@@ -211,12 +241,7 @@ func eval(s string, env *Env) (any, error) {
 	if len(segs) == 0 {
 		return s, nil
 	}
-	ye := env.yaqlEnv()
-	lim := env.limits()
-	ye.Limits = yaql.Limits{MaxSteps: lim.MaxSteps, MaxSize: lim.MaxSize, MaxDepth: lim.MaxDepth}
-	if lim.Timeout > 0 {
-		ye.Limits.Deadline = time.Now().Add(lim.Timeout)
-	}
+	ye := env.boundedYaqlEnv()
 	if len(segs) == 1 && segs[0].start == 0 && segs[0].end == len(s) {
 		return evalOne(segs[0], ye)
 	}

@@ -279,6 +279,9 @@ func registerMistralFilter(fs *exec.FilterSet, name string) {
 				f = g
 			}
 		}
+		if host != nil {
+			f = jinjaFunc(name, f, ctxv)
+		}
 		return callFunc(js, name, f, params)
 	})
 }
@@ -817,12 +820,42 @@ func jinjaContext(env *Env, js *jinjaState) (*exec.Context, error) {
 	}
 	if env != nil {
 		for name, f := range env.Funcs {
+			if env.host != nil {
+				f = jinjaFunc(name, f, data)
+			}
 			m[name] = func(_ *exec.Evaluator, params *exec.VarArgs) *exec.Value {
 				return callFunc(js, name, f, params)
 			}
 		}
 	}
 	return exec.NewContext(m), nil
+}
+
+// errNoTaskContext is what task() fails with in Jinja outside a task.
+// Mistral binds its functions to the expression's context for Jinja (for
+// YAQL, to yaql's context, which answers null for a missing name), and
+// task_ reads context['__task_execution'] before anything else: where the
+// context has no current task (a workflow's output, output-on-error or
+// vars, a task's target) that raises KeyError('__task_execution'), even
+// for task('name'), which YAQL answers there.
+var errNoTaskContext = errors.New("outside a task, Jinja's task() finds no current task: KeyError: '__task_execution'")
+
+// jinjaFunc is Mistral's function f (of MistralEnv) as Jinja calls it
+// with context ctx (`_`, or the value a filter applies to).
+func jinjaFunc(name string, f Func, ctx any) Func {
+	if name != "task" {
+		return f
+	}
+	return func(args ...any) (any, error) {
+		m, ok := ctx.(map[string]any)
+		if !ok {
+			return nil, errNoTaskContext
+		}
+		if _, ok := m["__task_execution"]; !ok {
+			return nil, errNoTaskContext
+		}
+		return f(args...)
+	}
 }
 
 // evalJinja evaluates a Jinja string as Mistral's InlineJinjaEvaluator.

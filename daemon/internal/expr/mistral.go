@@ -51,6 +51,11 @@ type TasksQuery struct {
 var MistralTaskFields = []string{"id", "name", "spec", "state", "state_info", "result",
 	"published", "type", "workflow_execution_id", "created_at", "updated_at"}
 
+// MistralExecutionFields are the keys of an execution as execution()
+// returns it (std_functions.py, execution_).
+var MistralExecutionFields = []string{"id", "name", "spec", "input", "params",
+	"created_at", "updated_at", "root_execution_id"}
+
 // MistralParams names the parameters of Mistral's functions so that YAQL
 // keyword arguments (tasks(state => 'ERROR')) bind as in Mistral.
 var MistralParams = map[string][]string{
@@ -94,7 +99,7 @@ func MistralFuncs(host MistralHost, data any) map[string]Func {
 			// Mistral: with no name, or the current task's own name, the
 			// current execution of the task; otherwise the last by name.
 			if cur, ok := host.CurrentTask(); ok && (name == "" || cur["name"] == name) {
-				return cur, nil
+				return Layer(cur, MistralTaskFields...), nil
 			}
 			if name == "" {
 				return nil, errors.New("task() without a name is only valid inside a task")
@@ -103,7 +108,7 @@ func MistralFuncs(host MistralHost, data any) map[string]Func {
 			if !ok {
 				return nil, nil
 			}
-			return t, nil
+			return Layer(t, MistralTaskFields...), nil
 		},
 		"tasks": func(args ...any) (any, error) {
 			if err := arity("tasks", args, 0, 4); err != nil {
@@ -143,7 +148,7 @@ func MistralFuncs(host MistralHost, data any) map[string]Func {
 			}
 			out := make([]any, len(ts))
 			for i, t := range ts {
-				out[i] = t
+				out[i] = Layer(t, MistralTaskFields...)
 			}
 			return out, nil
 		},
@@ -154,7 +159,11 @@ func MistralFuncs(host MistralHost, data any) map[string]Func {
 			if err := needHost("execution"); err != nil {
 				return nil, err
 			}
-			return host.Execution()
+			e, err := host.Execution()
+			if err != nil || e == nil {
+				return nil, err
+			}
+			return Layer(e, MistralExecutionFields...), nil
 		},
 		"env": func(args ...any) (any, error) {
 			if err := arity("env", args, 0, 0); err != nil {
@@ -355,6 +364,11 @@ func typeWord(v any) string {
 // maxJSONDepth is about where Python's json.loads reaches its recursion
 // limit.
 const maxJSONDepth = 1000
+
+// FromJSONOrdered decodes JSON as FromJSON does, except that objects
+// keep their key order (yaql.OrderedDict): what a host function returns
+// for a value whose order Mistral shows, such as a definition's spec.
+func FromJSONOrdered(b []byte) (any, error) { return parseJSONOrdered(b) }
 
 // parseJSONOrdered is json.loads as Mistral's json_parse runs it: objects
 // keep their key order (yaql.OrderedDict; a repeated key keeps its first

@@ -54,6 +54,9 @@ func normalizeStruct(v reflect.Value) {
 			}
 		}
 	case reflect.Slice:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return // raw bytes (Workflow.Source) hold no interface values
+		}
 		for i := 0; i < v.Len(); i++ {
 			normalizeStruct(v.Index(i))
 		}

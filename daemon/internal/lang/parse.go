@@ -255,6 +255,7 @@ func (p *parser) workflow(name string, keyNode, n *node) *Workflow {
 			p.checkReverseGraph(wf)
 		}
 	}
+	wf.Source = workflowSource(name, wf.Type, n)
 	return wf
 }
 

@@ -1,6 +1,7 @@
 package lang
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -49,8 +50,12 @@ type Workflow struct {
 	Vars          map[string]any `json:"vars,omitempty"`
 	TaskDefaults  *TaskDefaults  `json:"task_defaults,omitempty"`
 	Tasks         []*Task        `json:"tasks"` // document order
-	Line          int            `json:"line,omitempty"`
-	Col           int            `json:"col,omitempty"`
+	// Source is the workflow's mapping as Mistral keeps it for the
+	// "spec" that task() and execution() return: JSON whose keys keep
+	// the document's order, with the keys Mistral adds (see source.go).
+	Source json.RawMessage `json:"source,omitempty"`
+	Line   int             `json:"line,omitempty"`
+	Col    int             `json:"col,omitempty"`
 }
 
 // Task returns the task named name, or nil.

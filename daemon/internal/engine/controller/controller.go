@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/sirocco-wf/sirocco/daemon/internal/expr"
+	"github.com/sirocco-wf/sirocco/daemon/internal/expr/yaql"
 	"github.com/sirocco-wf/sirocco/daemon/internal/lang"
 )
 
@@ -49,6 +51,11 @@ type Execution struct {
 	// runtime keeps it with the execution and hands it back with the
 	// execution's end, pause and resume (ChildEvent).
 	Parent *ParentRun
+	// RootID is the top execution of a sub-workflow ("" for a top one),
+	// and CreatedAt and UpdatedAt are the stored row's times: what
+	// execution() shows.
+	RootID               string
+	CreatedAt, UpdatedAt time.Time
 }
 
 // Backlogged is a transition put off by a pause: to task Task (or engine
@@ -106,6 +113,12 @@ type Task struct {
 	ChildID string
 	// Epoch counts the reruns of the task (see Timer.Epoch).
 	Epoch int
+	// JoinTimer is set while a waiting join that may start waits for its
+	// TimerJoin, and JoinDue once that fired (see partialJoin).
+	JoinTimer, JoinDue bool
+	// CreatedAt and UpdatedAt are the stored row's times, which task()
+	// shows; zero for a task this event created.
+	CreatedAt, UpdatedAt time.Time
 
 	dirty bool
 	// completing is set while wait-after's timer completes the task
@@ -144,6 +157,9 @@ type State struct {
 	Spec  *lang.Workflow
 	Exec  *Execution
 	Tasks []*Task // in creation order
+	// Now is the time of the event: the created_at that task() shows
+	// for a task the event creates.
+	Now time.Time
 }
 
 // ActionError is the failure of an action as the executor reported it.
@@ -199,6 +215,7 @@ const (
 	TimerWaitAfter  = "wait-after"
 	TimerRetry      = "retry"
 	TimerTimeout    = "timeout"
+	TimerJoin       = "join"
 )
 
 // RunWorkflow asks the runtime to start a sub-workflow execution for a
@@ -705,11 +722,7 @@ func (c *Controller) commandMsg(s *State, t *Task, data map[string]any, tr lang.
 	if tr.Msg == "" {
 		return "", nil
 	}
-	v, err := expr.EvalData(tr.Msg, c.env(s, t, data))
-	if err != nil {
-		return "", err
-	}
-	return pyStr(v), nil
+	return expr.EvalStr(tr.Msg, c.env(s, t, data))
 }
 
 func (c *Controller) guard(env *expr.Env, guard string) (bool, error) {
@@ -1172,17 +1185,31 @@ func (h exprHost) Tasks(q expr.TasksQuery) ([]map[string]any, error) {
 	return out, nil
 }
 
+// Execution is what execution() returns (expr.MistralExecutionFields).
+// Mistral's stored params always hold the namespace and the environment
+// ({} for none), which the start adds.
 func (h exprHost) Execution() (map[string]any, error) {
+	params := make(map[string]any, len(h.s.Exec.Params)+2)
+	for k, v := range h.s.Exec.Params {
+		params[k] = v
+	}
+	if _, ok := params["namespace"]; !ok {
+		params["namespace"] = ""
+	}
+	env := h.Env()
+	if env == nil {
+		env = map[string]any{}
+	}
+	params["env"] = env
 	return map[string]any{
 		"id":                h.s.Exec.ID,
 		"name":              h.s.Exec.Name,
-		"spec":              specView(h.s.Spec),
+		"spec":              workflowSpec(h.s.Spec),
 		"input":             h.s.Exec.Input,
-		"params":            h.s.Exec.Params,
-		"state":             h.s.Exec.State,
-		"created_at":        nil,
-		"updated_at":        nil,
-		"root_execution_id": nil,
+		"params":            params,
+		"created_at":        mistralTime(h.s.Exec.CreatedAt),
+		"updated_at":        mistralTime(h.s.Exec.UpdatedAt),
+		"root_execution_id": nilIfEmpty(h.s.Exec.RootID),
 	}, nil
 }
 
@@ -1201,7 +1228,9 @@ func (h exprHost) Global(name string) (any, bool) {
 }
 
 // taskView is what task() returns, with Mistral's field names
-// (expr.MistralTaskFields).
+// (expr.MistralTaskFields). A task this event created shows the event's
+// time as created_at and no updated_at, as a row Mistral has inserted but
+// not yet updated.
 func taskView(s *State, t *Task) map[string]any {
 	typ := "ACTION"
 	var spec any
@@ -1210,8 +1239,16 @@ func taskView(s *State, t *Task) map[string]any {
 			if ts.Workflow != "" {
 				typ = "WORKFLOW"
 			}
-			spec = specView(ts)
+			spec = taskSpec(s.Spec, ts)
 		}
+	}
+	created, updated := mistralTime(t.CreatedAt), mistralTime(t.UpdatedAt)
+	if t.CreatedAt.IsZero() {
+		created = mistralTime(s.Now)
+	}
+	published := t.Published
+	if published == nil {
+		published = map[string]any{}
 	}
 	return map[string]any{
 		"id":                    t.ID,
@@ -1220,16 +1257,54 @@ func taskView(s *State, t *Task) map[string]any {
 		"state":                 t.State,
 		"state_info":            nilIfEmpty(t.StateInfo),
 		"result":                t.Result,
-		"published":             t.Published,
+		"published":             published,
 		"type":                  typ,
 		"workflow_execution_id": s.Exec.ID,
-		"created_at":            nil,
-		"updated_at":            nil,
+		"created_at":            created,
+		"updated_at":            updated,
 	}
 }
 
-// specView is a parsed definition as the JSON value model, for the "spec"
-// fields of task() and execution().
+// mistralTime is a time as Mistral's expression functions show it
+// (isoformat(' ') of a time stored to the second), null for none.
+func mistralTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Format("2006-01-02 15:04:05")
+}
+
+// workflowSpec is the "spec" of execution(): the workflow's mapping as
+// Mistral keeps it (lang.Workflow.Source), its keys in document order. A
+// workflow stored before it kept its source shows its parsed form.
+func workflowSpec(w *lang.Workflow) any {
+	if len(w.Source) > 0 {
+		if v, err := expr.FromJSONOrdered(w.Source); err == nil {
+			return v
+		}
+	}
+	return specView(w)
+}
+
+// taskSpec is the "spec" of task(): the task's mapping in the workflow's
+// source (see workflowSpec).
+func taskSpec(w *lang.Workflow, t *lang.Task) any {
+	if len(w.Source) > 0 {
+		if v, err := expr.FromJSONOrdered(w.Source); err == nil {
+			if wf, ok := v.(yaql.OrderedDict); ok {
+				if tasks, ok := wf.Map["tasks"].(yaql.OrderedDict); ok {
+					if ts, ok := tasks.Map[t.Name]; ok {
+						return ts
+					}
+				}
+			}
+		}
+	}
+	return specView(t)
+}
+
+// specView is a parsed definition as the JSON value model, for a
+// definition stored without its source.
 func specView(v any) any {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -1432,6 +1507,15 @@ func (c *Controller) refreshJoins(s *State, d *Decision) {
 			state, info := s.joinState(spec)
 			switch state {
 			case Running:
+				if !t.JoinDue && partialJoin(s.Spec, spec) {
+					if !t.JoinTimer {
+						t.JoinTimer = true
+						c.touch(d, t)
+						c.addTimer(d, t, TimerJoin, 0)
+					}
+					continue
+				}
+				t.JoinTimer, t.JoinDue = false, false
 				t.State, t.StateInfo = Running, ""
 				for k, v := range s.upstreamContext(spec) {
 					t.InContext[k] = v
@@ -1448,6 +1532,19 @@ func (c *Controller) refreshJoins(s *State, d *Decision) {
 			}
 		}
 	}
+}
+
+// partialJoin tells whether join task spec may start before all its
+// inbound tasks completed (join: one, or a number below their count).
+// Mistral starts a join from a job it schedules when an inbound task
+// completes, in a transaction of its own, and the join's context merges
+// every inbound task that led to it by then: the branches that end at
+// about the same time all take part, not only the first ones. Such a join
+// therefore starts through a TimerJoin, due at once, whose firing comes
+// after the results already on their way. (Under join: all, every inbound
+// task has completed when the join can start, so it starts at once.)
+func partialJoin(w *lang.Workflow, spec *lang.Task) bool {
+	return spec.Join != lang.JoinAll && spec.Join < len(inbound(w, spec))
 }
 
 // inbound are the tasks whose transitions (any clause, task-defaults

@@ -12,7 +12,8 @@ import (
 
 // run drives one workflow to its end the way the runtime does, answering
 // each action from a table of fake actions in the order they were asked
-// for. It returns the final state.
+// for, and firing the timers once no action is pending. It returns the
+// final state.
 func run(t *testing.T, src string, input map[string]any) *State {
 	t.Helper()
 	doc, err := lang.ParseWorkflows([]byte(src), lang.Options{Source: "test.yaml", ValidateExpr: expr.Validate})
@@ -26,19 +27,25 @@ func run(t *testing.T, src string, input map[string]any) *State {
 	if err != nil {
 		t.Fatal(err)
 	}
-	queue := d.Actions
-	for steps := 0; len(queue) > 0; steps++ {
+	queue, timers := d.Actions, d.Timers
+	for steps := 0; len(queue)+len(timers) > 0; steps++ {
 		if steps > 100 {
-			t.Fatal("workflow did not end after 100 actions")
+			t.Fatal("workflow did not end after 100 actions and timers")
 		}
-		a := queue[0]
-		queue = queue[1:]
-		out, aerr := fakeAction(a)
-		d, err := c.OnActionResult(s, a.TaskID, out, aerr)
+		if len(queue) == 0 {
+			tm := timers[0]
+			timers = timers[1:]
+			d, err = c.OnTimer(s, tm.TaskID, tm.Kind, tm.Epoch)
+		} else {
+			a := queue[0]
+			queue = queue[1:]
+			out, aerr := fakeAction(a)
+			d, err = c.OnActionResult(s, a.TaskID, out, aerr)
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		queue = append(queue, d.Actions...)
+		queue, timers = append(queue, d.Actions...), append(timers, d.Timers...)
 	}
 	return s
 }

@@ -196,6 +196,14 @@ func (c *Controller) OnTimer(s *State, taskID, kind string, epoch int) (*Decisio
 		t.completing = true
 		c.finishTask(s, d, t, spec, state, info, t.Result)
 		t.completing = false
+	case TimerJoin:
+		// settle starts the join, with the context of every inbound task
+		// that led to it by now.
+		if t.State != Waiting {
+			return d, nil
+		}
+		t.JoinTimer, t.JoinDue = false, true
+		c.touch(d, t)
 	case TimerTimeout:
 		// Mistral's _fail_task_if_incomplete: whatever the task waits
 		// for, even a pause-before, it fails once the timeout is over.

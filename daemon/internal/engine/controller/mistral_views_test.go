@@ -1,0 +1,187 @@
+package controller
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A join that may start before all its inbound tasks completed (join: N,
+// one) starts through a timer, so the inbound tasks that complete at about
+// the same time are in its context, as in Mistral, where a scheduled job
+// starts it. join: all starts at once.
+func TestPartialJoinStartsAfterTheResultsOnTheirWay(t *testing.T) {
+	branches := func(join string, n int) string {
+		src := "version: '2.0'\nwf:\n  output:\n    seen: <% $.seen %>\n  tasks:\n"
+		var seen []string
+		for i := 1; i <= n; i++ {
+			name := string(rune('a' + i - 1))
+			src += "    " + name + ":\n      action: std.noop\n      publish:\n        " + name + ": 1\n      on-success: j\n"
+			seen = append(seen, "<% "+name+" in $.keys() %>")
+		}
+		return src + "    j:\n      join: " + join + "\n      action: std.echo output=\"" + strings.Join(seen, ",") +
+			"\"\n      publish:\n        seen: <% task().result %>\n"
+	}
+	tests := []struct {
+		name      string
+		src       string
+		wantSeen  string
+		wantTimer string // the timers asked for, in order
+	}{
+		{name: "join: 2 of 4", src: branches("2", 4), wantSeen: "True,True,True,True", wantTimer: "j:join:0"},
+		{name: "join: one of 3", src: branches("one", 3), wantSeen: "True,True,True", wantTimer: "j:join:0"},
+		{name: "join: all", src: branches("all", 3), wantSeen: "True,True,True"},
+		{name: "join: 2 of 2", src: branches("2", 2), wantSeen: "True,True"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newSim(t, tt.src)
+			st := s.start("wf", nil, nil)
+			if st.Exec.State != Success {
+				t.Fatalf("execution %s (%s): %s", st.Exec.State, st.Exec.StateInfo, s.tasks(st))
+			}
+			if got := st.Exec.Output["seen"]; got != tt.wantSeen {
+				t.Errorf("the join saw %v, want %v", got, tt.wantSeen)
+			}
+			if got := strings.Join(s.timerLog, " "); got != tt.wantTimer {
+				t.Errorf("timers %q, want %q", got, tt.wantTimer)
+			}
+			if s.runs["j"] != 1 {
+				t.Errorf("the join ran %d times", s.runs["j"])
+			}
+		})
+	}
+}
+
+// A join whose timer fires while the execution is paused starts when it
+// resumes.
+func TestPartialJoinTimerWhilePaused(t *testing.T) {
+	s := newSim(t, `
+version: '2.0'
+wf:
+  tasks:
+    a:
+      action: std.noop
+      on-success: j
+    b:
+      action: std.noop
+      on-success: j
+    j:
+      join: one
+      action: std.noop
+`)
+	s.hold = TimerJoin
+	st := s.start("wf", nil, nil)
+	if got := s.tasks(st); got != "a=SUCCESS b=SUCCESS j=WAITING" {
+		t.Fatalf("before the timer: %s", got)
+	}
+	d, err := s.c.Pause(st, "")
+	s.apply(st, d, err)
+	s.hold = ""
+	s.loop()
+	if got := s.tasks(st); st.Exec.State != Paused || got != "a=SUCCESS b=SUCCESS j=WAITING" {
+		t.Fatalf("paused: %s %s", st.Exec.State, got)
+	}
+	d, err = s.c.Resume(st)
+	s.apply(st, d, err)
+	s.loop()
+	if got := s.tasks(st); st.Exec.State != Success || got != "a=SUCCESS b=SUCCESS j=SUCCESS" {
+		t.Fatalf("resumed: %s %s", st.Exec.State, got)
+	}
+}
+
+// task() and execution() return what Mistral's do: the definition as
+// written (keys in document order, with the type, name and version
+// Mistral adds), the fields in Mistral's order, and the params with
+// namespace and env. (run sets no times: they are null here.)
+func TestTaskAndExecutionViews(t *testing.T) {
+	tests := []struct {
+		name       string
+		src        string
+		wantState  string
+		wantOutput map[string]any
+	}{
+		{
+			name: "str() of task() keeps Mistral's order",
+			src: `
+version: '2.0'
+wf:
+  tasks:
+    task1:
+      action: std.echo output=1
+      on-complete:
+        - fail(msg=<% task() %>)
+`,
+			wantState: Error,
+			wantOutput: map[string]any{"result": "{'id': 'id-1', 'name': 'task1', 'spec': {'action': 'std.echo output=1', " +
+				"'on-complete': ['fail(msg=<% task() %>)'], 'type': 'direct', 'name': 'task1', 'version': '2.0'}, " +
+				"'state': 'SUCCESS', 'state_info': None, 'result': 1, 'published': {}, 'type': 'ACTION', " +
+				"'workflow_execution_id': 'ex', 'created_at': None, 'updated_at': None}"},
+		},
+		{
+			name: "execution() and task(name)",
+			src: `
+version: '2.0'
+wf:
+  input:
+    - k1
+    - k2: v2_default
+  output:
+    ex: <% execution() %>
+    spec: <% task(task1).spec %>
+  tasks:
+    task1:
+      action: std.echo output=1
+`,
+			wantState: Success,
+			wantOutput: map[string]any{
+				"ex": map[string]any{
+					"id": "ex", "name": "wf", "input": map[string]any{"k1": "v1", "k2": "v2_default"},
+					"params":     map[string]any{"env": map[string]any{}, "namespace": ""},
+					"created_at": nil, "updated_at": nil, "root_execution_id": nil,
+					"spec": map[string]any{
+						"input": []any{"k1", map[string]any{"k2": "v2_default"}}, "output": map[string]any{
+							"ex": "<% execution() %>", "spec": "<% task(task1).spec %>"},
+						"name": "wf", "version": "2.0",
+						"tasks": map[string]any{"task1": map[string]any{
+							"action": "std.echo output=1", "type": "direct", "name": "task1", "version": "2.0"}},
+					},
+				},
+				"spec": map[string]any{"action": "std.echo output=1", "type": "direct", "name": "task1", "version": "2.0"},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := run(t, tt.src, map[string]any{"k1": "v1", "k2": "v2_default"})
+			if s.Exec.State != tt.wantState {
+				t.Fatalf("state %s (%s)", s.Exec.State, s.Exec.StateInfo)
+			}
+			if !reflect.DeepEqual(s.Exec.Output, tt.wantOutput) {
+				t.Errorf("output\n%#v\nwant\n%#v", s.Exec.Output, tt.wantOutput)
+			}
+		})
+	}
+}
+
+// task() shows a stored task's times as Mistral prints them, and a task
+// the event created with the event's time and no update yet.
+func TestTaskViewTimes(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	created := now.Add(-time.Minute)
+	s := &State{Exec: &Execution{ID: "ex"}, Now: now}
+	tests := []struct {
+		task             *Task
+		created, updated any
+	}{
+		{&Task{ID: "stored", CreatedAt: created, UpdatedAt: now.Add(500 * time.Millisecond)}, "2026-01-02 03:03:05", "2026-01-02 03:04:05"},
+		{&Task{ID: "new"}, "2026-01-02 03:04:05", nil},
+	}
+	for _, tt := range tests {
+		v := taskView(s, tt.task)
+		if v["created_at"] != tt.created || v["updated_at"] != tt.updated {
+			t.Errorf("%s: created_at %v, updated_at %v; want %v, %v", tt.task.ID, v["created_at"], v["updated_at"], tt.created, tt.updated)
+		}
+	}
+}
