@@ -77,7 +77,12 @@ type Task struct {
 	StateInfo string
 	InContext map[string]any
 	Published map[string]any
-	Result    any
+	// Result is the task's result as Mistral's
+	// data_flow.get_task_execution_result makes it from the task's
+	// accepted runs: the one run's result, the list of them (always a
+	// list for with-items), and so [] (noResult) before any run ended
+	// or for a task that failed without running its action.
+	Result any
 	// Processed is set once the transitions out of the task are decided.
 	Processed bool
 	// ActionExecutionID is the action run for this task, when it has one.
@@ -511,6 +516,11 @@ func (c *Controller) proceed(s *State, d *Decision, t *Task, spec *lang.Task) {
 	}
 }
 
+// noResult is the result of a task none of whose runs has ended (or
+// counts any more): Mistral's get_task_execution_result over no accepted
+// execution, an empty list.
+func noResult() any { return []any{} }
+
 // dropResult is the result of a task with keep-result: false: Mistral
 // empties its action executions' output, so the result is null (a list of
 // nulls for with-items).
@@ -735,7 +745,7 @@ func (c *Controller) guard(env *expr.Env, guard string) (bool, error) {
 
 // schedule creates a task execution and starts it.
 func (c *Controller) schedule(s *State, d *Decision, spec *lang.Task, inContext map[string]any) {
-	t := &Task{ID: c.NewID(), Name: spec.Name, State: Running, InContext: copyMap(inContext)}
+	t := &Task{ID: c.NewID(), Name: spec.Name, State: Running, InContext: copyMap(inContext), Result: noResult()}
 	s.Tasks = append(s.Tasks, t)
 	d.New[t.ID] = true
 	c.touch(d, t)
@@ -1246,6 +1256,12 @@ func taskView(s *State, t *Task) map[string]any {
 	if t.CreatedAt.IsZero() {
 		created = mistralTime(s.Now)
 	}
+	result := t.Result
+	if result == nil && !completed(t.State) {
+		// A running task read back from the store, which keeps no
+		// result for it: it has no run that ended yet.
+		result = noResult()
+	}
 	published := t.Published
 	if published == nil {
 		published = map[string]any{}
@@ -1256,7 +1272,7 @@ func taskView(s *State, t *Task) map[string]any {
 		"spec":                  spec,
 		"state":                 t.State,
 		"state_info":            nilIfEmpty(t.StateInfo),
-		"result":                t.Result,
+		"result":                result,
 		"published":             published,
 		"type":                  typ,
 		"workflow_execution_id": s.Exec.ID,
@@ -1483,7 +1499,7 @@ func (c *Controller) arrive(s *State, d *Decision, spec *lang.Task, out map[stri
 	if s.latest(spec.Name) != nil {
 		return
 	}
-	t := &Task{ID: c.NewID(), Name: spec.Name, State: Waiting, StateInfo: "Task is waiting.", InContext: copyMap(out)}
+	t := &Task{ID: c.NewID(), Name: spec.Name, State: Waiting, StateInfo: "Task is waiting.", InContext: copyMap(out), Result: noResult()}
 	s.Tasks = append(s.Tasks, t)
 	d.New[t.ID] = true
 	c.touch(d, t)
@@ -1524,7 +1540,7 @@ func (c *Controller) refreshJoins(s *State, d *Decision) {
 				c.start(s, d, t, spec)
 				changed = true
 			case Error:
-				c.finishTask(s, d, t, spec, Error, info, nil)
+				c.finishTask(s, d, t, spec, Error, info, t.Result)
 				changed = true
 			}
 			if changed {

@@ -214,7 +214,7 @@ func (c *Controller) ChildRerun(s *State, ev ChildEvent) (*Decision, error) {
 		s.Exec.State, s.Exec.StateInfo, s.Exec.Output = Running, "", nil
 		d.ExecChange = true
 	}
-	t.State, t.StateInfo, t.Processed, t.Result = Running, "", false, nil
+	t.State, t.StateInfo, t.Processed, t.Result = Running, "", false, noResult()
 	t.Next, t.ErrorHandled = nil, false
 	c.touch(d, t)
 	return d, nil

@@ -185,3 +185,128 @@ func TestTaskViewTimes(t *testing.T) {
 		}
 	}
 }
+
+// A task's result is Mistral's get_task_execution_result over its
+// accepted runs: [] while none has ended (task() in the task's own input)
+// and for a task that failed without running its action; null only when
+// the one run's result is null.
+func TestTaskResultWithoutARun(t *testing.T) {
+	tests := []struct {
+		name       string
+		src        string
+		wantState  string
+		wantOutput map[string]any
+	}{
+		{
+			name: "task() in its own input",
+			src: `
+version: '2.0'
+wf:
+  output:
+    r: <% task(task1).result %>
+  tasks:
+    task1:
+      action: std.echo
+      input:
+        output: <% task().result.content %>
+`,
+			wantState:  Success,
+			wantOutput: map[string]any{"r": []any{}},
+		},
+		{
+			name: "a join reads its own result when it starts",
+			src: `
+version: '2.0'
+wf:
+  output:
+    r: <% task(j).result %>
+  tasks:
+    a:
+      action: std.noop
+      on-success: j
+    b:
+      action: std.noop
+      on-success: j
+    j:
+      join: all
+      action: std.echo output=<% task().result %>
+`,
+			wantState:  Success,
+			wantOutput: map[string]any{"r": []any{}},
+		},
+		{
+			name: "a join failed by its inbound task never ran",
+			src: `
+version: '2.0'
+wf:
+  output-on-error:
+    r: <% task(j).result %>
+  tasks:
+    a:
+      action: std.fail
+      on-success: j
+    b:
+      action: std.noop
+      on-success: j
+    j:
+      join: all
+      action: std.noop
+`,
+			wantState:  Error,
+			wantOutput: map[string]any{"r": []any{}},
+		},
+		{
+			name: "a null result stays null",
+			src: `
+version: '2.0'
+wf:
+  output:
+    r: <% task(task1).result %>
+    kept: <% task(task2).result %>
+  tasks:
+    task1:
+      action: std.noop
+      on-success: task2
+    task2:
+      action: std.echo output=3
+      keep-result: false
+`,
+			wantState:  Success,
+			wantOutput: map[string]any{"r": nil, "kept": nil},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := run(t, tt.src, nil)
+			if s.Exec.State != tt.wantState {
+				t.Fatalf("state %s (%s): %s", s.Exec.State, s.Exec.StateInfo, taskStates(s))
+			}
+			for k, want := range tt.wantOutput {
+				if got := s.Exec.Output[k]; !reflect.DeepEqual(got, want) {
+					t.Errorf("output %s = %#v, want %#v", k, got, want)
+				}
+			}
+		})
+	}
+}
+
+// A running task read back from the store has no result (the store keeps
+// none until it ends): task() shows [] for it, and a task that ended with
+// a null result null.
+func TestTaskViewOfAStoredTask(t *testing.T) {
+	s := &State{Exec: &Execution{ID: "ex"}}
+	tests := []struct {
+		task *Task
+		want any
+	}{
+		{&Task{ID: "running", State: Running}, []any{}},
+		{&Task{ID: "waiting", State: Waiting, Result: []any{}}, []any{}},
+		{&Task{ID: "done", State: Success}, nil},
+		{&Task{ID: "echoed", State: Success, Result: "x"}, "x"},
+	}
+	for _, tt := range tests {
+		if got := taskView(s, tt.task)["result"]; !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: result %#v, want %#v", tt.task.ID, got, tt.want)
+		}
+	}
+}
