@@ -53,7 +53,10 @@ type Engine struct {
 	log    hclog.Logger
 	ctrl   *controller.Controller
 
-	kick chan struct{} // wakes the outbox flusher after a commit
+	kick  chan struct{} // wakes the outbox relay after a commit
+	queue outboxQueue   // committed outbox rows for the relay (outbox.go)
+	// sweepEvery is how often the relay reads the whole outbox table.
+	sweepEvery time.Duration
 
 	// specs caches the decoded workflow of recently active executions, so
 	// a result does not decode it again. Bounded: executions that never
@@ -91,17 +94,20 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{
+	e := &Engine{
 		metrics: cfg.Metrics,
 		apiURL:  strings.TrimRight(cfg.APIURL, "/"),
-		store:   cfg.Store,
 		conn:    cfg.Conn,
 		reg:     cfg.Registry,
 		log:     cfg.Logger,
 		ctrl:    &controller.Controller{NewID: uuid.NewString, Lists: lists},
 		kick:    make(chan struct{}, 1),
 		specs:   specs,
-	}, nil
+
+		sweepEvery: sweepEvery,
+	}
+	e.store = &relayStore{Store: cfg.Store, e: e}
+	return e, nil
 }
 
 // Run consumes results and flushes the outbox until ctx ends. On start it
@@ -231,28 +237,6 @@ func (e *Engine) applyBatch(ok []*pendingResult) {
 	e.wake()
 }
 
-// RunOutbox only sends what this process commits (and what a crashed peer
-// left behind), without applying results: what an API-only process runs,
-// since starting an execution commits its first actions to the outbox.
-func (e *Engine) RunOutbox(ctx context.Context) error {
-	e.wake()
-	// The periodic sweep only recovers messages another process committed
-	// but did not send before it died; the hot path is the kick channel.
-	sweep := time.NewTicker(5 * time.Second)
-	defer sweep.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-e.kick:
-		case <-sweep.C:
-		}
-		if err := e.flush(ctx); err != nil && ctx.Err() == nil {
-			e.log.Warn("outbox flush failed; will retry", "error", err)
-		}
-	}
-}
-
 // wake is called after a commit: it kicks the outbox relay and wakes the
 // scheduler for timers the committed transactions added.
 func (e *Engine) wake() {
@@ -261,76 +245,6 @@ func (e *Engine) wake() {
 	default:
 	}
 	e.wakes.flush(e)
-}
-
-// flush publishes committed outbox rows and deletes them once JetStream has
-// stored them. A crash in between re-sends them; the message id makes
-// JetStream drop the copy.
-func (e *Engine) flush(ctx context.Context) error {
-	for {
-		var msgs []*store.OutboxMsg
-		if err := e.store.InTx(ctx, func(tx store.Tx) error {
-			var err error
-			msgs, err = tx.ListOutbox(512)
-			return err
-		}); err != nil {
-			return err
-		}
-		if len(msgs) == 0 {
-			return nil
-		}
-		total := len(msgs)
-		var done []int64
-		var firstErr error
-		var jsMsgs []*store.OutboxMsg
-		for _, m := range msgs {
-			if m.Subject != cancelSubject {
-				jsMsgs = append(jsMsgs, m)
-				continue
-			}
-			id := strings.TrimPrefix(m.MsgID, "cancel/")
-			if err := e.conn.PublishCancel(id, string(m.Payload)); err != nil {
-				if firstErr == nil {
-					firstErr = fmt.Errorf("cancel of %s: %w", id, err)
-				}
-				continue
-			}
-			done = append(done, m.Seq)
-		}
-		msgs = jsMsgs
-		out := make([]transport.Outgoing, len(msgs))
-		for i, m := range msgs {
-			out[i] = transport.Outgoing{Subject: m.Subject, MsgID: m.MsgID, Data: m.Payload}
-		}
-		// Rows JetStream stored go; a row no retry can publish (too large:
-		// dispatch checks sizes, so only a smaller server limit than when
-		// it was written gets here) goes too, loudly, so that it cannot
-		// hold back every message after it. The rest are retried.
-		for i, err := range e.conn.PublishEach(ctx, out) {
-			switch {
-			case err == nil:
-				done = append(done, msgs[i].Seq)
-			case errors.Is(err, transport.ErrTooLarge):
-				e.log.Error("outbox message larger than the NATS server accepts; dropped, its task will not run",
-					"subject", msgs[i].Subject, "msg_id", msgs[i].MsgID, "bytes", len(msgs[i].Payload), "max", e.conn.MaxPayload())
-				done = append(done, msgs[i].Seq)
-			case firstErr == nil:
-				firstErr = fmt.Errorf("outbox message %s: %w", msgs[i].MsgID, err)
-			}
-		}
-		if len(done) > 0 {
-			if err := e.store.InTx(ctx, func(tx store.Tx) error { return tx.DeleteOutbox(done...) }); err != nil {
-				return err
-			}
-			e.metrics.OutboxPublished.Add(float64(len(done)))
-		}
-		if firstErr != nil {
-			return firstErr
-		}
-		if total < 512 {
-			return nil
-		}
-	}
 }
 
 // countResult records one result handled since begin.
