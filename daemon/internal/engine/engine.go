@@ -366,6 +366,9 @@ type execContext struct {
 // (written here, read back field by field in load).
 type taskRuntime struct {
 	InContext map[string]any `json:"in_context,omitempty"`
+	// Kept are a join's kept results (controller.Task.Kept), which like
+	// InContext go through the expression value model.
+	Kept []any `json:"kept,omitempty"`
 	taskBookkeeping
 }
 
@@ -461,6 +464,7 @@ func (e *Engine) load(tx store.Tx, ex *store.Execution) (*controller.State, erro
 			CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 		var rt struct {
 			InContext json.RawMessage `json:"in_context"`
+			Kept      json.RawMessage `json:"kept"`
 			taskBookkeeping
 		}
 		if len(r.Runtime) > 0 {
@@ -471,6 +475,13 @@ func (e *Engine) load(tx store.Tx, ex *store.Execution) (*controller.State, erro
 		rt.taskBookkeeping.apply(t)
 		if t.InContext, err = objectFromJSON(rt.InContext); err != nil {
 			return nil, fmt.Errorf("task execution %s: in_context: %w", r.ID, err)
+		}
+		if len(rt.Kept) > 0 {
+			kept, err := expr.FromJSON(rt.Kept)
+			if err != nil {
+				return nil, fmt.Errorf("task execution %s: kept: %w", r.ID, err)
+			}
+			t.Kept, _ = kept.([]any)
 		}
 		if t.Published, err = objectFromJSON(r.Published); err != nil {
 			return nil, fmt.Errorf("task execution %s: published: %w", r.ID, err)
@@ -813,7 +824,7 @@ func taskRow(ex *store.Execution, t *controller.Task, now time.Time) (*store.Tas
 			return nil, fmt.Errorf("result of task %q: %w", t.Name, err)
 		}
 	}
-	if row.Runtime, err = json.Marshal(taskRuntime{InContext: t.InContext, taskBookkeeping: bookkeepingOf(t)}); err != nil {
+	if row.Runtime, err = json.Marshal(taskRuntime{InContext: t.InContext, Kept: t.Kept, taskBookkeeping: bookkeepingOf(t)}); err != nil {
 		return nil, err
 	}
 	return row, nil

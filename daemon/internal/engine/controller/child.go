@@ -91,16 +91,16 @@ func (c *Controller) OnChildDone(s *State, ev ChildEvent) (*Decision, error) {
 	}
 	switch ev.State {
 	case Success:
-		c.finishTask(s, d, t, spec, Success, "", anyMap(ev.Output))
+		c.finishTask(s, d, t, spec, Success, "", runResult(t, spec, anyMap(ev.Output), true))
 	case Error:
 		msg := ev.StateInfo
 		if msg == "" {
 			msg = fmt.Sprintf("Failed subworkflow [execution_id=%s]", ev.ID)
 		}
 		t.FailedRuns = append(t.FailedRuns, FailedRun{ID: ev.ID, Pos: t.Runs - 1, Result: ev.Output["result"], Workflow: true})
-		c.finishTask(s, d, t, spec, Error, msg, msg)
+		c.finishTask(s, d, t, spec, Error, msg, runResult(t, spec, msg, false))
 	case Cancelled:
-		c.finishTask(s, d, t, spec, Cancelled, ev.StateInfo, nil)
+		c.finishTask(s, d, t, spec, Cancelled, ev.StateInfo, runResult(t, spec, nil, false))
 	}
 	c.settle(s, d)
 	return d, nil

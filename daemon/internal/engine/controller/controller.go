@@ -83,6 +83,11 @@ type Task struct {
 	// list for with-items), and so [] (noResult) before any run ended
 	// or for a task that failed without running its action.
 	Result any
+	// Kept are the results of a join's successful runs: a branch that
+	// reaches a join after it ran runs it again (see joinAgain), and
+	// Mistral leaves the earlier runs' action executions accepted, so the
+	// join's result is the list of them all.
+	Kept []any
 	// Processed is set once the transitions out of the task are decided.
 	Processed bool
 	// ActionExecutionID is the action run for this task, when it has one.
@@ -386,7 +391,7 @@ func (c *Controller) OnResult(s *State, r Result) (*Decision, error) {
 			t.ActionFailed = true
 			t.FailedRuns = append(t.FailedRuns, FailedRun{ID: t.ActionExecutionID, Pos: t.Runs - 1, Result: result})
 		}
-		c.finishTask(s, d, t, spec, state, info, result)
+		c.finishTask(s, d, t, spec, state, info, runResult(t, spec, result, state == Success))
 	}
 	c.settle(s, d)
 	return d, nil
@@ -452,8 +457,13 @@ func (c *Controller) finishTask(s *State, d *Decision, t *Task, spec *lang.Task,
 		return
 	}
 	if keep, err := c.flag(orDefault(spec.KeepResult, true), c.env(s, t, s.dataFor(t))); err == nil && !keep {
-		// keep-result: false drops the action's output once published.
+		// keep-result: false drops the action's output once published
+		// (of a join run again, of its every run: Mistral's result is
+		// then a list of nulls, which this shows as one null).
 		t.Result = dropResult(t.Result, t.Items != nil)
+		for i := range t.Kept {
+			t.Kept[i] = nil
+		}
 	}
 	if !c.afterComplete(s, d, t, spec) {
 		return
@@ -520,6 +530,39 @@ func (c *Controller) proceed(s *State, d *Decision, t *Task, spec *lang.Task) {
 // counts any more): Mistral's get_task_execution_result over no accepted
 // execution, an empty list.
 func noResult() any { return []any{} }
+
+// runResult is the result of a task whose run (its action or
+// sub-workflow, not with-items) ended with r, ok if the run succeeded. A
+// join keeps the results of its successful runs in Kept, for when a late
+// branch runs it again (joinAgain), and its result is then the list of
+// its earlier successful runs' results and r. (A failed run counts until
+// the join runs again: Mistral's _reset_actions then no longer accepts
+// it.)
+func runResult(t *Task, spec *lang.Task, r any, ok bool) any {
+	if spec.Join == 0 || len(spec.WithItems) > 0 {
+		return r
+	}
+	all := append(append([]any(nil), t.Kept...), r)
+	if ok {
+		t.Kept = all
+	}
+	if len(all) == 1 {
+		return r
+	}
+	return all
+}
+
+// keptResult is the result of a join between its runs: what its kept
+// runs make (get_task_execution_result over them).
+func keptResult(t *Task) any {
+	switch len(t.Kept) {
+	case 0:
+		return noResult()
+	case 1:
+		return t.Kept[0]
+	}
+	return t.Kept
+}
 
 // dropResult is the result of a task with keep-result: false: Mistral
 // empties its action executions' output, so the result is null (a list of
@@ -1259,8 +1302,9 @@ func taskView(s *State, t *Task) map[string]any {
 	result := t.Result
 	if result == nil && !completed(t.State) {
 		// A running task read back from the store, which keeps no
-		// result for it: it has no run that ended yet.
-		result = noResult()
+		// result for it: it has no run that ended yet, or, a join run
+		// again, the runs it kept.
+		result = keptResult(t)
 	}
 	published := t.Published
 	if published == nil {
@@ -1490,13 +1534,15 @@ const Waiting = "WAITING"
 // arrive is a transition reaching task spec: a plain task starts at once;
 // a join task waits until refreshJoins finds it can run or never will.
 // Mistral keys a join's execution by workflow execution and task name, so
-// the first arrival creates it (with its context) and later ones find it.
+// the first arrival creates it (with its context) and later ones find it
+// (see joinAgain).
 func (c *Controller) arrive(s *State, d *Decision, spec *lang.Task, out map[string]any) {
 	if spec.Join == 0 {
 		c.schedule(s, d, spec, out)
 		return
 	}
-	if s.latest(spec.Name) != nil {
+	if t := s.latest(spec.Name); t != nil {
+		c.joinAgain(d, t, spec)
 		return
 	}
 	t := &Task{ID: c.NewID(), Name: spec.Name, State: Waiting, StateInfo: "Task is waiting.", InContext: copyMap(out), Result: noResult()}
@@ -1505,15 +1551,53 @@ func (c *Controller) arrive(s *State, d *Decision, spec *lang.Task, out map[stri
 	c.touch(d, t)
 }
 
+// joinAgain is a branch reaching join t that already has an execution.
+// Mistral's defer() finds it by its key and, unless it is WAITING, sets it
+// back to WAITING, whatever its state; refreshJoins then decides it again:
+// it runs again (rerunJoin), with the branches that led to it by then in
+// its context, publishes again and follows its transitions again, so its
+// next tasks run once more; or it fails by its inbound tasks again, and
+// its on-error runs again.
+//
+// Only a join that has completed (SUCCESS or ERROR) goes back to WAITING
+// here. A join whose action or sub-workflow still runs, or that a policy
+// holds (wait-after, a retry's delay, pause-before), is left as it is: in
+// Mistral its run goes on while a second one starts, and whichever ends
+// first completes the join, which depends on timing alone. A with-items
+// join is left as it is too (Mistral runs its items again and adds their
+// results to the earlier ones by index, not reproduced).
+func (c *Controller) joinAgain(d *Decision, t *Task, spec *lang.Task) {
+	if t.State != Success && t.State != Error || len(spec.WithItems) > 0 {
+		return
+	}
+	t.State, t.StateInfo = Waiting, "Task is waiting."
+	t.Processed, t.Next, t.ErrorHandled = false, nil, false
+	t.JoinTimer, t.JoinDue = false, false
+	c.touch(d, t)
+}
+
+// rerunJoin runs again a join that joinAgain set back to WAITING, as
+// Mistral's _run_existing does: its action (or sub-workflow) runs again
+// without the before-start policies (pause-before, wait-before, timeout);
+// the results of its successful runs stay in Kept.
+func (c *Controller) rerunJoin(s *State, d *Decision, t *Task, spec *lang.Task) {
+	t.ActionFailed = false
+	c.runActions(s, d, t, spec)
+}
+
 // refreshJoins decides every waiting join, as Mistral's
 // _refresh_task_state does after a task completes: it starts the join when
 // enough inbound tasks led to it, fails it ("Failed by tasks: [...]") when
 // that can no longer happen, or leaves it waiting.
 func (c *Controller) refreshJoins(s *State, d *Decision) {
+	// A join decided here and sent back to WAITING at once (it fails by
+	// its inbound tasks and its on-error leads to itself) is left waiting
+	// until the next event: Mistral goes round such a loop for ever.
+	decided := map[*Task]bool{}
 	for changed := true; changed && s.Exec.State == Running; {
 		changed = false
 		for _, t := range s.Tasks {
-			if t.State != Waiting {
+			if t.State != Waiting || decided[t] {
 				continue
 			}
 			spec := s.Spec.Task(t.Name)
@@ -1537,9 +1621,15 @@ func (c *Controller) refreshJoins(s *State, d *Decision) {
 					t.InContext[k] = v
 				}
 				c.touch(d, t)
-				c.start(s, d, t, spec)
+				decided[t] = true
+				if t.Runs > 0 {
+					c.rerunJoin(s, d, t, spec)
+				} else {
+					c.start(s, d, t, spec)
+				}
 				changed = true
 			case Error:
+				decided[t] = true
 				c.finishTask(s, d, t, spec, Error, info, t.Result)
 				changed = true
 			}

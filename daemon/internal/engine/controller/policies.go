@@ -145,7 +145,7 @@ func (c *Controller) retry(t *Task, r *lang.Retry, env, clauseEnv *expr.Env) (ag
 // all of them, or (a rerun without reset) only the failed items.
 func (c *Controller) resetRuns(d *Decision, t *Task, failedOnly bool) {
 	d.Replace = append(d.Replace, Replace{TaskID: t.ID, FailedOnly: failedOnly})
-	t.Result = noResult()
+	t.Result, t.Kept = noResult(), nil
 	if it := t.Items; it != nil {
 		if failedOnly {
 			it.Redo = append(append(append([]int{}, it.Redo...), it.Failed...), it.Cancelled...)

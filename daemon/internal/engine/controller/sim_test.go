@@ -14,7 +14,8 @@ import (
 // sim plays the runtime around the controller for whole documents:
 // actions answered by fakeAction in the order asked (one result at a
 // time, so concurrency is observable), timers fired once no action is
-// pending, with-items results gathered, sub-workflows started, paused,
+// pending, the one due first first (on a clock that only timers move),
+// with-items results gathered, sub-workflows started, paused,
 // resumed and stopped with their parent, and their ends, pauses and
 // resumes reported to the parent before anything else runs, as the
 // engine's timers due at once do. It records what the runtime saw.
@@ -33,6 +34,9 @@ type sim struct {
 
 	actions []simAction
 	timers  []simTimer
+	// clock is the time of the last timer fired, in seconds from the
+	// start; a timer is due clock+After from when it was asked for.
+	clock float64
 	// results of every run, by task and item, for ItemsCollected.
 	results map[string]map[int]any
 	// runs counts the action runs of each task name; maxRunning is the
@@ -58,6 +62,7 @@ type simChildEvent struct {
 type simTimer struct {
 	exec string
 	tm   Timer
+	due  float64
 }
 
 func newSim(t *testing.T, src string) *sim {
@@ -108,7 +113,7 @@ func (s *sim) apply(st *State, d *Decision, err error) {
 		}
 	}
 	for _, tm := range d.Timers {
-		s.timers = append(s.timers, simTimer{st.Exec.ID, tm})
+		s.timers = append(s.timers, simTimer{st.Exec.ID, tm, s.clock + tm.After})
 		s.timerLog = append(s.timerLog, fmt.Sprintf("%s:%s:%s", st.task(tm.TaskID).Name, tm.Kind, fmtSecs(tm.After)))
 	}
 	for _, r := range d.Replace {
@@ -268,11 +273,18 @@ func (s *sim) loop() {
 			d, err := s.c.OnResult(st, Result{TaskID: x.a.TaskID, ActionExecutionID: x.a.ActionExecutionID, Index: x.a.Index, Output: out, Err: aerr})
 			s.applyChild(st, before, d, err)
 		case len(s.timers) > 0:
-			x := s.timers[0]
+			next := 0
+			for i, x := range s.timers {
+				if x.due < s.timers[next].due {
+					next = i
+				}
+			}
+			x := s.timers[next]
 			if x.tm.Kind == s.hold {
 				return
 			}
-			s.timers = s.timers[1:]
+			s.timers = append(s.timers[:next:next], s.timers[next+1:]...)
+			s.clock = x.due
 			st := s.states[x.exec]
 			before := st.Exec.State
 			d, err := s.c.OnTimer(st, x.tm.TaskID, x.tm.Kind, x.tm.Epoch)
@@ -302,6 +314,31 @@ func (s *sim) tasks(st *State) string {
 	sort.Strings(parts)
 	return strings.Join(parts, " ")
 }
+
+// lateBranch is the start of a workflow whose tasks fast1 and fast2
+// reach the join meet (join: 2) at once, and slow, after a wait-before,
+// once meet has run.
+const lateBranch = `
+version: '2.0'
+wf:
+  tasks:
+    fast1:
+      action: std.echo output=1
+      publish:
+        f1: <% task().result %>
+      on-success: meet
+    fast2:
+      action: std.echo output=2
+      publish:
+        f2: <% task().result %>
+      on-success: meet
+    slow:
+      action: std.echo output=3
+      wait-before: 2
+      publish:
+        s: <% task().result %>
+      on-success: meet
+`
 
 func TestEngineSemantics(t *testing.T) {
 	tests := []struct {
@@ -749,6 +786,131 @@ wf:
 			wantState: Error,
 			wantTasks: "",
 			wantInfo:  "Invalid task name",
+		},
+		// A branch that reaches a join after it ran runs it again, as
+		// Mistral 15 does (each case was run on it, with the outputs
+		// below): its result lists every successful run's, it publishes
+		// again, and its next tasks run again.
+		{
+			name: "a late branch runs a done join again",
+			src: lateBranch + `    meet:
+      join: 2
+      action: std.echo output=<% [$.f1, $.f2, $.get('s')] %>
+      publish:
+        met: <% task().result %>
+        saw_slow: <% $.get('s') %>
+      on-success: after
+    after:
+      action: std.echo output=<% $.met %>
+      publish:
+        after_saw: <% task().result %>
+  output:
+    met: <% $.met %>
+    after_saw: <% $.after_saw %>
+`,
+			wantState: Success,
+			wantTasks: "after=SUCCESS after=SUCCESS fast1=SUCCESS fast2=SUCCESS meet=SUCCESS slow=SUCCESS",
+			wantOutput: map[string]any{"met": []any{[]any{1, 2, nil}, []any{1, 2, 3}},
+				"after_saw": []any{[]any{1, 2, nil}, []any{1, 2, 3}}},
+			wantRuns: map[string]int{"fast1": 1, "fast2": 1, "slow": 1, "meet": 2, "after": 2},
+		},
+		{
+			name: "a join failed by fail-on runs again and keeps its first result",
+			src: lateBranch + `    meet:
+      join: 2
+      action: std.echo output=<% [$.f1, $.f2, $.get('s')] %>
+      fail-on: <% $.get('s') = null %>
+      publish:
+        met: <% task().result %>
+      on-error: handler
+      on-success: after
+    handler:
+      action: std.echo output="h"
+    after:
+      action: std.noop
+  output:
+    met: <% $.get('met') %>
+`,
+			wantState:  Success,
+			wantTasks:  "after=SUCCESS fast1=SUCCESS fast2=SUCCESS handler=SUCCESS meet=SUCCESS slow=SUCCESS",
+			wantOutput: map[string]any{"met": []any{[]any{1, 2, nil}, []any{1, 2, 3}}},
+			wantRuns:   map[string]int{"fast1": 1, "fast2": 1, "slow": 1, "meet": 2, "handler": 1, "after": 1},
+		},
+		{
+			name: "a join whose action failed drops that run when it runs again",
+			src: lateBranch + `    meet:
+      join: 2
+      action: std.fail
+      publish-on-error:
+        err_saw: <% $.get('s') %>
+        one_run: <% isString(task().result) %>
+      on-error: handler
+    handler:
+      action: std.echo output="h"
+  output:
+    err_saw: <% $.err_saw %>
+    one_run: <% $.one_run %>
+`,
+			wantState:  Success,
+			wantTasks:  "fast1=SUCCESS fast2=SUCCESS handler=SUCCESS handler=SUCCESS meet=ERROR slow=SUCCESS",
+			wantOutput: map[string]any{"err_saw": 3, "one_run": true},
+			wantRuns:   map[string]int{"fast1": 1, "fast2": 1, "slow": 1, "meet": 2, "handler": 2},
+		},
+		{
+			name: "a join failed by its inbound tasks fails again when a late branch reaches it",
+			src: `
+version: '2.0'
+wf:
+  tasks:
+    a:
+      action: std.fail
+      on-success: j
+      on-error: noop
+    b:
+      action: std.echo output=2
+      on-success: j
+    c:
+      action: std.echo output=3
+      wait-before: 2
+      on-success: j
+    j:
+      join: all
+      action: std.noop
+      publish-on-error:
+        res: <% task().result %>
+      on-error: h
+    h:
+      action: std.echo output="h"
+  output:
+    res: <% $.res %>
+`,
+			wantState:  Success,
+			wantTasks:  "a=ERROR b=SUCCESS c=SUCCESS h=SUCCESS h=SUCCESS j=ERROR",
+			wantOutput: map[string]any{"res": []any{}},
+			wantRuns:   map[string]int{"a": 1, "b": 1, "c": 1, "h": 2},
+		},
+		{
+			// Mistral loops for ever; the join waits for the next event.
+			name: "a join failed by its inbound tasks that leads to itself",
+			src: `
+version: '2.0'
+wf:
+  tasks:
+    a:
+      action: std.fail
+      on-success: j
+      on-error: noop
+    b:
+      action: std.noop
+      on-success: j
+    j:
+      join: all
+      action: std.noop
+      on-error: j
+`,
+			wantState: Running,
+			wantTasks: "a=ERROR b=SUCCESS j=WAITING",
+			wantRuns:  map[string]int{"a": 1, "b": 1},
 		},
 	}
 	for _, tt := range tests {
