@@ -291,6 +291,18 @@ func decodeResult(res *transport.ActionResult) (output any, aerr *controller.Act
 // applyResultTx applies one result inside tx; applied is false for a
 // result applied already (or naming no action execution).
 func (e *Engine) applyResultTx(tx store.Tx, res *transport.ActionResult, output any, aerr *controller.ActionError) (bool, error) {
+	var ex *store.Execution
+	var err error
+	if res.ExecutionID != "" {
+		// A result names its execution: lock that first, and the action
+		// read under the lock is the truth, read once. (Batches lock in
+		// the order of these ids.)
+		if ex, err = tx.GetExecution(res.ExecutionID, true); errors.Is(err, store.ErrNotFound) {
+			ex = nil
+		} else if err != nil {
+			return false, err
+		}
+	}
 	ae, err := tx.GetActionExecution(res.ActionExecutionID)
 	if errors.Is(err, store.ErrNotFound) {
 		e.log.Warn("result for an unknown action execution dropped", "action_execution_id", res.ActionExecutionID)
@@ -302,10 +314,12 @@ func (e *Engine) applyResultTx(tx store.Tx, res *transport.ActionResult, output 
 	if ae.State != store.StateRunning {
 		return false, nil // a second copy of a result already applied
 	}
-	var ex *store.Execution
-	if ae.ExecutionID != "" {
-		// Lock the execution first, then read the action again: another
-		// engine may have applied this result while we waited.
+	if ae.ExecutionID == "" {
+		ex = nil
+	} else if ex == nil || ex.ID != ae.ExecutionID {
+		// A result that did not name the action's execution: lock it
+		// now, then read the action again, since another engine may have
+		// applied this result while we waited.
 		if ex, err = tx.GetExecution(ae.ExecutionID, true); err != nil {
 			return false, err
 		}

@@ -332,21 +332,7 @@ waits:
 			if err != nil {
 				t.Fatal(err)
 			}
-			var actionID string
-			deadline := time.Now().Add(10 * time.Second)
-			for actionID == "" {
-				tasks, _ := r.eng.ListTasks(ctx, ex.ID)
-				for _, tk := range tasks {
-					var rt struct {
-						ActionExecutionID string `json:"action_execution_id"`
-					}
-					_ = json.Unmarshal(tk.Runtime, &rt)
-					actionID = rt.ActionExecutionID
-				}
-				if time.Now().After(deadline) {
-					t.Fatal("no action execution")
-				}
-			}
+			actionID := waitActionID(t, r, ex.ID)
 			time.Sleep(200 * time.Millisecond) // the host has run it and reported nothing
 			if got, _ := r.eng.GetExecution(ctx, ex.ID); got.State != store.StateRunning {
 				t.Fatalf("execution %s before the callback, want RUNNING", got.State)
