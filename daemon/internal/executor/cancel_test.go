@@ -3,7 +3,6 @@ package executor
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sirocco-wf/sirocco/daemon/internal/transport"
 )
@@ -12,25 +11,18 @@ import (
 // the host that runs it; a cancel for another id changes nothing.
 func TestCancelRequestStopsTheRun(t *testing.T) {
 	r := newRig(t, true)
-	r.send(t, transport.ActionRequest{ActionExecutionID: "sleepy", Action: "std.sleep", Input: []byte(`{"seconds": 60}`), Attempt: 1})
+	sleepy := newGate(t)
+	r.send(t, sleepy.request("sleepy"))
 	r.send(t, transport.ActionRequest{ActionExecutionID: "other", Action: "std.sleep", Input: []byte(`{"seconds": 0.5}`), Attempt: 1})
-	// A cancel for a run that has not started yet is dropped, so repeat it
-	// until the run has ended.
 	if err := r.conn.PublishCancel("nobody-runs-this", ""); err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
-	for {
-		if err := r.conn.PublishCancel("sleepy", "execution cancelled"); err != nil {
-			t.Fatal(err)
-		}
-		r.mu.Lock()
-		_, done := r.results["sleepy"]
-		r.mu.Unlock()
-		if done || time.Since(start) > 10*time.Second {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
+	// Cancel once the run is under way: a request cancelled before it
+	// reaches the host is dropped rather than run and stopped (see
+	// TestDropsRequestsCancelledWhileQueued).
+	sleepy.waitStarted(t)
+	if err := r.conn.PublishCancel("sleepy", "execution cancelled"); err != nil {
+		t.Fatal(err)
 	}
 	res := r.result(t, "sleepy")
 	if res.Error == nil || !strings.Contains(res.Error.Message, "context canceled") {
