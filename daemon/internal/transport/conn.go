@@ -322,7 +322,10 @@ type Subscription struct {
 // already running go on. It is the first step of a graceful shutdown.
 func (s *Subscription) StopFetching() { s.stopFetching() }
 
-// Stop stops delivery and waits for handlers already running to return.
+// Stop stops delivery and waits for the pull in flight to end (fetchWait
+// at most) and for handlers already running to return. To stop several
+// subscriptions, call StopFetching on each first, so that their pulls end
+// together rather than one after another.
 func (s *Subscription) Stop() {
 	s.stopFetching()
 	s.wait()
@@ -480,10 +483,19 @@ func (s Slots) release() {
 	}
 }
 
-// fetchWait bounds one pull request. It is also how long Stop may wait for
-// the pull in flight to end; an idle host sends one small request per
-// period and consumer.
-const fetchWait = time.Second
+// fetchWait bounds one pull request, and so how long StopFetching takes
+// to end the pull in flight: an idle host sends one small request per
+// period and consumer, and a stopping host waits up to one period.
+//
+// Stopping waits the pull out rather than cutting it short, because
+// cutting it loses messages: JetStream may have picked a message for the
+// pull just before it learnt that its inbox is gone, and then sends it
+// nowhere (jetstream's Fetch with a context that ends does that, and so
+// does draining the inbox). Such a message waits out AckWait and comes
+// back as a redelivery, which an executor host takes for the sign of a
+// host that died running it: a task that is not safe-rerun would fail as
+// ExecutorLost without having run. TestStopLosesNoPulledMessage shows it.
+const fetchWait = 250 * time.Millisecond
 
 // ConsumeResults binds to the engines' shared durable consumer of results.
 // Results are handled one at a time per engine process, in order.
