@@ -187,24 +187,44 @@ func (e *Executor) Serve(ctx context.Context) error {
 // work, let running actions finish within the grace period, then cancel
 // the rest and give their requests back to JetStream (another host reruns
 // a safe-rerun task; the others end as ExecutorLost, as after a crash).
+//
+// The grace period covers the whole stop: the last pulls, which may still
+// bring requests (see transport.Subscription.Stop), and every action they
+// started. An idle host stops as soon as its pulls end.
 func (e *Executor) shutdown() {
 	rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	_ = e.cfg.Registry.Remove(rctx, e.cfg.ID)
 	cancel()
-	for _, s := range e.subs {
-		s.StopFetching()
-	}
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		stopAll(e.subs)
+	}()
 	if n := e.running.Load(); n > 0 {
 		e.log.Info("stopping: waiting for running actions", "running", n, "grace", e.cfg.Grace)
 	}
-	deadline := time.Now().Add(e.cfg.Grace)
-	for e.running.Load() > 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
+	grace := time.NewTimer(e.cfg.Grace)
+	defer grace.Stop()
+	select {
+	case <-stopped:
+		return
+	case <-grace.C:
 	}
-	if e.running.Load() > 0 {
-		e.handingBack.Store(true)
-		n := e.runs.cancelAll(errShuttingDown)
+	e.handingBack.Store(true)
+	if n := e.runs.cancelAll(errShuttingDown); n > 0 {
 		e.log.Warn("grace period over: handing running actions back", "actions", n)
+	}
+	<-stopped
+}
+
+// stopAll stops subs together: each waits for its pull in flight, and one
+// after another those waits would add up.
+func stopAll(subs map[string]*transport.Subscription) {
+	for _, s := range subs {
+		s.StopFetching()
+	}
+	for _, s := range subs {
+		s.Stop()
 	}
 }
 
@@ -217,9 +237,7 @@ func (e *Executor) stopSubs() {
 		e.stopWatch()
 		e.stopWatch = nil
 	}
-	for _, s := range e.subs {
-		s.Stop()
-	}
+	stopAll(e.subs)
 	e.subs = nil
 }
 
