@@ -124,7 +124,7 @@ type Task struct {
 	// Epoch counts the reruns of the task (see Timer.Epoch).
 	Epoch int
 	// JoinTimer is set while a waiting join that may start waits for its
-	// TimerJoin, and JoinDue once that fired (see partialJoin).
+	// TimerJoin, and JoinDue once that fired (see joinDelay).
 	JoinTimer, JoinDue bool
 	// CreatedAt and UpdatedAt are the stored row's times, which task()
 	// shows; zero for a task this event created.
@@ -1604,14 +1604,14 @@ func (c *Controller) refreshJoins(s *State, d *Decision) {
 			if spec == nil {
 				continue
 			}
-			state, info := s.joinState(spec)
+			state, info, undecided := s.joinState(spec)
 			switch state {
 			case Running:
-				if !t.JoinDue && partialJoin(s.Spec, spec) {
+				if !t.JoinDue && undecided > 0 {
 					if !t.JoinTimer {
 						t.JoinTimer = true
 						c.touch(d, t)
-						c.addTimer(d, t, TimerJoin, 0)
+						c.addTimer(d, t, TimerJoin, joinDelay)
 					}
 					continue
 				}
@@ -1640,18 +1640,20 @@ func (c *Controller) refreshJoins(s *State, d *Decision) {
 	}
 }
 
-// partialJoin tells whether join task spec may start before all its
-// inbound tasks completed (join: one, or a number below their count).
-// Mistral starts a join from a job it schedules when an inbound task
-// completes, in a transaction of its own, and the join's context merges
-// every inbound task that led to it by then: the branches that end at
-// about the same time all take part, not only the first ones. Such a join
-// therefore starts through a TimerJoin, due at once, whose firing comes
-// after the results already on their way. (Under join: all, every inbound
-// task has completed when the join can start, so it starts at once.)
-func partialJoin(w *lang.Workflow, spec *lang.Task) bool {
-	return spec.Join != lang.JoinAll && spec.Join < len(inbound(w, spec))
-}
+// joinDelay is how long, in seconds, a join that could start (join: one,
+// or N) waits for its inbound tasks that are still undecided. Mistral
+// does not start a join in the transaction of the inbound task that made
+// it ready: it schedules a job, which its scheduler runs at its next
+// round, up to a second later (fixed_delay), and the join's context then
+// merges every inbound task that led to it by that time. So the branches
+// that end at about the same time all take part, not only the first ones
+// (test_join.py:341, :425). Here such a join starts as soon as none of
+// its inbound tasks is undecided (each has led to it, or never will), and
+// at the latest through a TimerJoin joinDelay later: which branches take
+// part does not depend on the order in which their results are applied,
+// only on whether they end within the delay, as in Mistral. A branch
+// that ends later runs the join again (joinAgain).
+const joinDelay = 1.0
 
 // inbound are the tasks whose transitions (any clause, task-defaults
 // applied) name task spec, in the workflow's order
@@ -1708,11 +1710,12 @@ func contains(list []string, name string) bool {
 // joinState is Mistral's _get_join_logical_state: each inbound task
 // induces RUNNING (it led here), ERROR (it completed without leading here,
 // or no route can reach it any more) or WAITING; join: all needs every
-// one RUNNING, join: N (one is 1) needs N.
-func (s *State) joinState(spec *lang.Task) (state, info string) {
+// one RUNNING, join: N (one is 1) needs N. undecided counts those that
+// induce WAITING.
+func (s *State) joinState(spec *lang.Task) (state, info string, undecided int) {
 	in := inbound(s.Spec, spec)
 	if len(in) == 0 {
-		return Running, ""
+		return Running, "", 0
 	}
 	var running int
 	var failed []string
@@ -1721,8 +1724,11 @@ func (s *State) joinState(spec *lang.Task) (state, info string) {
 		case t == nil:
 			if !s.possibleRoute(ts, map[string]bool{}) {
 				failed = append(failed, ts.Name)
+			} else {
+				undecided++
 			}
 		case !completed(t.State):
+			undecided++
 		case contains(t.Next, spec.Name):
 			running++
 		default:
@@ -1733,19 +1739,19 @@ func (s *State) joinState(spec *lang.Task) (state, info string) {
 	if spec.Join == lang.JoinAll {
 		switch {
 		case running == len(in):
-			return Running, ""
+			return Running, "", undecided
 		case len(failed) > 0:
-			return Error, msg
+			return Error, msg, undecided
 		}
-		return Waiting, ""
+		return Waiting, "", undecided
 	}
 	switch {
 	case running >= spec.Join:
-		return Running, ""
+		return Running, "", undecided
 	case len(failed) > len(in)-spec.Join:
-		return Error, msg
+		return Error, msg, undecided
 	}
-	return Waiting, ""
+	return Waiting, "", undecided
 }
 
 // possibleRoute tells whether task spec, which has not run, may still be

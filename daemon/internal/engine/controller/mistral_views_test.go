@@ -8,47 +8,67 @@ import (
 )
 
 // A join that may start before all its inbound tasks completed (join: N,
-// one) starts through a timer, so the inbound tasks that complete at about
-// the same time are in its context, as in Mistral, where a scheduled job
-// starts it. join: all starts at once.
-func TestPartialJoinStartsAfterTheResultsOnTheirWay(t *testing.T) {
-	branches := func(join string, n int) string {
+// one) waits for the inbound tasks still undecided, so that the ones that
+// complete at about the same time are in its context whatever the order
+// of their results, as in Mistral, where a scheduled job starts it up to
+// a second later: it starts once none is undecided, or through a timer
+// (joinDelay) with those that led to it by then. join: all starts at once.
+func TestPartialJoinWaitsForItsUndecidedInboundTasks(t *testing.T) {
+	// branches is a workflow of n branches a, b, ... that lead to j, the
+	// one named late after a wait-before of 5 s.
+	branches := func(join string, n int, late string) string {
 		src := "version: '2.0'\nwf:\n  output:\n    seen: <% $.seen %>\n  tasks:\n"
 		var seen []string
 		for i := 1; i <= n; i++ {
 			name := string(rune('a' + i - 1))
 			src += "    " + name + ":\n      action: std.noop\n      publish:\n        " + name + ": 1\n      on-success: j\n"
+			if name == late {
+				src += "      wait-before: 5\n"
+			}
 			seen = append(seen, "<% "+name+" in $.keys() %>")
 		}
 		return src + "    j:\n      join: " + join + "\n      action: std.echo output=\"" + strings.Join(seen, ",") +
 			"\"\n      publish:\n        seen: <% task().result %>\n"
 	}
 	tests := []struct {
-		name      string
-		src       string
-		wantSeen  string
+		name string
+		src  string
+		// hold keeps the join's timer from firing: the join must start
+		// without it.
+		hold      bool
+		wantSeen  any
 		wantTimer string // the timers asked for, in order
+		wantRuns  int
 	}{
-		{name: "join: 2 of 4", src: branches("2", 4), wantSeen: "True,True,True,True", wantTimer: "j:join:0"},
-		{name: "join: one of 3", src: branches("one", 3), wantSeen: "True,True,True", wantTimer: "j:join:0"},
-		{name: "join: all", src: branches("all", 3), wantSeen: "True,True,True"},
-		{name: "join: 2 of 2", src: branches("2", 2), wantSeen: "True,True"},
+		{name: "join: 2 of 4", src: branches("2", 4, ""), hold: true, wantSeen: "True,True,True,True", wantTimer: "j:join:1", wantRuns: 1},
+		{name: "join: one of 3", src: branches("one", 3, ""), hold: true, wantSeen: "True,True,True", wantTimer: "j:join:1", wantRuns: 1},
+		{name: "join: all", src: branches("all", 3, ""), hold: true, wantSeen: "True,True,True", wantRuns: 1},
+		{name: "join: 2 of 2", src: branches("2", 2, ""), hold: true, wantSeen: "True,True", wantRuns: 1},
+		{
+			// The late branch runs the join again (joinAgain): its
+			// result lists both runs.
+			name: "join: 2 of 3, one late", src: branches("2", 3, "c"),
+			wantSeen: []any{"True,True,False", "True,True,True"}, wantTimer: "c:wait-before:5 j:join:1", wantRuns: 2,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newSim(t, tt.src)
+			if tt.hold {
+				s.hold = TimerJoin
+			}
 			st := s.start("wf", nil, nil)
 			if st.Exec.State != Success {
 				t.Fatalf("execution %s (%s): %s", st.Exec.State, st.Exec.StateInfo, s.tasks(st))
 			}
-			if got := st.Exec.Output["seen"]; got != tt.wantSeen {
-				t.Errorf("the join saw %v, want %v", got, tt.wantSeen)
+			if got := st.Exec.Output["seen"]; !reflect.DeepEqual(got, tt.wantSeen) {
+				t.Errorf("the join saw %#v, want %#v", got, tt.wantSeen)
 			}
 			if got := strings.Join(s.timerLog, " "); got != tt.wantTimer {
 				t.Errorf("timers %q, want %q", got, tt.wantTimer)
 			}
-			if s.runs["j"] != 1 {
-				t.Errorf("the join ran %d times", s.runs["j"])
+			if s.runs["j"] != tt.wantRuns {
+				t.Errorf("the join ran %d times, want %d", s.runs["j"], tt.wantRuns)
 			}
 		})
 	}
@@ -66,6 +86,7 @@ wf:
       on-success: j
     b:
       action: std.noop
+      wait-before: 5
       on-success: j
     j:
       join: one
@@ -73,21 +94,21 @@ wf:
 `)
 	s.hold = TimerJoin
 	st := s.start("wf", nil, nil)
-	if got := s.tasks(st); got != "a=SUCCESS b=SUCCESS j=WAITING" {
+	if got := s.tasks(st); got != "a=SUCCESS b=DELAYED j=WAITING" {
 		t.Fatalf("before the timer: %s", got)
 	}
 	d, err := s.c.Pause(st, "")
 	s.apply(st, d, err)
-	s.hold = ""
+	s.hold = TimerWaitBefore
 	s.loop()
-	if got := s.tasks(st); st.Exec.State != Paused || got != "a=SUCCESS b=SUCCESS j=WAITING" {
+	if got := s.tasks(st); st.Exec.State != Paused || got != "a=SUCCESS b=DELAYED j=WAITING" || !st.latest("j").JoinDue {
 		t.Fatalf("paused: %s %s", st.Exec.State, got)
 	}
 	d, err = s.c.Resume(st)
 	s.apply(st, d, err)
 	s.loop()
-	if got := s.tasks(st); st.Exec.State != Success || got != "a=SUCCESS b=SUCCESS j=SUCCESS" {
-		t.Fatalf("resumed: %s %s", st.Exec.State, got)
+	if got := s.tasks(st); got != "a=SUCCESS b=DELAYED j=SUCCESS" || s.runs["j"] != 1 {
+		t.Fatalf("resumed: %s %s, the join ran %d times", st.Exec.State, got, s.runs["j"])
 	}
 }
 
