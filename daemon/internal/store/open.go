@@ -68,8 +68,9 @@ func Open(ctx context.Context, url string, log hclog.Logger) (Store, error) {
 // fairness, and a busy_timeout that a long queue can exceed).
 // _txlock=immediate and busy_timeout stay on for the case where another
 // process opens the file.
-// Consequence: InTx must not be called from inside InTx (it would wait for
-// the connection it holds).
+// Consequences: InTx must not be called from inside InTx (it would wait
+// for the connection it holds); and since callers queue anyway, the
+// transactions of those that queued together share one commit (group.go).
 func openSQLite(ctx context.Context, path string, log hclog.Logger, conns int) (Store, error) {
 	if path == "" {
 		return nil, errors.New("store: empty SQLite path")
@@ -89,6 +90,7 @@ func openSQLite(ctx context.Context, path string, log hclog.Logger, conns int) (
 		q.Add("_pragma", "synchronous(NORMAL)")
 	}
 	dsn := "file:" + path + "?" + q.Encode()
+	configureSQLite()
 	connector, err := sqlite.NewConnector(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open SQLite %q: %w", path, err)
@@ -105,7 +107,11 @@ func openSQLite(ctx context.Context, path string, log hclog.Logger, conns int) (
 		return nil, fmt.Errorf("store: open SQLite %q (does its directory exist and is it writable?): %w", path, err)
 	}
 	log.Info("opened database", "driver", "sqlite", "path", path)
-	return &sqlStore{db: db, d: newSQLiteDialect(), log: log}, nil
+	st := &sqlStore{db: db, d: newSQLiteDialect(), log: log}
+	if conns == 1 {
+		st.group = &groupCommit{s: st}
+	}
+	return st, nil
 }
 
 // openPostgres opens a database/sql pool over pgx, so that the SQLite and

@@ -15,6 +15,9 @@ type sqlStore struct {
 	db  *sql.DB
 	d   *dialect
 	log hclog.Logger
+	// group, on SQLite, runs concurrent transactions under one commit
+	// (group.go); nil on PostgreSQL, where they run side by side.
+	group *groupCommit
 }
 
 var _ Store = (*sqlStore)(nil)
@@ -22,7 +25,15 @@ var _ Store = (*sqlStore)(nil)
 // InTx runs fn in one transaction. The error fn returns is passed back
 // unchanged, so callers can match their own errors; a panic in fn rolls back
 // and re-panics.
-func (s *sqlStore) InTx(ctx context.Context, fn func(Tx) error) (err error) {
+func (s *sqlStore) InTx(ctx context.Context, fn func(Tx) error) error {
+	if s.group != nil {
+		return s.group.run(ctx, fn)
+	}
+	return s.inTx(ctx, fn)
+}
+
+// inTx runs fn in a database transaction of its own.
+func (s *sqlStore) inTx(ctx context.Context, fn func(Tx) error) (err error) {
 	stx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin transaction: %w", err)
@@ -33,9 +44,7 @@ func (s *sqlStore) InTx(ctx context.Context, fn func(Tx) error) (err error) {
 			return
 		}
 		// Reached on error and on panic: nothing fn wrote may survive.
-		if rbErr := stx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
-			s.log.Warn("rollback failed", "error", rbErr)
-		}
+		s.rollback(stx)
 	}()
 	t := &sqlTx{ctx: ctx, tx: stx, d: s.d}
 	if err := fn(t); err != nil {
@@ -53,6 +62,13 @@ func (s *sqlStore) InTx(ctx context.Context, fn func(Tx) error) (err error) {
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	return nil
+}
+
+// rollback ends stx without its changes.
+func (s *sqlStore) rollback(stx *sql.Tx) {
+	if err := stx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
+		s.log.Warn("rollback failed", "error", err)
+	}
 }
 
 // Close releases the connections; it does not wait for open transactions.
