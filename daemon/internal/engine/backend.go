@@ -113,29 +113,40 @@ func (e *Engine) ListWorkflows(ctx context.Context, o store.ListOpts) ([]*store.
 // required input, actions that some executor host serves), then creates
 // the execution and starts its first tasks in one transaction.
 func (e *Engine) StartExecution(ctx context.Context, r api.StartRequest) (*store.Execution, error) {
-	if r.ID != "" {
-		if ex, err := e.GetExecution(ctx, r.ID); err == nil {
-			return ex, nil
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return nil, err
+	given := r.ID != ""
+	if !given {
+		if r.WorkflowName == "" {
+			return nil, badf("workflow_name is required")
 		}
-	}
-	if r.WorkflowName == "" {
-		return nil, badf("workflow_name is required")
-	}
-	if r.ID == "" {
 		r.ID = uuid.NewString()
 	}
 	var ex *store.Execution
 	var spec *lang.Workflow
+	existed := false
 	err := e.store.InTx(ctx, func(tx store.Tx) error {
 		var err error
+		if given {
+			// An id that exists gives that execution back (a POST sent
+			// again), read in the transaction that would start it.
+			if ex, err = tx.GetExecution(r.ID, false); err == nil {
+				existed = true
+				return nil
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			if r.WorkflowName == "" {
+				return badf("workflow_name is required")
+			}
+		}
 		ex, spec, err = e.startExecution(tx, r)
 		return err
 	})
 	if err != nil {
 		e.forgetSpec(r.ID)
 		return nil, err
+	}
+	if existed {
+		return ex, nil
 	}
 	if ex.State == store.StateRunning {
 		e.cacheSpec(ex.ID, spec)
