@@ -114,6 +114,12 @@ func openSQLite(ctx context.Context, path string, log hclog.Logger, conns int) (
 	return st, nil
 }
 
+// postgresConns is the size of a process's PostgreSQL pool: enough for
+// the engine's result appliers, the relay and a few dozen API requests
+// at once; a server's default max_connections (100) serves several
+// processes of this size.
+const postgresConns = 16
+
 // openPostgres opens a database/sql pool over pgx, so that the SQLite and
 // PostgreSQL stores share one implementation.
 func openPostgres(ctx context.Context, dsn string, log hclog.Logger) (Store, error) {
@@ -121,9 +127,14 @@ func openPostgres(ctx context.Context, dsn string, log hclog.Logger) (Store, err
 	if err != nil {
 		return nil, fmt.Errorf("store: open PostgreSQL %s: %w", redact(dsn), err)
 	}
-	// database/sql keeps only 2 idle connections by default; an engine
-	// under load would reconnect constantly.
-	db.SetMaxIdleConns(10)
+	// A bounded pool that keeps what it opened. With no bound and 10
+	// idle, 32 concurrent requests opened connections and closed them
+	// again at once: each new one is a new server process whose first
+	// statements are planned and prepared again, and starting executions
+	// ran at a fifth of what the same requests do on a kept pool. Beyond
+	// the bound, callers wait for a connection in database/sql.
+	db.SetMaxOpenConns(postgresConns)
+	db.SetMaxIdleConns(postgresConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()
