@@ -10,8 +10,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -41,6 +43,13 @@ type Config struct {
 	APIURL string
 	// Metrics, when set, is where the engine counts; nil counts nowhere.
 	Metrics *metrics.Engine
+	// ResultAppliers is how many batches of results are applied at once
+	// (0 means 1). More only help a database with parallel writers: on
+	// PostgreSQL each statement is a round trip and each commit an fsync,
+	// and one applier left the pool idle while it waited; SQLite has one
+	// writer, and splitting the results into more, smaller batches cost
+	// more than it gained.
+	ResultAppliers int
 }
 
 // Engine runs workflow executions. Several engines may share one store and
@@ -52,6 +61,8 @@ type Engine struct {
 	reg    *transport.Registry
 	log    hclog.Logger
 	ctrl   *controller.Controller
+
+	appliers int // Config.ResultAppliers, at least 1
 
 	kick  chan struct{} // wakes the outbox relay after a commit
 	queue outboxQueue   // committed outbox rows for the relay (outbox.go)
@@ -104,6 +115,8 @@ func New(cfg Config) (*Engine, error) {
 		kick:    make(chan struct{}, 1),
 		specs:   specs,
 
+		appliers: max(1, cfg.ResultAppliers),
+
 		sweepEvery: sweepEvery,
 	}
 	e.store = &relayStore{Store: cfg.Store, e: e}
@@ -113,13 +126,21 @@ func New(cfg Config) (*Engine, error) {
 // Run consumes results and flushes the outbox until ctx ends. On start it
 // re-sends whatever the outbox still holds from before a crash.
 func (e *Engine) Run(ctx context.Context) error {
-	// The consumer hands results over one at a time; a worker applies
-	// whatever has arrived meanwhile in one transaction, so under load
-	// the cost of a commit is shared by many results.
-	results := make(chan jetstream.Msg, resultBatch)
+	// The consumer decodes each result and hands it to the applier of its
+	// execution; an applier applies whatever has arrived meanwhile in one
+	// transaction, so under load the cost of a commit is shared by many
+	// results.
+	lanes := make([]chan *pendingResult, e.appliers)
+	for i := range lanes {
+		lanes[i] = make(chan *pendingResult, resultBatch)
+	}
 	sub, err := e.conn.ConsumeResults(ctx, 256, func(m jetstream.Msg) {
+		p := e.decodeMsg(m)
+		if p == nil {
+			return
+		}
 		select {
-		case results <- m:
+		case lanes[lane(p.res.ExecutionID, len(lanes))] <- p:
 		case <-ctx.Done():
 		}
 	})
@@ -127,36 +148,55 @@ func (e *Engine) Run(ctx context.Context) error {
 		return err
 	}
 	defer sub.Stop()
-	done := make(chan struct{})
-	go func() { defer close(done); e.applyResults(ctx, results) }()
-	defer func() { <-done }()
+	var appliers sync.WaitGroup
+	for _, results := range lanes {
+		appliers.Go(func() { e.applyResults(ctx, results) })
+	}
+	defer appliers.Wait()
 	return e.RunOutbox(ctx)
 }
 
 // resultBatch bounds the results applied in one transaction.
 const resultBatch = 64
 
+// lane is the applier of an execution's results: always the same one, so
+// that they share batches and never wait for each other's row lock (a
+// with-items task's results all go to its execution). Batches lock
+// execution rows in id order, so appliers cannot deadlock on each other.
+func lane(executionID string, lanes int) int {
+	if lanes == 1 {
+		return 0
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(executionID))
+	return int(h.Sum32() % uint32(lanes))
+}
+
 // applyResults applies results as they come, in batches of what is
 // waiting, until ctx ends.
-func (e *Engine) applyResults(ctx context.Context, results <-chan jetstream.Msg) {
+func (e *Engine) applyResults(ctx context.Context, results <-chan *pendingResult) {
 	for {
-		var batch []jetstream.Msg
+		var batch []*pendingResult
 		select {
 		case <-ctx.Done():
 			return
-		case m := <-results:
-			batch = append(batch, m)
+		case p := <-results:
+			batch = append(batch, p)
 		}
 	more:
 		for len(batch) < resultBatch {
 			select {
-			case m := <-results:
-				batch = append(batch, m)
+			case p := <-results:
+				batch = append(batch, p)
 			default:
 				break more
 			}
 		}
-		e.handleResults(batch)
+		// Execution rows are locked in one order by every batch, so two
+		// appliers or engines applying batches cannot deadlock on each
+		// other.
+		sort.SliceStable(batch, func(i, j int) bool { return batch[i].res.ExecutionID < batch[j].res.ExecutionID })
+		e.applyBatch(batch)
 	}
 }
 
@@ -168,34 +208,23 @@ type pendingResult struct {
 	aerr   *controller.ActionError
 }
 
-// handleResults decodes a batch of results and applies them (applyBatch);
-// one that cannot be decoded is dropped or left for another engine.
-func (e *Engine) handleResults(batch []jetstream.Msg) {
-	var ok []*pendingResult
-	for _, msg := range batch {
-		var p pendingResult
-		p.msg = msg
-		if err := transport.Decode(msg.Data(), &p.res); err != nil {
-			var ver *transport.ErrUnsupportedVersion
-			if errors.As(err, &ver) {
-				e.log.Error("result in a protocol this engine does not speak; leaving it for another engine", "error", err)
-				_ = msg.NakWithDelay(5 * time.Second)
-				continue
-			}
-			e.log.Error("malformed result dropped", "error", err)
-			_ = msg.Term()
-			continue
+// decodeMsg decodes one result; one that cannot be decoded is dropped or
+// left for another engine, and gives nil.
+func (e *Engine) decodeMsg(msg jetstream.Msg) *pendingResult {
+	p := &pendingResult{msg: msg}
+	if err := transport.Decode(msg.Data(), &p.res); err != nil {
+		var ver *transport.ErrUnsupportedVersion
+		if errors.As(err, &ver) {
+			e.log.Error("result in a protocol this engine does not speak; leaving it for another engine", "error", err)
+			_ = msg.NakWithDelay(5 * time.Second)
+			return nil
 		}
-		p.output, p.aerr = decodeResult(&p.res)
-		ok = append(ok, &p)
+		e.log.Error("malformed result dropped", "error", err)
+		_ = msg.Term()
+		return nil
 	}
-	if len(ok) == 0 {
-		return
-	}
-	// Execution rows are locked in one order by every batch, so two
-	// engines applying batches cannot deadlock on each other.
-	sort.SliceStable(ok, func(i, j int) bool { return ok[i].res.ExecutionID < ok[j].res.ExecutionID })
-	e.applyBatch(ok)
+	p.output, p.aerr = decodeResult(&p.res)
+	return p
 }
 
 // applyBatch applies decoded results in one transaction and acknowledges

@@ -91,3 +91,60 @@ waits:
 		t.Fatalf("the other execution is %s, want it still RUNNING", got.State)
 	}
 }
+
+// Several appliers at once (as on PostgreSQL) apply every result once,
+// whichever batch it lands in.
+func TestResultsAppliedByConcurrentAppliers(t *testing.T) {
+	r := newRig(t)
+	eng, err := New(Config{Store: r.store, Conn: r.conn, Registry: r.reg, ResultAppliers: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if eng.appliers != 4 {
+		t.Fatalf("engine runs %d appliers, want 4", eng.appliers)
+	}
+	r.eng = eng
+	r.run(t)
+	ctx := context.Background()
+	if _, err := r.eng.CreateWorkflows(ctx, chain); err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, 30)
+	for n := range ids {
+		ex, err := r.eng.StartExecution(ctx, api.StartRequest{WorkflowName: "chain", Input: map[string]any{"n": n}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[n] = ex.ID
+	}
+	for n, id := range ids {
+		want := `{"total":` + strconv.Itoa((n+10)*2) + `}`
+		if done := r.wait(t, id); done.State != store.StateSuccess || string(done.Output) != want {
+			t.Fatalf("execution %d = %s %s %s, want SUCCESS %s", n, done.State, done.StateInfo, done.Output, want)
+		}
+		if tasks, err := r.eng.ListTasks(ctx, id); err != nil || len(tasks) != 3 {
+			t.Fatalf("execution %d has %d tasks (%v), want 3", n, len(tasks), err)
+		}
+	}
+}
+
+// An execution's results always go to one applier, and executions spread
+// over all of them.
+func TestLane(t *testing.T) {
+	for _, lanes := range []int{1, 2, 4} {
+		used := map[int]int{}
+		for i := range 1000 {
+			id := "execution-" + strconv.Itoa(i)
+			l := lane(id, lanes)
+			if l < 0 || l >= lanes || lane(id, lanes) != l {
+				t.Fatalf("lane(%q, %d) = %d, not one stable lane in range", id, lanes, l)
+			}
+			used[l]++
+		}
+		for l := range lanes {
+			if used[l] < 1000/lanes/2 {
+				t.Errorf("%d lanes: lane %d got %d of 1000 executions", lanes, l, used[l])
+			}
+		}
+	}
+}

@@ -214,8 +214,12 @@ func Run(ctx context.Context, cfg Config) error {
 		if err := reg.Watch(wctx); err != nil {
 			return err
 		}
+		appliers := 1 // SQLite: one writer
+		if cfg.DatabaseURL != "" {
+			appliers = postgresResultAppliers
+		}
 		eng, err = engine.New(engine.Config{Store: st, Conn: conn, Registry: reg, Logger: log.Named("engine"), APIURL: publicURL,
-			Metrics: metrics.NewEngine(promReg)})
+			Metrics: metrics.NewEngine(promReg), ResultAppliers: appliers})
 		if err != nil {
 			return err
 		}
@@ -301,6 +305,11 @@ func openNATS(ctx context.Context, cfg Config, log hclog.Logger) (*transport.Con
 	}
 	return conn, func() { conn.Close(); stop() }, nil
 }
+
+// postgresResultAppliers is how many batches of results an engine on
+// PostgreSQL applies at once (engine.Config.ResultAppliers), well within
+// its pool of 16 connections.
+const postgresResultAppliers = 4
 
 func openStore(ctx context.Context, cfg Config, log hclog.Logger) (store.Store, error) {
 	url := cfg.DatabaseURL
