@@ -181,12 +181,18 @@ func Eval(s string, env *Env) (any, error) {
 		}
 	}
 	if err != nil {
-		if env != nil && env.View != nil {
-			return nil, mistralError(err, env.View)
-		}
-		return nil, err
+		return nil, inView(err, env)
 	}
 	return v, nil
+}
+
+// inView words err as Mistral does when env carries the context view
+// Mistral would print, so every entry point fails with the same text.
+func inView(err error, env *Env) error {
+	if env != nil && env.View != nil {
+		return mistralError(err, env.View)
+	}
+	return err
 }
 
 // EvalStr evaluates s and renders the value as Python's str(), as Mistral
@@ -197,7 +203,11 @@ func EvalStr(s string, env *Env) (string, error) {
 	if !IsJinja(s) {
 		segs := findExprs(s)
 		if len(segs) == 1 && segs[0].start == 0 && segs[0].end == len(s) {
-			return yaql.EvalText(strings.TrimSpace(segs[0].expr), env.boundedYaqlEnv())
+			out, err := yaql.EvalText(strings.TrimSpace(segs[0].expr), env.boundedYaqlEnv())
+			if err != nil {
+				return "", inView(err, env)
+			}
+			return out, nil
 		}
 	}
 	v, err := Eval(s, env)

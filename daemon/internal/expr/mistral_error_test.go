@@ -94,6 +94,10 @@ func TestMistralErrorText(t *testing.T) {
 		if !errors.As(err, &ye) && !errors.As(err, &je) {
 			t.Errorf("%q: %v does not unwrap to the expression's own error", c.expr, err)
 		}
+		// An engine command's msg is evaluated by EvalStr: it fails the same way.
+		if _, err := EvalStr(c.expr, env); err == nil || err.Error() != c.want {
+			t.Errorf("EvalStr(%q):\n got %v\nwant %s", c.expr, err, c.want)
+		}
 	}
 }
 
