@@ -178,6 +178,19 @@ func (t *sqlTx) update(what string, q string, args ...any) error {
 	return nil
 }
 
+// updateReturning is update for a statement that ends in RETURNING: the
+// new values of the one row it changes are scanned into dest.
+func (t *sqlTx) updateReturning(what string, dest []any, q string, args ...any) error {
+	if err := t.usable(); err != nil {
+		return err
+	}
+	err := t.tx.QueryRowContext(t.ctx, t.d.rebind(q), args...).Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	return t.wrapWrite(t.fail(err), what, "")
+}
+
 func (t *sqlTx) wrapWrite(err error, what, parent string) error {
 	var tf *txFailedError
 	if err == nil || errors.As(err, &tf) {

@@ -98,6 +98,17 @@ type TaskExecution struct {
 	Processed    bool   // transitions out of this task have been decided
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// Rev counts the writes of the row: 0 when created, and every
+	// UpdateTaskExecution adds one and sets it here. A copy of the task
+	// with the same Rev as the table is what the table holds.
+	Rev int64
+}
+
+// TaskRev is a task execution's id and Rev, in the order of its
+// execution's tasks.
+type TaskRev struct {
+	ID  string
+	Rev int64
 }
 
 // ActionExecution is one run of one action (one attempt, one item).
@@ -230,6 +241,9 @@ type Tx interface {
 	UpdateTaskExecution(t *TaskExecution) error
 	GetTaskExecution(id string) (*TaskExecution, error)
 	ListTaskExecutions(executionID string) ([]*TaskExecution, error)
+	// ListTaskRevs is ListTaskExecutions with only ids and revs: the
+	// cheap way to check copies of the tasks kept in memory.
+	ListTaskRevs(executionID string) ([]TaskRev, error)
 	// ListAllTaskExecutions pages through the tasks of every execution, as
 	// Mistral's GET /v2/tasks does; filters: workflow_execution_id,
 	// workflow_name, name, state.

@@ -262,11 +262,23 @@ func testTaskExecutions(t *testing.T, s store.Store) {
 		equal(t, "tasks of missing execution", len(none), 0)
 
 		te := tasks[1]
+		equal(t, "rev when created", te.Rev, int64(0))
 		te.State, te.Processed, te.Published, te.Result = store.StateSuccess, true, []byte(`{"x":1}`), []byte(`"ok"`)
+		te.Rev = 41 // the store counts; what the caller holds does not matter
 		wantErr(t, "update", tx.UpdateTaskExecution(te), nil)
+		equal(t, "rev after an update", te.Rev, int64(1))
 		back, err := tx.GetTaskExecution(te.ID)
 		wantErr(t, "get", err, nil)
 		equal(t, "after update", back, te)
+		wantErr(t, "update again", tx.UpdateTaskExecution(te), nil)
+		equal(t, "rev after a second update", te.Rev, int64(2))
+
+		revs, err := tx.ListTaskRevs(e.ID)
+		wantErr(t, "list revs", err, nil)
+		equal(t, "revs in creation order", revs, []store.TaskRev{{ID: tasks[0].ID}, {ID: te.ID, Rev: 2}, {ID: tasks[2].ID}})
+		noRevs, err := tx.ListTaskRevs("no-such-execution")
+		wantErr(t, "list revs missing", err, nil)
+		equal(t, "revs of missing execution", len(noRevs), 0)
 
 		_, err = tx.GetTaskExecution("missing")
 		wantErr(t, "get missing", err, store.ErrNotFound)
