@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -74,6 +75,11 @@ type Engine struct {
 	// finish here (another engine finished them, an API-only process
 	// started them) age out instead of piling up.
 	specs *lru.Cache[string, *lang.Workflow]
+	// tasks caches the decoded tasks of recently active executions
+	// (statecache.go); checkTaskCache makes every load from it compare
+	// with the table (SIROCCO_CHECK_TASK_CACHE, set by the tests).
+	tasks          *taskCache
+	checkTaskCache bool
 
 	// sched is the running timer scheduler, if this process has one; the
 	// engine's own transactions that add a timer wake it.
@@ -105,15 +111,21 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	tasks, err := newTaskCache(taskCacheSize)
+	if err != nil {
+		return nil, err
+	}
 	e := &Engine{
-		metrics: cfg.Metrics,
-		apiURL:  strings.TrimRight(cfg.APIURL, "/"),
-		conn:    cfg.Conn,
-		reg:     cfg.Registry,
-		log:     cfg.Logger,
-		ctrl:    &controller.Controller{NewID: uuid.NewString, Lists: lists},
-		kick:    make(chan struct{}, 1),
-		specs:   specs,
+		tasks:          tasks,
+		checkTaskCache: os.Getenv("SIROCCO_CHECK_TASK_CACHE") != "",
+		metrics:        cfg.Metrics,
+		apiURL:         strings.TrimRight(cfg.APIURL, "/"),
+		conn:           cfg.Conn,
+		reg:            cfg.Registry,
+		log:            cfg.Logger,
+		ctrl:           &controller.Controller{NewID: uuid.NewString, Lists: lists},
+		kick:           make(chan struct{}, 1),
+		specs:          specs,
 
 		appliers: max(1, cfg.ResultAppliers),
 
@@ -456,85 +468,47 @@ func (b taskBookkeeping) apply(t *controller.Task) {
 // load builds the controller's view of an execution. Numbers are decoded
 // into the expression value model (int64 where whole) straight from JSON.
 func (e *Engine) load(tx store.Tx, ex *store.Execution) (*controller.State, error) {
-	var raw struct {
-		Spec    json.RawMessage         `json:"spec"`
-		Vars    json.RawMessage         `json:"vars"`
-		Globals json.RawMessage         `json:"globals"`
-		Backlog []controller.Backlogged `json:"backlog"`
-		Parent  *controller.ParentRun   `json:"parent"`
-	}
-	if len(ex.Context) > 0 {
-		if err := json.Unmarshal(ex.Context, &raw); err != nil {
-			return nil, fmt.Errorf("execution %s: context: %w", ex.ID, err)
+	c := e.takeCached(tx, ex.ID)
+	view := c.view
+	if view == nil || !view.decodedFrom(ex) {
+		var err error
+		if view, err = decodeExec(ex); err != nil {
+			return nil, err
+		}
+		c.view = view
+	} else if e.checkTaskCache {
+		if err := checkCachedView(ex, view); err != nil {
+			return nil, err
 		}
 	}
 	spec := e.cachedSpec(ex.ID)
 	if spec == nil {
-		if len(raw.Spec) == 0 {
+		raw := view.spec
+		if raw == nil {
+			fresh, err := decodeExec(ex)
+			if err != nil {
+				return nil, err
+			}
+			raw = fresh.spec
+		}
+		if len(raw) == 0 {
 			return nil, fmt.Errorf("execution %s has no workflow spec", ex.ID)
 		}
 		spec = &lang.Workflow{}
-		if err := json.Unmarshal(raw.Spec, spec); err != nil {
+		if err := json.Unmarshal(raw, spec); err != nil {
 			return nil, fmt.Errorf("execution %s: spec: %w", ex.ID, err)
 		}
 		e.cacheSpec(ex.ID, spec)
 	}
+	view.spec = nil // decoded and cached; the view need not keep it
 	st := &controller.State{Spec: spec, Now: e.clock(), Exec: &controller.Execution{
-		ID: ex.ID, Name: ex.WorkflowName, State: ex.State, StateInfo: ex.StateInfo, Backlog: raw.Backlog,
+		ID: ex.ID, Name: ex.WorkflowName, State: ex.State, StateInfo: ex.StateInfo, Backlog: view.backlog,
 		RootID: ex.RootExecutionID, CreatedAt: ex.CreatedAt, UpdatedAt: ex.UpdatedAt,
-		Parent: raw.Parent,
+		Parent: view.parent, Vars: view.vars, Globals: view.globals, Input: view.input, Params: view.params,
 	}}
 	var err error
-	if st.Exec.Vars, err = objectFromJSON(raw.Vars); err != nil {
-		return nil, fmt.Errorf("execution %s: vars: %w", ex.ID, err)
-	}
-	if st.Exec.Globals, err = objectFromJSON(raw.Globals); err != nil {
-		return nil, fmt.Errorf("execution %s: globals: %w", ex.ID, err)
-	}
-	if st.Exec.Input, err = objectFromJSON(ex.Input); err != nil {
-		return nil, fmt.Errorf("execution %s: input: %w", ex.ID, err)
-	}
-	if st.Exec.Params, err = objectFromJSON(ex.Params); err != nil {
-		return nil, fmt.Errorf("execution %s: params: %w", ex.ID, err)
-	}
-	rows, err := tx.ListTaskExecutions(ex.ID)
-	if err != nil {
+	if st.Tasks, err = e.loadTasks(tx, ex.ID, c); err != nil {
 		return nil, err
-	}
-	sort.SliceStable(rows, func(i, j int) bool { return rows[i].CreatedAt.Before(rows[j].CreatedAt) })
-	for _, r := range rows {
-		t := &controller.Task{ID: r.ID, Name: r.Name, State: r.State, StateInfo: r.StateInfo, Processed: r.Processed,
-			CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
-		var rt struct {
-			InContext json.RawMessage `json:"in_context"`
-			Kept      json.RawMessage `json:"kept"`
-			taskBookkeeping
-		}
-		if len(r.Runtime) > 0 {
-			if err := json.Unmarshal(r.Runtime, &rt); err != nil {
-				return nil, fmt.Errorf("task execution %s: runtime: %w", r.ID, err)
-			}
-		}
-		rt.taskBookkeeping.apply(t)
-		if t.InContext, err = objectFromJSON(rt.InContext); err != nil {
-			return nil, fmt.Errorf("task execution %s: in_context: %w", r.ID, err)
-		}
-		if len(rt.Kept) > 0 {
-			kept, err := expr.FromJSON(rt.Kept)
-			if err != nil {
-				return nil, fmt.Errorf("task execution %s: kept: %w", r.ID, err)
-			}
-			t.Kept, _ = kept.([]any)
-		}
-		if t.Published, err = objectFromJSON(r.Published); err != nil {
-			return nil, fmt.Errorf("task execution %s: published: %w", r.ID, err)
-		}
-		if len(r.Result) > 0 {
-			if t.Result, err = expr.FromJSON(r.Result); err != nil {
-				return nil, fmt.Errorf("task execution %s: result: %w", r.ID, err)
-			}
-		}
-		st.Tasks = append(st.Tasks, t)
 	}
 	return st, nil
 }
@@ -562,6 +536,9 @@ func (e *Engine) persist(tx store.Tx, ex *store.Execution, st *controller.State,
 			err = tx.UpdateTaskExecution(row)
 		}
 		if err != nil {
+			return err
+		}
+		if err := wroteTask(tx, row); err != nil {
 			return err
 		}
 	}
@@ -605,11 +582,13 @@ func (e *Engine) persist(tx store.Tx, ex *store.Execution, st *controller.State,
 		}
 		ex.Context = b
 		ex.UpdatedAt = now
+		e.contextChanged(tx, ex.ID)
 		if err := tx.UpdateExecution(ex); err != nil {
 			return err
 		}
 		if ended(ex.State) {
 			e.forgetSpec(ex.ID)
+			e.forgetTasks(tx, ex.ID)
 			e.metrics.ExecutionsEnded.WithLabelValues(ex.State).Inc()
 		}
 		if err := e.notifyChange(tx, ex, st, prev, now); err != nil {
@@ -856,7 +835,7 @@ func merge(d, next *controller.Decision) {
 func taskRow(ex *store.Execution, t *controller.Task, now time.Time) (*store.TaskExecution, error) {
 	row := &store.TaskExecution{
 		ID: t.ID, ExecutionID: ex.ID, WorkflowName: ex.WorkflowName, Name: t.Name,
-		State: t.State, StateInfo: t.StateInfo, Processed: t.Processed, UpdatedAt: now,
+		State: t.State, StateInfo: t.StateInfo, Processed: t.Processed, CreatedAt: t.CreatedAt, UpdatedAt: now,
 	}
 	var err error
 	if row.Published, err = json.Marshal(orEmpty(t.Published)); err != nil {

@@ -39,14 +39,17 @@ type relayStore struct {
 	e *Engine
 }
 
-// outboxRecorder is a transaction that remembers the outbox rows added
-// through it.
-type outboxRecorder struct {
+// recordingTx is a transaction of the engine's store: it remembers the
+// outbox rows added through it, for the relay, and the tasks it loaded and
+// wrote, for the task cache (statecache.go); both are handed over only
+// when it commits.
+type recordingTx struct {
 	store.Tx
 	added []*store.OutboxMsg
+	execs map[string]*cachedExec // by execution id
 }
 
-func (t *outboxRecorder) AddOutbox(msgs ...*store.OutboxMsg) error {
+func (t *recordingTx) AddOutbox(msgs ...*store.OutboxMsg) error {
 	if err := t.Tx.AddOutbox(msgs...); err != nil {
 		return err
 	}
@@ -54,16 +57,55 @@ func (t *outboxRecorder) AddOutbox(msgs ...*store.OutboxMsg) error {
 	return nil
 }
 
+// take removes and returns what this transaction loaded of an execution
+// before.
+func (t *recordingTx) take(executionID string) *cachedExec {
+	c := t.execs[executionID]
+	delete(t.execs, executionID)
+	return c
+}
+
+// keep holds what the transaction loaded of an execution, to go to the
+// cache if it commits.
+func (t *recordingTx) keep(executionID string, c *cachedExec) {
+	if t.execs == nil {
+		t.execs = map[string]*cachedExec{}
+	}
+	t.execs[executionID] = c
+}
+
+// wrote replaces one task of an execution with the row just written.
+func (t *recordingTx) wrote(executionID string, ct cachedTask) {
+	c := t.execs[executionID]
+	if c == nil {
+		c = &cachedExec{}
+		t.keep(executionID, c)
+	}
+	if c.tasks == nil {
+		c.tasks = cachedTasks{}
+	}
+	c.tasks[ct.task.ID] = ct
+}
+
+// ended drops an execution that ended from what goes to the cache.
+func (t *recordingTx) ended(executionID string) { delete(t.execs, executionID) }
+
 func (s *relayStore) InTx(ctx context.Context, fn func(store.Tx) error) error {
-	rec := &outboxRecorder{}
+	rec := &recordingTx{}
 	err := s.Store.InTx(ctx, func(tx store.Tx) error {
-		rec.Tx, rec.added = tx, rec.added[:0]
+		rec.Tx, rec.added, rec.execs = tx, rec.added[:0], nil
 		return fn(rec)
 	})
-	if err == nil && len(rec.added) > 0 {
+	if err != nil {
+		return err
+	}
+	for id, c := range rec.execs {
+		s.e.tasks.put(id, c)
+	}
+	if len(rec.added) > 0 {
 		s.e.committed(rec.added)
 	}
-	return err
+	return nil
 }
 
 // outboxQueue holds committed rows the relay has not taken yet.
