@@ -93,6 +93,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.quick, "quick", false, "small sizes, for a smoke run (explicit size flags still win)")
 	s := &o.sizes
 	fs.IntVar(&s.Chain, "chain", 100, "tasks of the chain (and of the history's chain)")
+	fs.IntVar(&s.ChainRuns, "chain-runs", 5, "timed executions of each chain (chain, plugin, history), one after another: the figure is their median")
 	fs.IntVar(&s.Items, "items", 10000, "with-items items of the fan-out")
 	fs.IntVar(&s.ItemConc, "item-concurrency", 100, "concurrency of the fan-out's with-items")
 	fs.IntVar(&s.Concurrent, "concurrent", 1000, "executions of the 5-task chain started together")
@@ -109,10 +110,11 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&s.IdleWindow, "idle-window", time.Second, "how long the daemon must stay under 5% of a CPU to count as idle (memory, recovery)")
 	fs.BoolVar(&s.RecoveryTerm, "recovery-term", false, "recovery: stop the daemon with SIGTERM (graceful) instead of SIGKILL (crash)")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "limit of one workload run")
-	var peerChain, peerItems, peerConc, peerWorkers int
+	var peerChain, peerChainRuns, peerItems, peerConc, peerWorkers int
 	var peerPollOne, peerPollMany time.Duration
 	fs.Var(&o.peers, "peer", "NAME=URL of another /v2 server (the real Mistral) to run chain, fanout, concurrent and plugin against; repeatable")
 	fs.IntVar(&peerChain, "peer-chain", 0, "chain length on peers (default: -chain)")
+	fs.IntVar(&peerChainRuns, "peer-chain-runs", 1, "timed executions of each chain on peers (a chain on Mistral 15 lasts seconds)")
 	fs.IntVar(&peerItems, "peer-items", 0, "fan-out items on peers (default: -items)")
 	fs.IntVar(&peerConc, "peer-concurrent", 0, "concurrent executions on peers (default: -concurrent)")
 	fs.IntVar(&peerWorkers, "peer-start-workers", 1, "parallel POST /v2/executions on peers (Mistral 15 answered most parallel starts with 500 \"Workflow not found\")")
@@ -137,14 +139,14 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	if o.quick {
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		for name, v := range map[string]*int{"chain": &s.Chain, "items": &s.Items, "item-concurrency": &s.ItemConc,
+		for name, v := range map[string]*int{"chain": &s.Chain, "chain-runs": &s.ChainRuns, "items": &s.Items, "item-concurrency": &s.ItemConc,
 			"concurrent": &s.Concurrent, "plugin-chain": &s.PluginChain, "memory": &s.Memory, "recovery": &s.Recovery, "history": &s.History} {
 			if !set[name] {
 				*v = quickSizes[name]
 			}
 		}
 	}
-	for _, n := range []int{s.Chain, s.Items, s.ItemConc, s.Concurrent, s.PluginChain, s.Memory, s.Recovery, s.History, o.runs} {
+	for _, n := range []int{s.Chain, s.ChainRuns, s.Items, s.ItemConc, s.Concurrent, s.PluginChain, s.Memory, s.Recovery, s.History, o.runs} {
 		if n < 1 {
 			return nil, errors.New("sizes and -runs must be at least 1")
 		}
@@ -155,6 +157,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	s.Timeout = o.timeout
 	o.peerSizes = *s
 	o.peerSizes.PollOne, o.peerSizes.PollMany, o.peerSizes.StartWorkers = peerPollOne, peerPollMany, peerWorkers
+	o.peerSizes.ChainRuns = peerChainRuns
 	for _, x := range []struct {
 		dst *int
 		v   int
@@ -171,7 +174,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 
 // quickSizes make a run of every workload take about a minute per mode.
 var quickSizes = map[string]int{
-	"chain": 20, "items": 200, "item-concurrency": 20, "concurrent": 50, "plugin-chain": 20,
+	"chain": 20, "chain-runs": 2, "items": 200, "item-concurrency": 20, "concurrent": 50, "plugin-chain": 20,
 	"memory": 500, "recovery": 50, "history": 10000,
 }
 

@@ -27,6 +27,7 @@ import (
 // Sizes are the workloads' sizes and pacing.
 type Sizes struct {
 	Chain          int // tasks of the chain (and the history's chain)
+	ChainRuns      int // timed executions of each chain, one after another (median)
 	Items          int // with-items items
 	ItemConc       int // with-items concurrency
 	Concurrent     int // executions of the concurrent workload
