@@ -452,7 +452,7 @@ func settings(o *options) map[string]string {
 	s := o.sizes
 	m := map[string]string{
 		"modes": o.modes, "workloads": o.workloads, "runs": strconv.Itoa(o.runs),
-		"chain": strconv.Itoa(s.Chain), "items": strconv.Itoa(s.Items), "item_concurrency": strconv.Itoa(s.ItemConc),
+		"chain": strconv.Itoa(s.Chain), "chain_runs": strconv.Itoa(s.ChainRuns), "items": strconv.Itoa(s.Items), "item_concurrency": strconv.Itoa(s.ItemConc),
 		"concurrent": strconv.Itoa(s.Concurrent), "plugin_chain": strconv.Itoa(s.PluginChain), "memory": strconv.Itoa(s.Memory),
 		"recovery": strconv.Itoa(s.Recovery), "recovery_in_flight": strconv.Itoa(s.RecoveryFlight), "history": strconv.Itoa(s.History), "start_workers": strconv.Itoa(s.StartWorkers),
 		"floor_parallel": strconv.Itoa(s.FloorParallel), "poll_one": s.PollOne.String(), "poll_many": s.PollMany.String(),
@@ -461,6 +461,7 @@ func settings(o *options) map[string]string {
 	if len(o.peers) > 0 {
 		m["peers"] = o.peers.String()
 		m["peer_chain"], m["peer_items"], m["peer_concurrent"] = strconv.Itoa(o.peerSizes.Chain), strconv.Itoa(o.peerSizes.Items), strconv.Itoa(o.peerSizes.Concurrent)
+		m["peer_chain_runs"] = strconv.Itoa(o.peerSizes.ChainRuns)
 		m["peer_poll_one"], m["peer_poll_many"] = o.peerSizes.PollOne.String(), o.peerSizes.PollMany.String()
 		m["peer_start_workers"] = strconv.Itoa(o.peerSizes.StartWorkers)
 	}
