@@ -38,7 +38,7 @@ vet:
 
 # Every test daemon and engine checks each load from its task cache
 # against the table (docs/engine.md).
-test-race test-rest: export SIROCCO_CHECK_TASK_CACHE = 1
+test-race test-rest: export SIROCCO_CHECK_EXEC_CACHE = 1
 
 test-race:
 	$(GO) test -race -count=1 -timeout 10m $(RACE_PKGS)

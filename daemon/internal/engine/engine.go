@@ -75,11 +75,11 @@ type Engine struct {
 	// finish here (another engine finished them, an API-only process
 	// started them) age out instead of piling up.
 	specs *lru.Cache[string, *lang.Workflow]
-	// tasks caches the decoded tasks of recently active executions
-	// (statecache.go); checkTaskCache makes every load from it compare
-	// with the table (SIROCCO_CHECK_TASK_CACHE, set by the tests).
-	tasks          *taskCache
-	checkTaskCache bool
+	// execs keeps what was decoded of recently active executions
+	// (execcache.go); checkExecCache makes every load from it compare
+	// with the rows (SIROCCO_CHECK_EXEC_CACHE, set by the tests).
+	execs          *execCache
+	checkExecCache bool
 
 	// sched is the running timer scheduler, if this process has one; the
 	// engine's own transactions that add a timer wake it.
@@ -111,13 +111,13 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	tasks, err := newTaskCache(taskCacheSize)
+	execs, err := newExecCache(execCacheSize)
 	if err != nil {
 		return nil, err
 	}
 	e := &Engine{
-		tasks:          tasks,
-		checkTaskCache: os.Getenv("SIROCCO_CHECK_TASK_CACHE") != "",
+		execs:          execs,
+		checkExecCache: os.Getenv("SIROCCO_CHECK_EXEC_CACHE") != "",
 		metrics:        cfg.Metrics,
 		apiURL:         strings.TrimRight(cfg.APIURL, "/"),
 		conn:           cfg.Conn,
@@ -476,7 +476,7 @@ func (e *Engine) load(tx store.Tx, ex *store.Execution) (*controller.State, erro
 			return nil, err
 		}
 		c.view = view
-	} else if e.checkTaskCache {
+	} else if e.checkExecCache {
 		if err := checkCachedView(ex, view); err != nil {
 			return nil, err
 		}
@@ -588,7 +588,7 @@ func (e *Engine) persist(tx store.Tx, ex *store.Execution, st *controller.State,
 		}
 		if ended(ex.State) {
 			e.forgetSpec(ex.ID)
-			e.forgetTasks(tx, ex.ID)
+			e.forgetExec(tx, ex.ID)
 			e.metrics.ExecutionsEnded.WithLabelValues(ex.State).Inc()
 		}
 		if err := e.notifyChange(tx, ex, st, prev, now); err != nil {

@@ -21,8 +21,8 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	// Every load served from the task cache is checked against the table.
-	os.Setenv("SIROCCO_CHECK_TASK_CACHE", "1")
+	// Every load served from the execution cache is checked against the table.
+	os.Setenv("SIROCCO_CHECK_EXEC_CACHE", "1")
 	goleak.VerifyTestMain(m,
 		goleak.IgnoreTopFunction("github.com/nats-io/nats-server/v2/server.(*Server).startGoRoutine.func1"),
 		goleak.IgnoreAnyFunction("github.com/nats-io/nats-server/v2/server.(*fileStore).syncBlocks"),

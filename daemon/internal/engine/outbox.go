@@ -41,7 +41,7 @@ type relayStore struct {
 
 // recordingTx is a transaction of the engine's store: it remembers the
 // outbox rows added through it, for the relay, and the tasks it loaded and
-// wrote, for the task cache (statecache.go); both are handed over only
+// wrote, for the execution cache (execcache.go); both are handed over only
 // when it commits.
 type recordingTx struct {
 	store.Tx
@@ -100,7 +100,7 @@ func (s *relayStore) InTx(ctx context.Context, fn func(store.Tx) error) error {
 		return err
 	}
 	for id, c := range rec.execs {
-		s.e.tasks.put(id, c)
+		s.e.execs.put(id, c)
 	}
 	if len(rec.added) > 0 {
 		s.e.committed(rec.added)

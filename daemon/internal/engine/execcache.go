@@ -32,9 +32,9 @@ import (
 // the rows the transaction wrote. A transaction that fails puts nothing
 // back, so what the controller changed in memory never outlives it.
 
-// taskCacheSize bounds the executions kept: enough for the thousands
+// execCacheSize bounds the executions kept: enough for the thousands
 // running at once that a busy engine applies results to.
-const taskCacheSize = 2048
+const execCacheSize = 2048
 
 // cachedExec is what is kept of one execution.
 type cachedExec struct {
@@ -115,23 +115,23 @@ type cachedTask struct {
 // cachedTasks are the decoded tasks of one execution, by id.
 type cachedTasks map[string]cachedTask
 
-// taskCache holds cachedExecs by execution id.
-type taskCache struct {
+// execCache holds cachedExecs by execution id.
+type execCache struct {
 	mu  sync.Mutex
 	lru *lru.Cache[string, *cachedExec]
 }
 
-func newTaskCache(size int) (*taskCache, error) {
+func newExecCache(size int) (*execCache, error) {
 	c, err := lru.New[string, *cachedExec](size)
 	if err != nil {
 		return nil, err
 	}
-	return &taskCache{lru: c}, nil
+	return &execCache{lru: c}, nil
 }
 
 // take removes an execution from the cache and returns it (nil if it is
 // not there).
-func (c *taskCache) take(executionID string) *cachedExec {
+func (c *execCache) take(executionID string) *cachedExec {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	x, ok := c.lru.Peek(executionID)
@@ -141,25 +141,25 @@ func (c *taskCache) take(executionID string) *cachedExec {
 	return x
 }
 
-func (c *taskCache) put(executionID string, x *cachedExec) {
+func (c *execCache) put(executionID string, x *cachedExec) {
 	c.mu.Lock()
 	c.lru.Add(executionID, x)
 	c.mu.Unlock()
 }
 
-func (c *taskCache) forget(executionID string) {
+func (c *execCache) forget(executionID string) {
 	c.mu.Lock()
 	c.lru.Remove(executionID)
 	c.mu.Unlock()
 }
 
-// forgetTasks drops an execution that ended from the cache and from what
+// forgetExec drops an execution that ended from the cache and from what
 // tx would put back.
-func (e *Engine) forgetTasks(tx store.Tx, executionID string) {
+func (e *Engine) forgetExec(tx store.Tx, executionID string) {
 	if rec, _ := tx.(*recordingTx); rec != nil {
 		rec.ended(executionID)
 	}
-	e.tasks.forget(executionID)
+	e.execs.forget(executionID)
 }
 
 // contextChanged drops the decoded context of an execution whose context
@@ -183,7 +183,7 @@ func (e *Engine) takeCached(tx store.Tx, executionID string) *cachedExec {
 	}
 	c := rec.take(executionID)
 	if c == nil {
-		c = e.tasks.take(executionID)
+		c = e.execs.take(executionID)
 	}
 	if c == nil {
 		c = &cachedExec{}
@@ -228,7 +228,7 @@ func (e *Engine) loadTasks(tx store.Tx, executionID string, c *cachedExec) ([]*c
 		kept[r.ID] = ct
 		tasks = append(tasks, ct.task)
 	}
-	if fromCache && e.checkTaskCache {
+	if fromCache && e.checkExecCache {
 		if err := checkCachedTasks(tx, executionID, tasks); err != nil {
 			return nil, err
 		}
@@ -276,7 +276,7 @@ func wroteTask(tx store.Tx, row *store.TaskExecution) error {
 
 // checkCachedTasks compares tasks loaded partly from the cache with the
 // table's rows decoded afresh: a difference means the controller changed a
-// task in memory without writing it. It runs when SIROCCO_CHECK_TASK_CACHE
+// task in memory without writing it. It runs when SIROCCO_CHECK_EXEC_CACHE
 // is set, as the tests set it.
 func checkCachedTasks(tx store.Tx, executionID string, tasks []*controller.Task) error {
 	fresh, _, err := decodeAllTasks(tx, executionID)
@@ -284,11 +284,11 @@ func checkCachedTasks(tx store.Tx, executionID string, tasks []*controller.Task)
 		return err
 	}
 	if len(fresh) != len(tasks) {
-		return fmt.Errorf("task cache: execution %s has %d tasks in the table, %d loaded", executionID, len(fresh), len(tasks))
+		return fmt.Errorf("execution cache: execution %s has %d tasks in the table, %d loaded", executionID, len(fresh), len(tasks))
 	}
 	for i, t := range fresh {
 		if !reflect.DeepEqual(t, tasks[i]) {
-			return fmt.Errorf("task cache: task %s (%s) of execution %s differs from its row:\ncached: %+v\nrow:    %+v",
+			return fmt.Errorf("execution cache: task %s (%s) of execution %s differs from its row:\ncached: %+v\nrow:    %+v",
 				t.ID, t.Name, executionID, *tasks[i], *t)
 		}
 	}

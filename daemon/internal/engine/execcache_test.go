@@ -12,11 +12,11 @@ import (
 	"github.com/sirocco-wf/sirocco/daemon/internal/store"
 )
 
-// TestTaskCache checks the execution cache against the table: a load with
+// TestExecCache checks the execution cache against the table: a load with
 // nothing changed gives the cached task and variables themselves, a task
 // row or execution context another writer changed is read again, and what
 // a failed transaction changed in memory is gone.
-func TestTaskCache(t *testing.T) {
+func TestExecCache(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
 	if _, err := r.eng.CreateWorkflows(ctx, `
