@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/sirocco-wf/sirocco/daemon/internal/api"
 	"github.com/sirocco-wf/sirocco/daemon/internal/engine/controller"
@@ -117,5 +119,73 @@ waits:
 	load(func(task *controller.Task) { task.Published = map[string]any{"by": "a failed transaction"} }, true)
 	if got := load(nil, false); got.Published["by"] != "another engine" {
 		t.Fatalf("after a failed transaction: published %v, want the row's", got.Published)
+	}
+}
+
+// TestSkipWithEnvKeepsRunningExecution skips a failed task with an env
+// while the execution stays RUNNING (a handler is still waiting): the env
+// must reach the execution row, and a load (checked against the row, as
+// the tests set it) must see the same params.
+func TestSkipWithEnvKeepsRunningExecution(t *testing.T) {
+	r := newRig(t)
+	r.run(t)
+	ctx := context.Background()
+	if _, err := r.eng.CreateWorkflows(ctx, `
+version: '2.0'
+skipper:
+  tasks:
+    a:
+      action: std.fail
+      on-error: [h]
+    h:
+      action: std.async_noop
+`); err != nil {
+		t.Fatal(err)
+	}
+	ex, err := r.eng.StartExecution(ctx, api.StartRequest{WorkflowName: "skipper"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// h is RUNNING (waiting for its async result) once a has failed and
+	// been handled.
+	var a *store.TaskExecution
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		tasks, err := r.eng.ListTasks(ctx, ex.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(tasks) == 2 && tasks[0].State == "ERROR" && tasks[1].State == "RUNNING" {
+			a = tasks[0]
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tasks of %s never reached a ERROR, h RUNNING: %d tasks", ex.ID, len(tasks))
+		}
+	}
+	if _, err := r.eng.RerunTask(ctx, a.ID, api.TaskUpdate{State: "SKIPPED", Env: map[string]any{"k": int64(1)}}); err != nil {
+		t.Fatal(err)
+	}
+	row, err := r.eng.GetExecution(ctx, ex.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if row.State != store.StateRunning || !strings.Contains(string(row.Params), `"k":1`) {
+		t.Fatalf("after the skip: state %s, params %s; want RUNNING with the env", row.State, row.Params)
+	}
+	if err := r.eng.store.InTx(ctx, func(tx store.Tx) error {
+		locked, err := tx.GetExecution(ex.ID, true)
+		if err != nil {
+			return err
+		}
+		st, err := r.eng.load(tx, locked)
+		if err != nil {
+			return err
+		}
+		if env, _ := st.Exec.Params["env"].(map[string]any); env["k"] != int64(1) {
+			t.Errorf("loaded params %v, want env k=1", st.Exec.Params)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 
 	"github.com/sirocco-wf/sirocco/daemon/internal/api"
 	"github.com/sirocco-wf/sirocco/daemon/internal/engine/controller"
@@ -49,9 +50,14 @@ func (e *Engine) RerunTask(ctx context.Context, id string, u api.TaskUpdate) (ap
 			return err
 		}
 		if len(u.Env) > 0 {
-			env, _ := st.Exec.Params["env"].(map[string]any)
-			st.Exec.Params["env"] = mergeEnv(env, u.Env)
-			if ex.Params, err = json.Marshal(st.Exec.Params); err != nil {
+			// A new map: the loaded one may be the execution cache's,
+			// which must stay what the row held until this commits.
+			params := make(map[string]any, len(st.Exec.Params)+1)
+			maps.Copy(params, st.Exec.Params)
+			env, _ := params["env"].(map[string]any)
+			params["env"] = mergeEnv(env, u.Env)
+			st.Exec.Params = params
+			if ex.Params, err = json.Marshal(params); err != nil {
 				return err
 			}
 		}
@@ -68,6 +74,10 @@ func (e *Engine) RerunTask(ctx context.Context, id string, u api.TaskUpdate) (ap
 		if err != nil {
 			return err
 		}
+		// The new env is in the execution row, which persist writes only
+		// for a change of the execution: a skip that leaves it RUNNING
+		// is none to the controller.
+		d.ExecChange = d.ExecChange || len(u.Env) > 0
 		if err := e.persist(tx, ex, st, d); err != nil {
 			return err
 		}
