@@ -196,6 +196,16 @@ func (e *Engine) takeCached(tx store.Tx, executionID string) *cachedExec {
 // created, from c where their rev matches the table and from the table
 // otherwise, and leaves them in c.
 func (e *Engine) loadTasks(tx store.Tx, executionID string, c *cachedExec) ([]*controller.Task, error) {
+	var revs []store.TaskRev
+	if c.tasks != nil {
+		var err error
+		if revs, err = tx.ListTaskRevs(executionID); err != nil {
+			return nil, err
+		}
+		if staleTasks(c.tasks, revs) > max(4, len(revs)/2) {
+			c.tasks = nil // one listing reads them faster than a query each
+		}
+	}
 	if c.tasks == nil {
 		tasks, kept, err := decodeAllTasks(tx, executionID)
 		if err != nil {
@@ -203,10 +213,6 @@ func (e *Engine) loadTasks(tx store.Tx, executionID string, c *cachedExec) ([]*c
 		}
 		c.tasks = kept
 		return tasks, nil
-	}
-	revs, err := tx.ListTaskRevs(executionID)
-	if err != nil {
-		return nil, err
 	}
 	kept := make(cachedTasks, len(revs))
 	tasks := make([]*controller.Task, 0, len(revs))
@@ -235,6 +241,17 @@ func (e *Engine) loadTasks(tx store.Tx, executionID string, c *cachedExec) ([]*c
 	}
 	c.tasks = kept
 	return tasks, nil
+}
+
+// staleTasks counts the tasks of revs that cached lacks at their rev.
+func staleTasks(cached cachedTasks, revs []store.TaskRev) int {
+	n := 0
+	for _, r := range revs {
+		if ct, ok := cached[r.ID]; !ok || ct.rev != r.Rev {
+			n++
+		}
+	}
+	return n
 }
 
 // decodeAllTasks reads and decodes every task of an execution.
