@@ -119,6 +119,67 @@ func TestConcurrentMigrate(t *testing.T) {
 	}
 }
 
+// TestOlderServerUpdatesMoveRev writes a task row the way a server of
+// schema 6 or older does, naming every column but rev, as happens while a
+// rolling upgrade runs old and new servers on one database. Rev must still
+// move on every such write: the engine trusts a cached task while its rev is
+// unchanged, and would otherwise act on a task another server has finished.
+func TestOlderServerUpdatesMoveRev(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			dbURL := b.fresh(t)
+			s := openURL(t, dbURL)
+			ctx := context.Background()
+			if err := s.Migrate(ctx); err != nil {
+				t.Fatalf("Migrate: %v", err)
+			}
+			e := &store.Execution{WorkflowName: "wf", State: store.StateRunning}
+			te := &store.TaskExecution{WorkflowName: "wf", Name: "t", State: store.StateRunning}
+			err := s.InTx(ctx, func(tx store.Tx) error {
+				if err := tx.CreateExecution(e); err != nil {
+					return err
+				}
+				te.ExecutionID = e.ID
+				if err := tx.CreateTaskExecution(te); err != nil {
+					return err
+				}
+				return tx.UpdateTaskExecution(te) // rev 1, by this binary
+			})
+			if err != nil {
+				t.Fatalf("create: %v", err)
+			}
+			driver := "sqlite"
+			if b.name == "PostgreSQL" {
+				driver = "pgx"
+			}
+			older, err := sql.Open(driver, dbURL)
+			if err != nil {
+				t.Fatalf("open as an older server: %v", err)
+			}
+			defer older.Close()
+			for i, want := range []int64{2, 3} {
+				_, err := older.ExecContext(ctx, "UPDATE task_executions SET state = 'SUCCESS', "+
+					"state_info = 'written by an older server' WHERE id = '"+te.ID+"'")
+				if err != nil {
+					t.Fatalf("older server's update %d: %v", i+1, err)
+				}
+				var got *store.TaskExecution
+				if err := s.InTx(ctx, func(tx store.Tx) (err error) { got, err = tx.GetTaskExecution(te.ID); return err }); err != nil {
+					t.Fatalf("read back: %v", err)
+				}
+				if got.Rev != want || got.State != store.StateSuccess {
+					t.Fatalf("after the older server's update %d: rev %d state %s, want rev %d state SUCCESS", i+1, got.Rev, got.State, want)
+				}
+			}
+			// This binary's own update still moves rev by exactly one.
+			err = s.InTx(ctx, func(tx store.Tx) error { return tx.UpdateTaskExecution(te) })
+			if err != nil || te.Rev != 4 {
+				t.Fatalf("update after the older server's: rev %d, err %v; want rev 4", te.Rev, err)
+			}
+		})
+	}
+}
+
 // postgresServer hands out fresh, empty schemas in one database that it
 // creates on first use and drops when the parent test ends. A schema per case
 // (chosen through search_path) keeps cases apart at a fraction of the cost
