@@ -111,7 +111,7 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	execs, err := newExecCache(execCacheSize)
+	execs, err := newExecCache(execCacheSize, execCacheBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -509,6 +509,11 @@ func (e *Engine) load(tx store.Tx, ex *store.Execution) (*controller.State, erro
 	var err error
 	if st.Tasks, err = e.loadTasks(tx, ex.ID, c); err != nil {
 		return nil, err
+	}
+	if ended(ex.State) {
+		// A late result or a rerun: the first is the last time it is
+		// loaded, and the second writes its tasks, which the cache takes.
+		e.forgetExec(tx, ex.ID)
 	}
 	return st, nil
 }

@@ -36,10 +36,34 @@ import (
 // running at once that a busy engine applies results to.
 const execCacheSize = 2048
 
+// execCacheBytes bounds what the kept executions weigh (cachedExec.weight):
+// a count alone lets a few executions with large results or contexts hold
+// any amount of memory. Measured on waiting executions of a six-task
+// workflow, the cache held 2.3 bytes of heap per byte of weight, so this
+// is about 75 MiB; 2,048 such executions weigh 8 MiB.
+const execCacheBytes = 32 << 20
+
 // cachedExec is what is kept of one execution.
 type cachedExec struct {
 	view  *execView   // nil: decode the row
 	tasks cachedTasks // nil: decode every task row
+	// size is the weight it had when it went into the cache, which its
+	// eviction takes off the total.
+	size int
+}
+
+// weight is the number of JSON bytes a cached execution was decoded from,
+// and the bytes it keeps to compare with the row: the measure of its heap
+// that the cache's budget counts.
+func (c *cachedExec) weight() int {
+	n := 0
+	if v := c.view; v != nil {
+		n += 2 * (len(v.context) + len(v.inputJSON) + len(v.paramsJSON))
+	}
+	for _, t := range c.tasks {
+		n += t.size
+	}
+	return n
 }
 
 // execView is the decoded JSON of an execution row, and the bytes it was
@@ -110,23 +134,40 @@ func checkCachedView(ex *store.Execution, v *execView) error {
 type cachedTask struct {
 	rev  int64
 	task *controller.Task
+	size int // the JSON bytes of the row
+}
+
+// newCachedTask decodes a task row for the cache.
+func newCachedTask(row *store.TaskExecution) (cachedTask, error) {
+	t, err := taskFromRow(row)
+	if err != nil {
+		return cachedTask{}, err
+	}
+	size := len(row.Runtime) + len(row.Published) + len(row.Result) + len(row.StateInfo)
+	return cachedTask{rev: row.Rev, task: t, size: size}, nil
 }
 
 // cachedTasks are the decoded tasks of one execution, by id.
 type cachedTasks map[string]cachedTask
 
-// execCache holds cachedExecs by execution id.
+// execCache holds cachedExecs by execution id, at most size of them and at
+// most budget bytes by their weight, dropping the least recently used.
 type execCache struct {
-	mu  sync.Mutex
-	lru *lru.Cache[string, *cachedExec]
+	mu     sync.Mutex
+	lru    *lru.Cache[string, *cachedExec]
+	bytes  int // the weight of what is kept
+	budget int
 }
 
-func newExecCache(size int) (*execCache, error) {
-	c, err := lru.New[string, *cachedExec](size)
+func newExecCache(size, budget int) (*execCache, error) {
+	c := &execCache{budget: budget}
+	var err error
+	// The callback runs for evictions and removals alike, always under mu.
+	c.lru, err = lru.NewWithEvict(size, func(_ string, x *cachedExec) { c.bytes -= x.size })
 	if err != nil {
 		return nil, err
 	}
-	return &execCache{lru: c}, nil
+	return c, nil
 }
 
 // take removes an execution from the cache and returns it (nil if it is
@@ -141,10 +182,22 @@ func (c *execCache) take(executionID string) *cachedExec {
 	return x
 }
 
+// put keeps x as the execution's, unless it alone weighs more than the
+// budget, and drops the least recently used executions until the cache is
+// within it.
 func (c *execCache) put(executionID string, x *cachedExec) {
+	x.size = x.weight()
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lru.Remove(executionID) // Add would replace it without the callback
+	if x.size > c.budget {
+		return
+	}
 	c.lru.Add(executionID, x)
-	c.mu.Unlock()
+	c.bytes += x.size
+	for c.bytes > c.budget {
+		c.lru.RemoveOldest()
+	}
 }
 
 func (c *execCache) forget(executionID string) {
@@ -226,10 +279,9 @@ func (e *Engine) loadTasks(tx store.Tx, executionID string, c *cachedExec) ([]*c
 			if err != nil {
 				return nil, err
 			}
-			if ct.task, err = taskFromRow(row); err != nil {
+			if ct, err = newCachedTask(row); err != nil {
 				return nil, err
 			}
-			ct.rev = row.Rev
 		}
 		kept[r.ID] = ct
 		tasks = append(tasks, ct.task)
@@ -263,12 +315,12 @@ func decodeAllTasks(tx store.Tx, executionID string) ([]*controller.Task, cached
 	tasks := make([]*controller.Task, 0, len(rows))
 	kept := make(cachedTasks, len(rows))
 	for _, r := range rows {
-		t, err := taskFromRow(r)
+		ct, err := newCachedTask(r)
 		if err != nil {
 			return nil, nil, err
 		}
-		tasks = append(tasks, t)
-		kept[r.ID] = cachedTask{rev: r.Rev, task: t}
+		tasks = append(tasks, ct.task)
+		kept[r.ID] = ct
 	}
 	return tasks, kept, nil
 }
@@ -283,11 +335,11 @@ func wroteTask(tx store.Tx, row *store.TaskExecution) error {
 	if rec == nil {
 		return nil
 	}
-	t, err := taskFromRow(row)
+	ct, err := newCachedTask(row)
 	if err != nil {
 		return err
 	}
-	rec.wrote(row.ExecutionID, cachedTask{rev: row.Rev, task: t})
+	rec.wrote(row.ExecutionID, ct)
 	return nil
 }
 

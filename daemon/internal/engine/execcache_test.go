@@ -189,3 +189,98 @@ skipper:
 		t.Fatal(err)
 	}
 }
+
+// TestEndedExecutionLeavesCache checks that an execution that ended is not
+// kept, not even after a load of it (a late result, a rerun that fails to
+// start) has put it back.
+func TestEndedExecutionLeavesCache(t *testing.T) {
+	r := newRig(t)
+	r.run(t)
+	ctx := context.Background()
+	if _, err := r.eng.CreateWorkflows(ctx, `
+version: '2.0'
+quick:
+  tasks:
+    a:
+      action: std.noop
+`); err != nil {
+		t.Fatal(err)
+	}
+	ex, err := r.eng.StartExecution(ctx, api.StartRequest{WorkflowName: "quick"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.wait(t, ex.ID)
+	if r.eng.execs.lru.Contains(ex.ID) {
+		t.Fatal("an execution that ended is still in the cache")
+	}
+	if err := r.eng.store.InTx(ctx, func(tx store.Tx) error {
+		row, err := tx.GetExecution(ex.ID, true)
+		if err != nil {
+			return err
+		}
+		_, err = r.eng.load(tx, row)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if r.eng.execs.lru.Contains(ex.ID) {
+		t.Fatal("a load of an ended execution put it in the cache")
+	}
+}
+
+// TestExecCacheBudget checks that the cache keeps within its count and its
+// byte budget, dropping the least recently put, and keeps its count of
+// bytes right through replacements, takes and evictions.
+func TestExecCacheBudget(t *testing.T) {
+	type op struct {
+		do   string // put, take or forget
+		id   string
+		size int // of a put
+	}
+	put := func(id string, size int) op { return op{"put", id, size} }
+	for _, tc := range []struct {
+		name      string
+		size      int
+		budget    int
+		ops       []op
+		want      []string // kept, oldest first
+		wantBytes int
+	}{
+		{"all fit", 8, 100, []op{put("a", 30), put("b", 30), put("c", 30)}, []string{"a", "b", "c"}, 90},
+		{"the oldest goes", 8, 100, []op{put("a", 40), put("b", 40), put("c", 40)}, []string{"b", "c"}, 80},
+		{"several go for a heavy one", 8, 100, []op{put("a", 30), put("b", 30), put("c", 30), put("d", 90)}, []string{"d"}, 90},
+		{"a take and put makes it newest", 8, 100,
+			[]op{put("a", 40), put("b", 40), {"take", "a", 0}, put("a", 40), put("c", 40)}, []string{"a", "c"}, 80},
+		{"one above the budget is not kept", 8, 100, []op{put("a", 30), put("big", 101)}, []string{"a"}, 30},
+		{"a put replaces", 8, 100, []op{put("a", 30), put("b", 10), put("a", 60)}, []string{"b", "a"}, 70},
+		{"a replacement too big drops the old copy", 8, 100, []op{put("a", 30), put("a", 200)}, nil, 0},
+		{"forget", 8, 100, []op{put("a", 30), put("b", 30), {"forget", "a", 0}}, []string{"b"}, 30},
+		{"the count bounds too", 2, 100, []op{put("a", 1), put("b", 1), put("c", 1)}, []string{"b", "c"}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := newExecCache(tc.size, tc.budget)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range tc.ops {
+				switch o.do {
+				case "put":
+					c.put(o.id, &cachedExec{tasks: cachedTasks{"t": {size: o.size}}})
+				case "take":
+					if c.take(o.id) == nil {
+						t.Fatalf("take %s: not in the cache", o.id)
+					}
+				case "forget":
+					c.forget(o.id)
+				}
+			}
+			if got := c.lru.Keys(); !reflect.DeepEqual(got, tc.want) && len(got)+len(tc.want) > 0 {
+				t.Errorf("kept %v, want %v", got, tc.want)
+			}
+			if c.bytes != tc.wantBytes {
+				t.Errorf("bytes %d, want %d", c.bytes, tc.wantBytes)
+			}
+		})
+	}
+}
