@@ -511,8 +511,9 @@ func (e *Engine) load(tx store.Tx, ex *store.Execution) (*controller.State, erro
 		return nil, err
 	}
 	if ended(ex.State) {
-		// A late result or a rerun: the first is the last time it is
-		// loaded, and the second writes its tasks, which the cache takes.
+		// A late result, an API read or a rerun: nothing of an ended
+		// execution is kept (persist drops what the first writes), and a
+		// rerun's writes go to the cache as it runs again.
 		e.forgetExec(tx, ex.ID)
 	}
 	return st, nil
@@ -599,6 +600,12 @@ func (e *Engine) persist(tx store.Tx, ex *store.Execution, st *controller.State,
 		if err := e.notifyChange(tx, ex, st, prev, now); err != nil {
 			return err
 		}
+	}
+	if ended(ex.State) {
+		// Ended before this decision, it still wrote the task a late
+		// result finished, which would take the execution back into the
+		// cache.
+		e.forgetExec(tx, ex.ID)
 	}
 	return nil
 }

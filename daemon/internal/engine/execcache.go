@@ -196,7 +196,10 @@ func (c *execCache) put(executionID string, x *cachedExec) {
 	c.lru.Add(executionID, x)
 	c.bytes += x.size
 	for c.bytes > c.budget {
-		c.lru.RemoveOldest()
+		if _, _, ok := c.lru.RemoveOldest(); !ok {
+			c.bytes = 0 // cannot happen while every removal calls back
+			break
+		}
 	}
 }
 

@@ -191,8 +191,8 @@ skipper:
 }
 
 // TestEndedExecutionLeavesCache checks that an execution that ended is not
-// kept, not even after a load of it (a late result, a rerun that fails to
-// start) has put it back.
+// kept, not even after a load of it or a late result that finishes one of
+// its tasks.
 func TestEndedExecutionLeavesCache(t *testing.T) {
 	r := newRig(t)
 	r.run(t)
@@ -203,6 +203,14 @@ quick:
   tasks:
     a:
       action: std.noop
+late:
+  tasks:
+    fails:
+      action: std.noop
+      publish:
+        x: <% $.missing.field %>
+    waits:
+      action: std.async_noop
 `); err != nil {
 		t.Fatal(err)
 	}
@@ -226,6 +234,29 @@ quick:
 	}
 	if r.eng.execs.lru.Contains(ex.ID) {
 		t.Fatal("a load of an ended execution put it in the cache")
+	}
+
+	// The execution fails while a task still waits for its action, whose
+	// result comes after.
+	ex, err = r.eng.StartExecution(ctx, api.StartRequest{WorkflowName: "late"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.waitState(t, ex.ID, store.StateError)
+	var rt struct {
+		ActionExecutionID string `json:"action_execution_id"`
+	}
+	if err := json.Unmarshal(r.taskByName(t, ex.ID, "waits").Runtime, &rt); err != nil || rt.ActionExecutionID == "" {
+		t.Fatalf("the waiting task's action: %q, %v", rt.ActionExecutionID, err)
+	}
+	if err := r.eng.CompleteActionExecution(ctx, rt.ActionExecutionID, store.StateSuccess, 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.taskByName(t, ex.ID, "waits"); got.State != store.StateSuccess {
+		t.Fatalf("the late result left its task %s, want SUCCESS", got.State)
+	}
+	if r.eng.execs.lru.Contains(ex.ID) {
+		t.Fatal("a late result put its ended execution in the cache")
 	}
 }
 
