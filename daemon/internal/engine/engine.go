@@ -594,7 +594,6 @@ func (e *Engine) persist(tx store.Tx, ex *store.Execution, st *controller.State,
 		}
 		if ended(ex.State) {
 			e.forgetSpec(ex.ID)
-			e.forgetExec(tx, ex.ID)
 			e.metrics.ExecutionsEnded.WithLabelValues(ex.State).Inc()
 		}
 		if err := e.notifyChange(tx, ex, st, prev, now); err != nil {
@@ -602,9 +601,8 @@ func (e *Engine) persist(tx store.Tx, ex *store.Execution, st *controller.State,
 		}
 	}
 	if ended(ex.State) {
-		// Ended before this decision, it still wrote the task a late
-		// result finished, which would take the execution back into the
-		// cache.
+		// Whether it ended now or before (a late result still writes the
+		// task it finishes), nothing of it goes back into the cache.
 		e.forgetExec(tx, ex.ID)
 	}
 	return nil

@@ -29,14 +29,15 @@ const defaultPostgresURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=
 
 // backend makes fresh, empty databases of one kind and returns their URLs.
 type backend struct {
-	name  string
-	fresh func(t *testing.T) string
+	name   string
+	driver string // the database/sql driver, for a test that writes as another program would
+	fresh  func(t *testing.T) string
 }
 
 func backends(t *testing.T) []backend {
 	return []backend{
-		{"SQLite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "sirocco.db") }},
-		{"PostgreSQL", (&postgresServer{parent: t}).fresh},
+		{"SQLite", "sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "sirocco.db") }},
+		{"PostgreSQL", "pgx", (&postgresServer{parent: t}).fresh},
 	}
 }
 
@@ -148,11 +149,7 @@ func TestOlderServerUpdatesMoveRev(t *testing.T) {
 			if err != nil {
 				t.Fatalf("create: %v", err)
 			}
-			driver := "sqlite"
-			if b.name == "PostgreSQL" {
-				driver = "pgx"
-			}
-			older, err := sql.Open(driver, dbURL)
+			older, err := sql.Open(b.driver, dbURL)
 			if err != nil {
 				t.Fatalf("open as an older server: %v", err)
 			}
