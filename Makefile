@@ -36,8 +36,8 @@ test: vet fuzz-short test-race test-rest
 vet:
 	$(GO) vet ./...
 
-# Every test daemon and engine checks each load from its task cache
-# against the table (docs/engine.md).
+# Every test daemon and engine checks each load from its execution cache
+# against the rows (docs/engine.md).
 test-race test-rest: export SIROCCO_CHECK_EXEC_CACHE = 1
 
 test-race:
